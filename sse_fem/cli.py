@@ -1,0 +1,157 @@
+"""``sse-fem`` command line: run, validate, mesh, materials, info.
+
+Works under ``mpirun -n N``. A bad case or bad CLI use prints one line and exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sse_fem.errors import CaseError
+
+EXIT_BAD_INPUT = 2
+EXIT_SOLVER_FAILED = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+        raise CaseError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="sse-fem", description=__doc__.splitlines()[0])
+    p.add_argument("--log-all-ranks", action="store_true", help="log from every MPI rank")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a case")
+    run.add_argument("case", help="case YAML file")
+    run.add_argument("overrides", nargs="*", help="key.path=value overrides")
+    run.add_argument("-o", "--output", help="output directory (default: outputs.directory)")
+    run.add_argument("--restart", metavar="OUTDIR", help="continue a transient run from OUTDIR")
+
+    val = sub.add_parser("validate", help="check a case file without running it")
+    val.add_argument("case")
+    val.add_argument("overrides", nargs="*")
+
+    msh = sub.add_parser("mesh", help="build the mesh of a case and write it for ParaView")
+    msh.add_argument("case")
+    msh.add_argument("overrides", nargs="*")
+    msh.add_argument("-o", "--output", help="output directory (default: <case name>_mesh)")
+
+    mat = sub.add_parser("materials", help="list library materials or show one")
+    mat.add_argument("name", nargs="?")
+
+    sub.add_parser("info", help="versions of sse-fem, dolfinx, PETSc, MPI")
+
+    sw = sub.add_parser("sweep", help="run a parameter sweep")
+    sw.add_argument("sweep")
+    return p
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sse_fem.config import load_case
+
+    case = load_case(args.case, args.overrides)
+    print(
+        f"OK: {args.case} ({case.case.name}, {case.dimension}D, "
+        f"{len(case.regions)} regions, physics: "
+        f"{', '.join(k for k, v in case.physics if v is not None)})"
+    )
+    return 0
+
+
+def _cmd_materials(args: argparse.Namespace) -> int:
+    from sse_fem.materials import get_material, list_materials
+
+    if args.name is None:
+        mats = list_materials()
+        print(f"{len(mats)} materials (sse-fem materials NAME shows values and sources):")
+        for m in mats:
+            print(f"  {m.name:<18} {m.category:<20} {m.formula or m.full_name}")
+        return 0
+    m = get_material(args.name, "materials NAME")
+    print(
+        f"{m.name}: {m.full_name} {m.formula} [{m.category}]"
+        + (f", mobile ion {m.mobile_ion}" if m.mobile_ion else "")
+    )
+    for key, p in m.properties.items():
+        flags = p.flag + (", low" if p.low else "") + (", verify" if p.verify else "")
+        print(
+            f"  {key:<36} {p.value:<12.5g} {p.unit:<12} given {p.given!r:<22} "
+            f"[{flags}] {p.source}" + (f" - {p.note}" if p.note else "")
+        )
+    print("sources:")
+    for key, ref in m.references.items():
+        print(f"  {key}: {ref}")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from sse_fem.runtime import versions
+
+    for key, value in versions().items():
+        print(f"{key:<22} {value}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sse_fem.config import load_case
+    from sse_fem.problem import run_case
+
+    case = load_case(args.case, args.overrides)
+    summary = run_case(case, outdir=args.output, restart=args.restart, case_path=Path(args.case))
+    return 0 if summary["status"] == "ok" else EXIT_SOLVER_FAILED
+
+
+def _cmd_mesh(args: argparse.Namespace) -> int:
+    from sse_fem.config import load_case
+    from sse_fem.mesh import write_mesh_outputs
+
+    case = load_case(args.case, args.overrides)
+    write_mesh_outputs(case, Path(args.output or f"{case.case.name}_mesh"))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    raise CaseError("sweeps are not available yet in this version", "sweep")
+
+
+COMMANDS = {
+    "run": _cmd_run,
+    "validate": _cmd_validate,
+    "mesh": _cmd_mesh,
+    "materials": _cmd_materials,
+    "info": _cmd_info,
+    "sweep": _cmd_sweep,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sse-fem`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        parser = _parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # overrides given after options (e.g. `run case.yaml -o out a.b=1`)
+            if not hasattr(args, "overrides") or any(
+                "=" not in e or e.startswith("-") for e in extra
+            ):
+                parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            args.overrides += extra
+        from sse_fem.logs import setup_logging
+
+        setup_logging(all_ranks=args.log_all_ranks, verbose=args.verbose)
+        return COMMANDS[args.command](args)
+    except CaseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

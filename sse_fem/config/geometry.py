@@ -1,0 +1,322 @@
+"""``geometry:`` block: one model per builder, selected by ``type``.
+
+Each model lists the physical-group names its builder creates (``group_names``) so that a case
+can be checked against them without meshing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from sse_fem.config.types import NonNegative, Positive, Strict
+
+
+class MeshControl(Strict):
+    """Mesh sizes (gmsh characteristic lengths)."""
+
+    size: Positive("length") | None = None  # global element size; default: builder's choice
+    interface_size: Positive("length") | None = None  # size on interfaces (refinement)
+    size_growth_distance: Positive("length") | None = None  # distance over which size grows
+    order: Literal[1, 2] = 1  # geometry order
+
+
+class GeometryBase(Strict):
+    dimension: Literal[1, 2, 3]
+    mesh: MeshControl = MeshControl()
+    seed: int = 0
+
+    def group_names(self) -> dict[str, list[str]]:
+        """{'regions': [...], 'interfaces': [...], 'boundaries': [...]} created by the builder."""
+        raise NotImplementedError
+
+
+class Layer(Strict):
+    name: str = Field(min_length=1)
+    thickness: Positive("length")
+    cells: int | None = Field(default=None, ge=1)  # elements across the layer (overrides size)
+
+
+class LayeredCell(GeometryBase):
+    """Stack of layers along the last axis (x in 1D, y in 2D, z in 3D).
+
+    Regions: the layer names. Interfaces between consecutive layers: ``<lower>_<upper>``.
+    Boundaries: ``bottom`` (first layer's outer face), ``top`` (last layer's), ``sides`` (2D/3D).
+    """
+
+    type: Literal["layered_cell"]
+    layers: list[Layer] = Field(min_length=1)
+    width: Positive("length") | None = None  # lateral size (2D, 3D)
+    depth: Positive("length") | None = None  # second lateral size (3D), default width
+
+    @field_validator("layers")
+    @classmethod
+    def _unique(cls, layers: list[Layer]) -> list[Layer]:
+        names = [layer.name for layer in layers]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"layer names must be unique, repeated: {sorted(dup)}")
+        return layers
+
+    def group_names(self) -> dict[str, list[str]]:
+        names = [layer.name for layer in self.layers]
+        ifaces = [f"{a}_{b}" for a, b in zip(names[:-1], names[1:], strict=True)]
+        bnds = ["bottom", "top"] + (["sides"] if self.dimension > 1 else [])
+        return {"regions": names, "interfaces": ifaces, "boundaries": bnds}
+
+
+def _pairs(names: list[str]) -> list[str]:
+    """``<a>_<b>`` for every pair, in the order of ``names`` (``a`` before ``b``)."""
+    return [f"{a}_{b}" for k, a in enumerate(names) for b in names[k + 1 :]]
+
+
+class Voids(Strict):
+    """Voids at the metal | SE interface, cut out of the metal (holes: no cells)."""
+
+    count: int | None = Field(default=None, ge=1)
+    contact_fraction: float | None = Field(default=None, gt=0, lt=1)  # of the interface area
+    radius: Positive("length")  # footprint radius (mean)
+    radius_std: NonNegative("length") = 0.0  # normal distribution of radii (clipped)
+    shape: Literal["cap", "ellipse"] = "cap"
+    height: Positive("length") | None = None  # into the metal; default radius (hemisphere)
+    placement: Literal["random", "regular"] = "random"
+
+    @model_validator(mode="after")
+    def _one(self) -> Voids:
+        if (self.count is None) == (self.contact_fraction is None):
+            raise ValueError("give exactly one of `count` or `contact_fraction`")
+        if self.shape == "cap" and self.height is not None and self.height > self.radius:
+            raise ValueError("a cap is at most a hemisphere: height <= radius")
+        return self
+
+
+class Asperities(Strict):
+    """Roughness of the interface: the SE surface bulges into the metal.
+
+    2D: a sinusoid (or a seeded sum of sinusoids, ``random``) of amplitude ``amplitude``.
+    3D: bumps (half-ellipsoids, height ``amplitude``, footprint diameter ``wavelength / 2``)
+    on a square grid of pitch ``wavelength`` (``sinusoidal``) or placed at random.
+    """
+
+    kind: Literal["sinusoidal", "random"] = "sinusoidal"
+    amplitude: Positive("length")
+    wavelength: Positive("length")
+
+
+class Filament(Strict):
+    """A metal filament (or an empty crack) from the interface into the SE, tapered to a tip."""
+
+    length: Positive("length")
+    width: Positive("length")  # at the interface
+    tip_radius: Positive("length")
+    position: float = Field(default=0.5, gt=0, lt=1)  # lateral position, fraction of width
+    filled: bool = True  # metal-filled filament; False: an empty crack (its surface is void)
+
+    @model_validator(mode="after")
+    def _tip(self) -> Filament:
+        if 2 * self.tip_radius > self.width:
+            raise ValueError("tip_radius must be <= width / 2")
+        if self.length <= self.tip_radius:
+            raise ValueError("length must exceed tip_radius")
+        return self
+
+
+class MetalSEInterface(GeometryBase):
+    """A metal slab (top) on an SE layer (bottom), with interface voids, asperities, filament.
+
+    Regions ``metal``, ``electrolyte``; interface ``metal_electrolyte`` (contacting part only);
+    boundaries ``metal_terminal`` (outer metal face), ``electrolyte_terminal`` (outer SE face),
+    ``sides`` and ``void_surface`` (voids or crack).
+    """
+
+    type: Literal["metal_se_interface"]
+    dimension: Literal[2, 3]
+    width: Positive("length")
+    depth: Positive("length") | None = None  # 3D, default width
+    metal_thickness: Positive("length")
+    electrolyte_thickness: Positive("length")
+    voids: Voids | None = None
+    asperities: Asperities | None = None
+    filament: Filament | None = None
+
+    @model_validator(mode="after")
+    def _fits(self) -> MetalSEInterface:
+        if self.filament is not None and self.filament.length >= self.electrolyte_thickness:
+            raise ValueError("filament.length must be < electrolyte_thickness")
+        if self.voids is not None and self.asperities is not None:
+            raise ValueError("give voids or asperities, not both")
+        v = self.voids
+        if v is not None and (v.height or v.radius) >= self.metal_thickness:
+            raise ValueError("voids must be shallower than metal_thickness")
+        return self
+
+    def group_names(self) -> dict[str, list[str]]:
+        bnds = ["metal_terminal", "electrolyte_terminal", "sides"]
+        if self.voids is not None or (self.filament is not None and not self.filament.filled):
+            bnds.append("void_surface")
+        return {
+            "regions": ["metal", "electrolyte"],
+            "interfaces": ["metal_electrolyte"],
+            "boundaries": bnds,
+        }
+
+
+class ParticlePhase(Strict):
+    """Spherical (3D) or circular (2D) particles of one phase."""
+
+    volume_fraction: float = Field(gt=0, lt=0.7)  # of the composite layer
+    radius: Positive("length")  # mean radius
+    distribution: Literal["monodisperse", "normal", "lognormal"] = "monodisperse"
+    radius_std: NonNegative("length") = 0.0  # standard deviation of the radius
+
+    @model_validator(mode="after")
+    def _std(self) -> ParticlePhase:
+        if self.distribution != "monodisperse" and self.radius_std <= 0:
+            raise ValueError(f"distribution {self.distribution!r} needs radius_std > 0")
+        return self
+
+
+class CompositeCathode(GeometryBase):
+    """RVE of active particles (+ optional carbon, pores, coating) in an SE matrix.
+
+    The composite layer spans the last axis (y in 2D, z in 3D), optionally between a
+    current collector (below) and a separator (above). Particles are packed in a periodic
+    box by collective rearrangement, then cut by the box faces.
+    Regions: ``active``, ``electrolyte`` and those enabled; interfaces ``<a>_<b>`` between
+    them in the order of ``PHASE_ORDER`` (``active_active``: contact necks).
+    Boundaries: ``bottom``, ``top`` (outer faces along the last axis), ``sides``.
+    """
+
+    PHASE_ORDER: ClassVar[tuple[str, ...]] = (
+        "current_collector",
+        "active",
+        "carbon",
+        "coating",
+        "pores",
+        "electrolyte",
+        "separator",
+    )
+
+    type: Literal["composite_cathode"]
+    dimension: Literal[2, 3]
+    width: Positive("length")  # lateral size(s) of the RVE
+    thickness: Positive("length")  # composite layer along the last axis
+    active: ParticlePhase
+    carbon: ParticlePhase | None = None
+    pores: ParticlePhase | None = None
+    coating_thickness: NonNegative("length") = 0.0  # shell on active particles
+    #: > 1: spheroids of equal volume, long axis along x (all phases; packed in a scaled box)
+    aspect_ratio: float = Field(default=1.0, ge=1.0, le=3.0)
+    current_collector_thickness: NonNegative("length") = 0.0
+    separator_thickness: NonNegative("length") = 0.0
+    #: contact necks: touching particles overlap by this fraction of the smaller radius
+    contact_overlap: float = Field(default=0.05, gt=0, le=0.3)
+    #: gaps below this fraction of the smaller radius are closed into contacts
+    min_gap: float = Field(default=0.05, gt=0, le=0.5)
+    max_particles: int = Field(default=2000, ge=1)
+
+    @model_validator(mode="after")
+    def _total(self) -> CompositeCathode:
+        total = sum(p.volume_fraction for p in (self.active, self.carbon, self.pores) if p)
+        if total > 0.62:
+            raise ValueError(f"particle volume fractions add up to {total:.2f} > 0.62")
+        return self
+
+    def regions(self) -> list[str]:
+        """Region names in ``PHASE_ORDER``."""
+        on = {
+            "current_collector": self.current_collector_thickness > 0,
+            "active": True,
+            "carbon": self.carbon is not None,
+            "coating": self.coating_thickness > 0,
+            "pores": self.pores is not None,
+            "electrolyte": True,
+            "separator": self.separator_thickness > 0,
+        }
+        return [p for p in self.PHASE_ORDER if on[p]]
+
+    def group_names(self) -> dict[str, list[str]]:
+        regions = self.regions()
+        particles = [r for r in regions if r in ("active", "carbon", "coating", "pores")]
+        ifaces = [p for p in _pairs(regions) if p != "current_collector_separator"]
+        return {
+            "regions": regions,
+            "interfaces": ifaces + [f"{p}_{p}" for p in particles],
+            "boundaries": ["bottom", "top", "sides"],
+        }
+
+
+class Polycrystal(GeometryBase):
+    """Voronoi grains in a box; a grain-boundary phase of given thickness or tagged facets.
+
+    Regions ``grains`` (+ ``grain_boundary`` when ``gb_thickness`` > 0); interface
+    ``grain_boundaries`` (grain | grain facets) or ``grains_grain_boundary``;
+    boundaries ``bottom``, ``top`` (last axis), ``sides``.
+    """
+
+    type: Literal["polycrystal"]
+    dimension: Literal[2, 3]
+    width: Positive("length")
+    depth: Positive("length") | None = None  # 3D, default width
+    thickness: Positive("length")  # along the last axis
+    grains: int = Field(ge=2, le=500)
+    gb_thickness: NonNegative("length") = 0.0
+
+    def group_names(self) -> dict[str, list[str]]:
+        if self.gb_thickness > 0:
+            return {
+                "regions": ["grains", "grain_boundary"],
+                "interfaces": ["grains_grain_boundary"],
+                "boundaries": ["bottom", "top", "sides"],
+            }
+        return {
+            "regions": ["grains"],
+            "interfaces": ["grain_boundaries"],
+            "boundaries": ["bottom", "top", "sides"],
+        }
+
+
+class FromImage(GeometryBase):
+    """Segmented voxel image -> hexahedral (3D) / quadrilateral (2D) mesh, one cell a voxel.
+
+    Array axes are (x, y[, z]). Regions: the values of ``labels``; interfaces ``<a>_<b>``
+    (names sorted alphabetically) for every pair; boundaries ``bottom``, ``top`` (last axis),
+    ``sides``.
+    """
+
+    type: Literal["from_image"]
+    dimension: Literal[2, 3]
+    file: str = Field(min_length=1)  # .npy, .tif/.tiff (tifffile), .raw (needs shape, dtype)
+    labels: dict[int, str] = Field(min_length=1)  # voxel label -> region name
+    voxel_size: Positive("length")
+    shape: list[int] | None = None  # .raw only
+    dtype: str = "uint8"  # .raw only
+
+    def group_names(self) -> dict[str, list[str]]:
+        regions = sorted(set(self.labels.values()))
+        return {
+            "regions": regions,
+            "interfaces": _pairs(regions),
+            "boundaries": ["bottom", "top", "sides"],
+        }
+
+
+#: Registry of geometry models; builders of further types add theirs here.
+GEOMETRY_MODELS: list[type[GeometryBase]] = [
+    LayeredCell,
+    MetalSEInterface,
+    CompositeCathode,
+    Polycrystal,
+    FromImage,
+]
+
+
+def geometry_union():
+    """Discriminated union over all registered geometry models (discriminator ``type``)."""
+    models = tuple(GEOMETRY_MODELS)
+    if len(models) == 1:
+        return models[0]
+    from typing import Union
+
+    return Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007

@@ -1,0 +1,294 @@
+"""The case-file schema: one pydantic model per block of the design brief.
+
+Values with units arrive as strings and are stored in SI. Cross-block consistency (regions
+name materials, interfaces and boundaries exist in the geometry, ...) is checked in
+``check_consistency``; everything raises ``CaseError`` through ``sse_fem.config.loader``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from sse_fem.config.geometry import geometry_union
+from sse_fem.config.types import NonNegative, Positive, Quantity, Strict
+from sse_fem.errors import CaseError
+from sse_fem.materials.properties import PROPERTIES
+from sse_fem.materials.registry import CATEGORIES, check_property_name
+
+
+class CaseInfo(Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+
+
+class MeshFile(Strict):
+    """``mesh:`` block: a mesh file instead of a generated geometry."""
+
+    file: str = Field(min_length=1)  # .msh (gmsh) or any meshio format; relative to the case
+    dimension: Literal[1, 2, 3]
+    scale: Positive("length") = 1.0  # length of one mesh unit, e.g. "1 um"
+
+
+class MaterialSpec(Strict):
+    """A case material: a library ``base`` plus inline property overrides (strings with units)."""
+
+    model_config = Strict.model_config | {"extra": "allow"}
+    base: str | None = None
+    category: Literal[CATEGORIES] | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _check(self) -> MaterialSpec:
+        if self.base is None and self.category is None:
+            raise ValueError("give `base` (a library material) or `category` for a new one")
+        for key in self.model_extra or {}:
+            try:
+                check_property_name(key, key)
+            except CaseError as err:
+                raise ValueError(str(err)) from None
+        return self
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Region(Strict):
+    name: str = Field(min_length=1)  # gmsh physical group
+    material: str = Field(min_length=1)  # case material or library material name
+    #: charge carriers conducted; default from the material category
+    carriers: list[Literal["ionic", "electronic"]] | None = Field(default=None, min_length=1)
+
+
+class ConductionPhysics(Strict):
+    """Electroneutral Ohmic conduction of ions and electrons (cell and microstructure scale)."""
+
+    temperature: Positive("temperature") = 298.15
+    arrhenius: bool = True  # sigma(T) from activation_energy and reference_temperature
+
+
+class PhysicsBlock(Strict):
+    conduction: ConductionPhysics | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> PhysicsBlock:
+        if not any(getattr(self, k) is not None for k in type(self).model_fields):
+            raise ValueError(f"enable at least one physics: {list(type(self).model_fields)}")
+        return self
+
+
+class Interface(Strict):
+    """Kinetics on a named interface (facet group) between an electrode and an electrolyte."""
+
+    name: str = Field(min_length=1)
+    kinetics: Literal["butler_volmer", "linear", "blocking"] = "butler_volmer"
+    exchange_current_density: Positive("current_density") | None = None
+    alpha_a: float = Field(default=0.5, gt=0, le=1)
+    alpha_c: float = Field(default=0.5, gt=0, le=1)
+    charge_number: int | None = Field(default=None, ge=1, le=3)  # default: electrode metal's z
+    open_circuit_potential: Quantity("potential") = 0.0
+    film_resistance: NonNegative("area_resistance") = 0.0
+    double_layer_capacitance: NonNegative("area_capacitance") = 0.0
+
+    @model_validator(mode="after")
+    def _need_i0(self) -> Interface:
+        if self.kinetics != "blocking" and self.exchange_current_density is None:
+            raise ValueError(f"{self.kinetics} kinetics needs exchange_current_density")
+        return self
+
+
+class BoundaryCondition(Strict):
+    """A condition on a named boundary (facet group).
+
+    ``potential``/``ground`` fix the potential; ``current`` (A) or ``current_density`` (A/m^2,
+    averaged over the boundary) fix the total current into the cell through an equipotential
+    terminal whose potential is solved for; ``terminal`` is driven by ``time.protocol``.
+    """
+
+    name: str = Field(min_length=1)  # boundary group name
+    type: Literal["ground", "potential", "current", "current_density", "terminal", "insulated"]
+    value: str | float | None = None
+    contact_resistance: NonNegative("area_resistance") = 1e-9  # terminal <-> conductor
+
+    @model_validator(mode="after")
+    def _value(self) -> BoundaryCondition:
+        dims = {
+            "potential": "potential",
+            "current": "current",
+            "current_density": "current_density",
+        }
+        if self.type in dims:
+            if self.value is None:
+                raise ValueError(f"type {self.type!r} needs a value")
+            from sse_fem.units import to_si
+
+            try:
+                self.__dict__["value"] = to_si(self.value, dims[self.type])
+            except CaseError as err:
+                raise ValueError(str(err)) from None
+        elif self.value is not None:
+            raise ValueError(f"type {self.type!r} takes no value")
+        return self
+
+
+class InitialConditions(Strict):
+    temperature: Positive("temperature") | None = None
+
+
+class ProtocolStep(Strict):
+    """One step of a cycling protocol applied to the ``terminal`` boundary."""
+
+    mode: Literal["current", "current_density", "voltage", "rest"]
+    value: str | float | None = None
+    duration: Positive("time")
+    until_voltage_above: Quantity("potential") | None = None
+    until_voltage_below: Quantity("potential") | None = None
+    until_current_below: NonNegative("current_density") | None = None
+
+    @model_validator(mode="after")
+    def _value(self) -> ProtocolStep:
+        dims = {"current": "current", "current_density": "current_density", "voltage": "potential"}
+        if self.mode in dims:
+            if self.value is None:
+                raise ValueError(f"mode {self.mode!r} needs a value")
+            from sse_fem.units import to_si
+
+            try:
+                self.__dict__["value"] = to_si(self.value, dims[self.mode])
+            except CaseError as err:
+                raise ValueError(str(err)) from None
+        elif self.value is not None:
+            raise ValueError("mode 'rest' takes no value")
+        return self
+
+
+class TimeBlock(Strict):
+    mode: Literal["steady", "transient"] = "steady"
+    t_end: Positive("time") | None = None
+    dt: Positive("time") | None = None
+    dt_min: Positive("time") | None = None
+    dt_max: Positive("time") | None = None
+    scheme: Literal["bdf1", "bdf2"] = "bdf2"
+    adaptive: bool = True
+    target_newton_iterations: int = Field(default=4, ge=1, le=50)
+    max_step_cuts: int = Field(default=6, ge=0, le=30)
+    protocol: list[ProtocolStep] | None = Field(default=None, min_length=1)
+    cycles: int = Field(default=1, ge=1)
+    checkpoint_every: int = Field(default=10, ge=1)  # steps between restart checkpoints
+
+    @model_validator(mode="after")
+    def _transient(self) -> TimeBlock:
+        if self.mode == "transient":
+            if self.dt is None:
+                raise ValueError("transient runs need dt")
+            if self.t_end is None and self.protocol is None:
+                raise ValueError("transient runs need t_end or a protocol")
+        return self
+
+
+class SolverBlock(Strict):
+    preset: Literal["auto", "direct", "iterative"] = "auto"
+    # Residuals are in SI and rows differ by many decades (metals vs electrolytes, Dirichlet
+    # rows): convergence is decided by the relative Newton update (stol) unless set otherwise.
+    newton_stol: Positive("dimensionless") = 1e-11
+    newton_rtol: Positive("dimensionless") = 1e-16
+    newton_atol: Positive("dimensionless") = 1e-20
+    newton_max_it: int = Field(default=30, ge=1)
+    linear_rtol: Positive("dimensionless") = 1e-10
+    petsc_options: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class OutputsBlock(Strict):
+    directory: str | None = None  # default results/<case name>
+    fields: bool = True
+    field_format: Literal["vtx", "xdmf"] = "vtx"
+    plots: bool = True
+    every: int = Field(default=1, ge=1)  # write fields every n steps
+    current_threshold_factor: Positive("dimensionless") = 2.0  # area fraction above k * mean
+
+
+class Case(Strict):
+    """A whole case file."""
+
+    case: CaseInfo
+    geometry: geometry_union() | None = None  # type: ignore[valid-type]
+    mesh: MeshFile | None = None
+    materials: dict[str, MaterialSpec] = Field(default_factory=dict)
+    regions: list[Region] = Field(min_length=1)
+    physics: PhysicsBlock
+    interfaces: list[Interface] = Field(default_factory=list)
+    boundary_conditions: list[BoundaryCondition] = Field(default_factory=list)
+    initial_conditions: InitialConditions = InitialConditions()
+    time: TimeBlock = TimeBlock()
+    solver: SolverBlock = SolverBlock()
+    outputs: OutputsBlock = OutputsBlock()
+
+    @model_validator(mode="after")
+    def _geometry_xor_mesh(self) -> Case:
+        if (self.geometry is None) == (self.mesh is None):
+            raise ValueError("give exactly one of `geometry` (generated) or `mesh` (a file)")
+        return self
+
+    @property
+    def dimension(self) -> int:
+        return (self.geometry or self.mesh).dimension
+
+
+def _unique(items: list, block: str) -> None:
+    names = [i.name for i in items]
+    for k, n in enumerate(names):
+        if names.index(n) != k:
+            raise CaseError(f"name {n!r} appears twice", f"{block}[{k}].name")
+
+
+def check_consistency(case: Case) -> None:
+    """Cross-block checks that need no mesh: names resolve, controls are complete."""
+    from sse_fem.materials.registry import get_material, resolve_case_materials
+
+    _unique(case.regions, "regions")
+    _unique(case.interfaces, "interfaces")
+    _unique(case.boundary_conditions, "boundary_conditions")
+    for name, spec in case.materials.items():
+        if spec.base is not None:
+            get_material(spec.base, f"materials.{name}.base")
+    resolve_case_materials(case)  # checks every inline value and its unit
+    if case.geometry is not None:
+        groups = case.geometry.group_names()
+        for block, items, kind in (
+            ("regions", case.regions, "regions"),
+            ("interfaces", case.interfaces, "interfaces"),
+            ("boundary_conditions", case.boundary_conditions, "boundaries"),
+        ):
+            allowed = groups[kind]
+            for k, item in enumerate(items):
+                if item.name not in allowed:
+                    raise CaseError(
+                        f"{item.name!r} is not a {kind[:-1]} of this geometry; allowed: {allowed}",
+                        f"{block}[{k}].name",
+                    )
+    bcs = case.boundary_conditions
+    controlled = [b for b in bcs if b.type in ("current", "current_density", "terminal")]
+    if len(controlled) > 1:
+        raise CaseError(
+            "at most one current-controlled or terminal boundary", "boundary_conditions"
+        )
+    if case.physics.conduction is not None and not any(
+        b.type in ("ground", "potential") for b in bcs
+    ):
+        raise CaseError(
+            "conduction needs a reference: one boundary of type 'ground' or 'potential'",
+            "boundary_conditions",
+        )
+    terminal = [b for b in bcs if b.type == "terminal"]
+    if terminal and case.time.protocol is None:
+        raise CaseError("a 'terminal' boundary needs time.protocol", "time.protocol")
+    if case.time.protocol is not None and not terminal:
+        raise CaseError(
+            "time.protocol drives a boundary of type 'terminal'; none given", "boundary_conditions"
+        )
+    if case.time.protocol is not None and case.time.mode != "transient":
+        raise CaseError("a protocol needs mode: transient", "time.mode")
+
+
+__all__ = ["Case", "check_consistency", "PROPERTIES"]

@@ -1,0 +1,405 @@
+"""``sse-fem run``: mesh, problem, steady/transient loop, outputs, failure handling, restart."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time as clock
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mpi4py import MPI  # noqa: I001
+
+from sse_fem.config import resolved_dict
+from sse_fem.errors import CaseError, SolverFailure
+from sse_fem.io.results import ResultsWriter
+from sse_fem.logs import get_logger
+
+
+class Run:
+    """One run of a case into an output directory."""
+
+    def __init__(
+        self,
+        case: Any,
+        outdir: str | None = None,
+        restart: str | None = None,
+        comm: MPI.Comm = MPI.COMM_WORLD,
+    ) -> None:
+        self.case = case
+        self.comm = comm
+        self.outdir = Path(
+            outdir or restart or case.outputs.directory or f"results/{case.case.name}"
+        )
+        self.restart = restart
+        self.log = get_logger()
+        self.steps = 0
+        self.newton_total = 0
+        self.krylov_total = 0
+        self.cuts = 0
+
+    # --- entry ---------------------------------------------------------------------------
+    def execute(self) -> dict:
+        from sse_fem.mesh import build_mesh
+        from sse_fem.problem import build_problem
+        from sse_fem.runtime import versions
+
+        t_start = clock.perf_counter()
+        self.writer = ResultsWriter(self.outdir, self.comm, self.case.outputs.field_format)
+        handler = self._attach_logfile()
+        self.writer.write_resolved_case(resolved_dict(self.case))
+        summary: dict[str, Any] = {
+            "case": self.case.case.name,
+            "status": "running",
+            "ranks": self.comm.size,
+            "versions": versions(),
+        }
+        problem = None
+        timings: dict[str, float] = {}
+        try:
+            t0 = clock.perf_counter()
+            bundle = build_mesh(self.case, self.comm)
+            timings["mesh_s"] = clock.perf_counter() - t0
+            summary["mesh"] = self._mesh_summary(bundle)
+            t0 = clock.perf_counter()
+            problem = build_problem(self.case, bundle)
+            timings["setup_s"] = clock.perf_counter() - t0
+            summary["solver"] = {
+                "preset": problem.preset,
+                "petsc_options": {k: str(v) for k, v in problem.petsc_options.items()},
+                "dofs": {
+                    uk.name: uk.u.function_space.dofmap.index_map.size_global
+                    for uk in problem.unknowns
+                },
+            }
+            self.log.info(
+                "%s: %d dofs, preset %s, %d rank(s)",
+                self.case.case.name,
+                sum(summary["solver"]["dofs"].values()),
+                problem.preset,
+                self.comm.size,
+            )
+            t0 = clock.perf_counter()
+            if self.case.time.mode == "steady":
+                self._steady(problem)
+            else:
+                self._transient(problem)
+            timings["solve_s"] = clock.perf_counter() - t0
+            summary["status"] = "ok"
+        except SolverFailure as err:
+            summary["status"] = "failed"
+            summary["reason"] = str(err)
+            self.log.error("run failed: %s", err)
+        finally:
+            timings["total_s"] = clock.perf_counter() - t_start
+            summary["timings"] = timings
+            summary["statistics"] = {
+                "steps": self.steps,
+                "newton_iterations": self.newton_total,
+                "krylov_iterations": self.krylov_total,
+                "step_cuts": self.cuts,
+            }
+            if problem is not None:
+                summary["results"] = self.writer.rows[-1] if self.writer.rows else {}
+                try:
+                    self._final_outputs(problem)
+                finally:
+                    self.writer.close()
+                    problem.close()
+            else:
+                self.writer.close()
+            if "status" in summary and summary["status"] == "running":
+                summary["status"] = "failed"
+                summary["reason"] = "aborted by an error (see run.log)"
+            self.writer.write_summary(summary)
+            if handler is not None:
+                handler.close()
+                self.log.removeHandler(handler)
+        self.log.info("status: %s -> %s", summary["status"], self.outdir)
+        return summary
+
+    def _attach_logfile(self) -> logging.Handler | None:
+        if self.comm.rank != 0:
+            return None
+        h = logging.FileHandler(self.outdir / "run.log", mode="a")
+        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.log.addHandler(h)
+        if self.log.level > logging.INFO or self.log.level == logging.NOTSET:
+            self.log.setLevel(logging.INFO)
+        return h
+
+    def _mesh_summary(self, bundle: Any) -> dict:
+        tdim = bundle.dim
+        return {
+            "dimension": tdim,
+            "cells": bundle.mesh.topology.index_map(tdim).size_global,
+            "vertices": bundle.mesh.topology.index_map(0).size_global,
+            "regions": bundle.regions,
+            "interfaces": bundle.interfaces,
+            "boundaries": bundle.boundaries,
+            "builder": bundle.info,
+        }
+
+    # --- solving -------------------------------------------------------------------------
+    def _record(self, problem: Any, t: float, its: int, lin: int, dt: float) -> dict:
+        self.steps += 1
+        self.newton_total += its
+        self.krylov_total += lin
+        row = {"time_s": t, "dt_s": dt, "newton_iterations": its, "krylov_iterations": lin}
+        row |= problem.observe()
+        self.writer.add_row(row)
+        if self.case.outputs.fields and (self.steps - 1) % self.case.outputs.every == 0:
+            groups: dict[str, list] = {}
+            for m in problem.modules:
+                for k, v in m.output_functions(problem).items():
+                    groups.setdefault(k, []).extend(v)
+            self.writer.write_fields(groups, t)
+        return row
+
+    def _steady(self, problem: Any) -> None:
+        """Solve at full load; on failure, continue in the load factor with step cuts."""
+        ok, its, lin = self._solve_at_load(problem, 1.0)
+        if not ok:
+            self.log.info("direct solve failed; continuation in load")
+            problem.restore()
+            load, step = 0.0, 0.25
+            cuts = 0
+            while load < 1.0:
+                target = min(1.0, load + step)
+                ok, its_k, lin_k = self._solve_at_load(problem, target)
+                its += its_k
+                lin += lin_k
+                if ok:
+                    problem.accept_step(0.0)
+                    load, step = target, step * 1.5
+                    continue
+                problem.restore()
+                step *= 0.5
+                cuts += 1
+                self.cuts += 1
+                if cuts > self.case.time.max_step_cuts:
+                    self._fail(
+                        problem,
+                        f"Newton diverged at load factor {target:.3g} after "
+                        f"{cuts} cuts (reached {load:.3g})",
+                        0.0,
+                    )
+        self._record(problem, 0.0, its, lin, 0.0)
+
+    def _solve_at_load(self, problem: Any, load: float) -> tuple[bool, int, int]:
+        problem.load.value = load
+        for m in problem.modules:
+            if hasattr(m, "set_load"):
+                m.set_load(load)
+        return problem.solve()
+
+    def _protocol(self) -> list:
+        tb = self.case.time
+        if tb.protocol is None:
+            return [None]
+        return [step for _ in range(tb.cycles) for step in tb.protocol]
+
+    def _transient(self, problem: Any) -> None:
+        tb = self.case.time
+        dt = tb.dt
+        dt_min = tb.dt_min or dt * 1e-6
+        dt_max = tb.dt_max or (tb.t_end or dt * 1e6)
+        t = 0.0
+        steps = self._protocol()
+        start_index = 0
+        if self.restart:
+            t, dt, start_index = self._load_checkpoint(problem)
+        else:
+            self._initial_state(problem)
+        for index in range(start_index, len(steps)):
+            step = steps[index]
+            if step is not None:
+                problem.modules[0].set_drive(step.mode, step.value)
+                t_stop = t + step.duration
+            else:
+                t_stop = tb.t_end
+            order = 1
+            while t < t_stop * (1 - 1e-12):
+                h = min(dt, t_stop - t)
+                cuts = 0
+                while True:
+                    problem.set_step(h, 1 if tb.scheme == "bdf1" else order)
+                    ok, its, lin = problem.solve()
+                    if ok:
+                        break
+                    problem.restore()
+                    cuts += 1
+                    self.cuts += 1
+                    h *= 0.5
+                    if cuts > tb.max_step_cuts or h < dt_min:
+                        self._fail(
+                            problem,
+                            f"Newton diverged at t = {t:.6g} s after {cuts} "
+                            f"step cuts (dt = {h:.3g} s)",
+                            t,
+                        )
+                problem.accept_step(h)
+                t += h
+                order = 2
+                row = self._record(problem, t, its, lin, h)
+                self._progress(t, t_stop, h, row)
+                if self.steps % tb.checkpoint_every == 0:
+                    self._save_checkpoint(problem, t, dt, index)
+                if step is not None and self._cutoff(step, row):
+                    self.log.info("protocol step %d ended by cut-off at t = %.6g s", index, t)
+                    break
+                if tb.adaptive and cuts == 0:
+                    if its <= max(1, tb.target_newton_iterations - 2):
+                        dt = min(dt_max, h * 1.5)
+                    elif its > tb.target_newton_iterations + 2:
+                        dt = max(dt_min, h * 0.6)
+                    else:
+                        dt = h if h < dt else dt
+                elif cuts:
+                    dt = h
+        if self.comm.rank == 0 and sys.stderr.isatty():
+            print(file=sys.stderr)
+
+    def _initial_state(self, problem: Any) -> None:
+        """Rest state at t = 0 (no drive, no time derivative) as the BDF history."""
+        for c in problem.bdf:
+            c.value = 0.0
+        drive_mod = problem.modules[0]
+        terminal = getattr(drive_mod, "terminal", None)
+        if terminal is not None:
+            saved = (float(terminal.current_mode.value), float(terminal.current.value))
+            drive_mod.set_drive("rest", None)
+        ok, its, lin = problem.solve()
+        if terminal is not None:
+            terminal.current_mode.value, terminal.current.value = saved
+        if not ok:
+            self._fail(problem, "no converged initial (rest) state", 0.0)
+        problem.initialise_history()
+        self._record(problem, 0.0, its, lin, 0.0)
+
+    def _cutoff(self, step: Any, row: dict) -> bool:
+        v = row.get("voltage_V")
+        j = row.get("current_density_A_m2")
+        return bool(
+            (
+                step.until_voltage_above is not None
+                and v is not None
+                and v >= step.until_voltage_above
+            )
+            or (
+                step.until_voltage_below is not None
+                and v is not None
+                and v <= step.until_voltage_below
+            )
+            or (
+                step.until_current_below is not None
+                and j is not None
+                and abs(j) <= step.until_current_below
+            )
+        )
+
+    def _progress(self, t: float, t_stop: float, dt: float, row: dict) -> None:
+        if self.comm.rank != 0:
+            return
+        v = row.get("voltage_V")
+        line = (
+            f"t = {t:.4g} s / {t_stop:.4g} s ({100 * t / t_stop:5.1f} %)  dt = {dt:.3g} s  "
+            f"Newton {row['newton_iterations']}" + (f"  V = {v:.6g} V" if v is not None else "")
+        )
+        if sys.stderr.isatty():
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+        elif self.steps % 10 == 0:
+            self.log.info(line)
+
+    def _fail(self, problem: Any, reason: str, t: float) -> None:
+        problem.restore()
+        raise SolverFailure(reason)
+
+    # --- checkpoint/restart --------------------------------------------------------------
+    def _checkpoint_file(self) -> Path:
+        return self.outdir / "checkpoint" / f"rank{self.comm.rank}of{self.comm.size}.npz"
+
+    def _save_checkpoint(self, problem: Any, t: float, dt: float, index: int) -> None:
+        if self.comm.rank == 0:
+            (self.outdir / "checkpoint").mkdir(exist_ok=True)
+        self.comm.barrier()
+        arrays = {}
+        for uk in problem.unknowns:
+            arrays[uk.name] = uk.u.x.array
+            for k, h in enumerate(uk.history):
+                arrays[f"{uk.name}__h{k}"] = h.x.array
+        np.savez(
+            self._checkpoint_file(),
+            t=t,
+            dt=dt,
+            index=index,
+            dt_prev=problem._dt_prev or 0.0,
+            steps=self.steps,
+            **arrays,
+        )
+
+    def _load_checkpoint(self, problem: Any) -> tuple[float, float, int]:
+        import csv
+
+        f = self._checkpoint_file()
+        if not self.comm.allreduce(f.is_file(), op=MPI.LAND):
+            raise CaseError(
+                f"no checkpoint for {self.comm.size} rank(s) in {self.outdir}; "
+                "restart with the rank count of the original run",
+                "--restart",
+            )
+        data = np.load(f)
+        for uk in problem.unknowns:
+            uk.u.x.array[:] = data[uk.name]
+            for k, h in enumerate(uk.history):
+                h.x.array[:] = data[f"{uk.name}__h{k}"]
+        t = float(data["t"])
+        problem.time.value = t
+        problem._dt_prev = float(data["dt_prev"]) or None
+        if self.comm.rank == 0 and (self.outdir / "timeseries.csv").is_file():
+            with open(self.outdir / "timeseries.csv") as fh:
+                rows = [{k: float(v) for k, v in r.items() if v != ""} for r in csv.DictReader(fh)]
+            self.writer.rows = [r for r in rows if r["time_s"] <= t * (1 + 1e-12)]
+        self.steps = int(data["steps"])
+        self.log.info("restarting from t = %.6g s", t)
+        return t, float(data["dt"]), int(data["index"])
+
+    # --- final outputs -------------------------------------------------------------------
+    def _final_outputs(self, problem: Any) -> None:
+        from sse_fem.io.plots import plot_interfaces, plot_timeseries
+        from sse_fem.postprocess.interfaces import interface_samples
+
+        mod = problem.modules[0]
+        samples = {}
+        for i in getattr(mod, "interfaces", []):
+            s = interface_samples(mod, problem, i)
+            gathered = self.comm.gather(s, root=0)
+            if self.comm.rank == 0:
+                s = {k: np.concatenate([g[k] for g in gathered]) for k in s}
+                samples[i.name] = s
+                self.writer.write_table(
+                    f"interface_{i.name}.csv",
+                    {
+                        "x_m": s["x"][:, 0],
+                        "y_m": s["x"][:, 1],
+                        "z_m": s["x"][:, 2],
+                        "area": s["area"],
+                        "overpotential_V": s["eta"],
+                        "current_density_A_m2": s["current"],
+                    },
+                )
+        if self.comm.rank == 0 and self.case.outputs.plots:
+            plot_timeseries(self.writer.rows, self.outdir)
+            plot_interfaces(samples, problem.bundle.dim, self.outdir)
+        if (
+            self.case.outputs.plots
+            and problem.bundle.dim == 2
+            and problem.bundle.mesh.topology.cell_name() == "triangle"
+        ):
+            from sse_fem.io.plots import plot_field_2d
+
+            mod.output_functions(problem)
+            for field, pot, *_ in mod._transfers:
+                cells = problem.bundle.region_cells(field["regions"])
+                plot_field_2d(pot, cells, self.outdir / f"{pot.name}.png", f"{pot.name} [V]")

@@ -1,0 +1,191 @@
+"""Composite cathode RVE: packed particles in an SE matrix, cut by the box (gmsh OCC).
+
+Particles (disks/spheres, or aligned spheroids) are packed in a periodic box
+(``sse_fem.geometry.packing``), every periodic image that meets the box is added, and one
+``fragment`` of box, layers and particles makes the mesh conformal. Touching particles overlap
+by ``contact_overlap`` of the smaller radius (finite necks); all other gaps are at least
+``min_gap`` of the smaller radius, also to the box faces (neck policy, see ``packing``).
+"""
+
+from __future__ import annotations
+
+import gmsh
+import numpy as np
+
+from sse_fem.config.geometry import CompositeCathode, ParticlePhase
+from sse_fem.errors import CaseError
+from sse_fem.geometry import packing
+from sse_fem.geometry.gmsh_tools import add_groups, set_sizes, um
+
+#: piece ownership when particles of several phases overlap (first wins)
+PRIORITY = ("current_collector", "separator", "active", "carbon", "coating", "pores")
+
+
+def particle_packing(cfg: CompositeCathode) -> tuple[packing.Packing, list[str], float]:
+    """Seeded packing in the scaled box (model units, x divided by the aspect ratio).
+
+    Returns the packing (packing-space radii include the coating), the phase names per phase
+    index and the radius factor from packing space to the core's volume-equivalent radius.
+    """
+    dim = cfg.dimension
+    rng = np.random.default_rng(cfg.seed)
+    w, t = um(cfg.width), um(cfg.thickness)
+    box_real = np.array([w] * (dim - 1) + [t])
+    alpha = cfg.aspect_ratio
+    shrink = alpha ** (-1.0 / dim)  # short semi-axis / volume-equivalent radius
+    box = box_real.copy()
+    box[0] /= alpha
+    coat = um(cfg.coating_thickness)
+    phases: list[tuple[str, ParticlePhase]] = [("active", cfg.active)]
+    phases += [(n, ph) for n, ph in (("carbon", cfg.carbon), ("pores", cfg.pores)) if ph]
+    radii, idx = [], []
+    for k, (name, ph) in enumerate(phases):
+        try:
+            r = packing.sample_radii(
+                rng,
+                ph.volume_fraction * float(np.prod(box_real)),
+                um(ph.radius),
+                ph.distribution,
+                um(ph.radius_std),
+                dim,
+                cfg.max_particles,
+            )
+        except ValueError as err:
+            raise CaseError(str(err), f"geometry.{name}") from None
+        radii.append((r + (coat if name == "active" else 0.0)) * shrink)
+        idx.append(np.full(r.size, k))
+    try:
+        p = packing.pack(np.concatenate(radii), np.concatenate(idx), box, rng)
+        packing.make_meshable(p, cfg.contact_overlap, cfg.min_gap)
+    except ValueError as err:
+        raise CaseError(str(err), "geometry") from None
+    return p, [n for n, _ in phases], shrink
+
+
+def _ball(dim: int, c: np.ndarray, r: float, alpha: float) -> int:
+    """Disk/sphere of short semi-axis ``r`` stretched by ``alpha`` along x (model units)."""
+    occ = gmsh.model.occ
+    if dim == 2:
+        return occ.addDisk(c[0], c[1], 0.0, r * alpha, r)
+    tag = occ.addSphere(c[0], c[1], c[2], r)
+    if alpha != 1.0:
+        occ.dilate([(3, tag)], c[0], c[1], c[2], alpha, 1.0, 1.0)
+    return tag
+
+
+def _box(dim: int, lo: list[float], size: list[float]) -> int:
+    occ = gmsh.model.occ
+    if dim == 2:
+        return occ.addRectangle(lo[0], lo[1], 0.0, size[0], size[1])
+    return occ.addBox(*lo, *size)
+
+
+def build(cfg: CompositeCathode) -> dict:
+    """Pack, build, tag and mesh the RVE; report fractions, contacts and the network."""
+    dim = cfg.dimension
+    ax = dim - 1
+    alpha = cfg.aspect_ratio
+    p, phase_names, shrink = particle_packing(cfg)
+    w, t = um(cfg.width), um(cfg.thickness)
+    z0 = um(cfg.current_collector_thickness)
+    zs = um(cfg.separator_thickness)
+    lat = [w] * (dim - 1)
+    origin = np.array([0.0] * (dim - 1) + [z0])
+    coat = um(cfg.coating_thickness) * shrink
+    occ = gmsh.model.occ
+
+    # inputs: (dim, tag) and the set of labels each one carries
+    inputs: list[tuple[int, set[str]]] = [
+        (_box(dim, [0.0] * (dim - 1) + [z0], lat + [t]), {"electrolyte"})
+    ]
+    if z0 > 0:
+        inputs.append((_box(dim, [0.0] * dim, lat + [z0]), {"current_collector"}))
+    if zs > 0:
+        inputs.append((_box(dim, [0.0] * (dim - 1) + [z0 + t], lat + [zs]), {"separator"}))
+    for i, s in packing.pieces(p):
+        c = p.centres[i] + np.array(s) * p.box
+        c[0] *= alpha
+        c += origin
+        name = phase_names[p.phase[i]]
+        if name == "active" and coat > 0:
+            inputs.append((_ball(dim, c, p.radii[i], alpha), {"coating"}))
+            inputs.append((_ball(dim, c, p.radii[i] - coat, alpha), {"active"}))
+        else:
+            inputs.append((_ball(dim, c, p.radii[i], alpha), {name}))
+    n_layers = 1 + (z0 > 0) + (zs > 0)
+    _, children = occ.fragment(
+        [(dim, tag) for tag, _ in inputs[:n_layers]], [(dim, tag) for tag, _ in inputs[n_layers:]]
+    )
+    labels: dict[int, set[str]] = {}
+    for (_, labs), kids in zip(inputs, children, strict=True):
+        for _, kid in kids:
+            labels.setdefault(kid, set()).update(labs)
+    inside = {kid for _, kid in sum(children[:n_layers], [])}
+    occ.remove([(dim, k) for k in labels if k not in inside], recursive=True)
+    occ.synchronize()
+
+    region_of = {
+        k: next((ph for ph in PRIORITY if ph in labs), "electrolyte")
+        for k, labs in labels.items()
+        if k in inside
+    }
+    names = cfg.group_names()
+    regions = {r: [k for k, v in region_of.items() if v == r] for r in names["regions"]}
+    add_groups(dim, {r: v for r, v in regions.items() if v})
+    order = CompositeCathode.PHASE_ORDER
+    facets: dict[str, list[int]] = {n: [] for n in names["interfaces"] + names["boundaries"]}
+    top = z0 + t + zs
+    tol = 1e-6 * max(w, top)
+    for _, s in gmsh.model.getEntities(dim - 1):
+        up = gmsh.model.getAdjacencies(dim - 1, s)[0]
+        if len(up) == 2:
+            a, b = sorted((region_of[int(v)] for v in up), key=order.index)
+            facets[f"{a}_{b}"].append(s)
+        else:
+            box = gmsh.model.getBoundingBox(dim - 1, s)
+            if abs(box[ax]) < tol and abs(box[ax + 3]) < tol:
+                facets["bottom"].append(s)
+            elif abs(box[ax] - top) < tol and abs(box[ax + 3] - top) < tol:
+                facets["top"].append(s)
+            else:
+                facets["sides"].append(s)
+    add_groups(dim - 1, {n: v for n, v in facets.items() if v})
+
+    size = um(cfg.mesh.size) if cfg.mesh.size else 0.6 * float(p.radii.min())
+    isize = um(cfg.mesh.interface_size) if cfg.mesh.interface_size else None
+    growth = um(cfg.mesh.size_growth_distance) if cfg.mesh.size_growth_distance else None
+    particle_faces = [s for n, v in facets.items() if n in names["interfaces"] for s in v]
+    set_sizes(size, isize, particle_faces, dim - 1, growth)
+    if isize is None:
+        gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 10)
+    gmsh.model.mesh.generate(dim)
+
+    layer = float(np.prod(lat)) * t
+    vol = {r: sum(occ.getMass(dim, k) for k in v) for r, v in regions.items()}
+    fractions = {
+        r: v / layer for r, v in vol.items() if r not in ("current_collector", "separator")
+    }
+    electronic = np.isin(
+        p.phase, [phase_names.index(n) for n in ("active", "carbon") if n in phase_names]
+    )
+    is_active = p.phase == 0
+    return {
+        "volume_fractions": fractions,
+        "target_fractions": {n: getattr(cfg, n).volume_fraction for n in phase_names},
+        "particles": {n: int((p.phase == k).sum()) for k, n in enumerate(phase_names)},
+        "mean_radius_m": {
+            n: float(p.radii[p.phase == k].mean() / shrink * 1e-6)
+            - (cfg.coating_thickness if n == "active" else 0.0)
+            for k, n in enumerate(phase_names)
+        },
+        "contacts": int(len(p.contacts)),
+        "coordination_number": 2.0 * len(p.contacts) / p.radii.size,
+        "active_network": packing.network(p, is_active, ax),
+        "electronic_network": packing.network(p, electronic, ax),
+        "neck_policy": {
+            "overlap_of_smaller_radius": cfg.contact_overlap,
+            "min_gap_of_smaller_radius": cfg.min_gap,
+        },
+        "packing_iterations": p.iterations,
+        "empty_groups": sorted(n for n, v in {**regions, **facets}.items() if not v),
+    }

@@ -1,0 +1,58 @@
+"""Catalogue of material properties: canonical name -> (dimension, description).
+
+Every property in a library YAML file and every inline override in a case file must be named
+here; the dimension (a key of ``sse_fem.units.DIMENSIONS``) fixes the SI unit it converts to.
+"""
+
+from __future__ import annotations
+
+PROPERTIES: dict[str, tuple[str, str]] = {
+    # charge transport
+    "charge_number": ("dimensionless", "charge number z of the mobile ion (or of the metal ion)"),
+    "ionic_conductivity": ("conductivity", "ionic conductivity at reference_temperature"),
+    "ionic_conductivity_bulk": ("conductivity", "bulk (grain) ionic conductivity"),
+    "ionic_conductivity_grain_boundary": ("conductivity", "specific grain-boundary conductivity"),
+    "reference_temperature": ("temperature", "temperature at which conductivities are given"),
+    "activation_energy": ("activation_energy", "Arrhenius activation energy of ionic transport"),
+    "electronic_conductivity": ("conductivity", "electronic conductivity"),
+    "transference_number": ("dimensionless", "cation transference number t+"),
+    "mobile_ion_concentration": ("concentration", "concentration of mobile ions"),
+    "total_ion_concentration": ("concentration", "total concentration of the mobile species"),
+    "salt_concentration": ("concentration", "salt concentration (binary electrolytes)"),
+    "cation_diffusivity": ("diffusivity", "cation diffusivity D+"),
+    "anion_diffusivity": ("diffusivity", "anion diffusivity D-"),
+    "nernst_einstein_diffusivity": (
+        "diffusivity",
+        "D = sigma R T / (z^2 F^2 c), consistency value",
+    ),
+    "relative_permittivity": ("dimensionless", "relative permittivity eps_r"),
+    "vft_prefactor": ("vft_prefactor", "VFT prefactor A in sigma = A T^-1/2 exp(-B/(T - T0))"),
+    "vft_pseudo_activation": ("temperature", "VFT B parameter"),
+    "vft_ideal_glass_temperature": ("temperature", "VFT T0"),
+    # electrochemistry of electrodes
+    "standard_potential": ("potential", "standard electrode potential vs SHE"),
+    "open_circuit_potential": ("potential", "representative open-circuit potential vs Li/Li+"),
+    "stability_window_low": ("potential", "lower edge of the electrochemical window vs metal"),
+    "stability_window_high": ("potential", "upper edge of the electrochemical window vs metal"),
+    "thermodynamic_window_low": ("potential", "lower edge of the DFT (thermodynamic) window"),
+    "thermodynamic_window_high": ("potential", "upper edge of the DFT (thermodynamic) window"),
+    "specific_capacity": ("specific_capacity", "(practical or theoretical) specific capacity"),
+    "max_concentration": ("concentration", "maximum Li concentration in the host c_max"),
+    "solid_diffusivity": ("diffusivity", "chemical diffusivity of the inserted ion"),
+    "partial_molar_volume": ("molar_volume", "partial molar volume Omega (chemical strain)"),
+    "molar_mass": ("molar_mass", "molar mass"),
+    "molar_volume": ("molar_volume", "molar volume M/rho"),
+    # thermal
+    "density": ("density", "mass density"),
+    "thermal_conductivity": ("thermal_conductivity", "thermal conductivity"),
+    "specific_heat": ("specific_heat", "specific heat capacity c_p"),
+    "thermal_expansion": ("thermal_expansion", "linear thermal expansion coefficient"),
+    "melting_temperature": ("temperature", "melting temperature"),
+    # mechanics
+    "youngs_modulus": ("pressure", "Young's modulus E"),
+    "shear_modulus": ("pressure", "shear modulus G"),
+    "poissons_ratio": ("dimensionless", "Poisson's ratio"),
+    "yield_strength": ("pressure", "yield strength"),
+    "fracture_toughness": ("stress_intensity", "fracture toughness K_IC"),
+    "surface_energy": ("surface_energy", "surface energy gamma"),
+}

@@ -1,0 +1,12 @@
+"""Physics modules: each turns one ``physics:`` block into fields, residual terms, BCs, outputs.
+
+A module implements the ``PhysicsModule`` protocol of ``sse_fem.problem``; adding a physics is
+adding a module here and a config model in ``sse_fem.config.schema.PhysicsBlock``.
+"""
+
+from __future__ import annotations
+
+from sse_fem.physics.conduction import Conduction
+
+#: physics block key -> module class
+MODULES = {"conduction": Conduction}

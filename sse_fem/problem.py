@@ -1,0 +1,238 @@
+"""The coupled problem of a case: unknowns from every physics module, one Newton solver,
+time stepping (steady with load continuation, or BDF1/BDF2 with adaptive steps).
+
+Build pipeline: case -> mesh (``sse_fem.mesh``) -> materials per region -> modules declare
+fields -> residuals and BCs -> ``NonlinearProblem`` (compiled once) -> time loop -> outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import ufl
+from dolfinx import fem
+from dolfinx.fem import petsc as fpetsc
+from mpi4py import MPI  # noqa: I001
+from petsc4py import PETSc
+
+from sse_fem.errors import CaseError
+from sse_fem.materials.registry import resolve_case_materials
+from sse_fem.mesh import MeshBundle
+from sse_fem.solvers.presets import newton_options, unique_prefix
+
+
+@dataclass
+class Unknown:
+    """One block of the coupled system, with its history for BDF time derivatives."""
+
+    name: str
+    u: fem.Function
+    history: list[fem.Function]  # [u_{n}, u_{n-1}]
+    entity_map: Any | None  # submesh cell map, None on the parent mesh
+    is_global: bool = False  # one scalar dof (real element), e.g. a terminal potential
+
+
+class PhysicsModule(Protocol):
+    """What a physics module provides to the ``Problem``."""
+
+    name: str
+
+    def declare(self, problem: Problem) -> None:
+        """Create unknowns with ``problem.add_unknown``."""
+
+    def residual(self, problem: Problem) -> ufl.Form:
+        """Residual terms (use ``problem.test(name)``, ``problem.ddt``)."""
+
+    def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]: ...
+
+    def set_drive(self, mode: str, value: float | None) -> None:
+        """Apply a protocol step (current/current_density/voltage/rest) to the terminal."""
+
+    def observe(self, problem: Problem) -> dict[str, float]:
+        """Scalar outputs of the current state (collective)."""
+
+    def output_functions(self, problem: Problem) -> dict[str, list[fem.Function]]:
+        """Parent-mesh functions to write, grouped by element (one writer per group)."""
+
+
+def bdf_coefficients(order: int, dt: float, dt_prev: float | None) -> tuple[float, float, float]:
+    """(a0, a1, a2) with du/dt ~ (a0 u_n+1 + a1 u_n + a2 u_n-1) / dt (variable-step BDF2)."""
+    if order == 1 or dt_prev is None:
+        return 1.0, -1.0, 0.0
+    w = dt / dt_prev
+    return (1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w)
+
+
+class Problem:
+    """Unknowns, forms and the Newton solver of one case on one mesh."""
+
+    def __init__(self, case: Any, bundle: MeshBundle, modules: list[PhysicsModule]) -> None:
+        self.case = case
+        self.bundle = bundle
+        self.comm = bundle.comm
+        self.materials = resolve_case_materials(case)
+        msh = bundle.mesh
+        self.transient = case.time.mode == "transient"
+        self.dt = fem.Constant(msh, PETSc.ScalarType(case.time.dt or 1.0))
+        self.bdf = [fem.Constant(msh, PETSc.ScalarType(c)) for c in (1.0, -1.0, 0.0)]
+        self.time = fem.Constant(msh, PETSc.ScalarType(0.0))
+        self.load = fem.Constant(msh, PETSc.ScalarType(1.0))  # continuation factor (steady)
+        self.unknowns: list[Unknown] = []
+        self.modules = modules
+        for m in modules:
+            m.declare(self)
+        spaces = [uk.u.function_space for uk in self.unknowns]
+        self._tests = dict(
+            zip(
+                [uk.name for uk in self.unknowns],
+                ufl.TestFunctions(ufl.MixedFunctionSpace(*spaces)),
+                strict=True,
+            )
+        )
+        residuals = [m.residual(self) for m in modules]
+        self.residual_form = residuals[0]
+        for r in residuals[1:]:
+            self.residual_form = self.residual_form + r
+        self.blocks = ufl.extract_blocks(self.residual_form)
+        self.bcs = [bc for m in modules for bc in m.dirichlet(self)]
+        self.entity_maps = [uk.entity_map for uk in self.unknowns if uk.entity_map is not None]
+        self.entity_maps = list({id(e): e for e in self.entity_maps}.values())
+        has_real = any(uk.is_global for uk in self.unknowns)
+        self.preset, self.petsc_options = newton_options(case.solver, bundle.dim, has_real)
+        self.prefix = unique_prefix("newton")
+        self.nonlinear = fpetsc.NonlinearProblem(
+            self.blocks,
+            [uk.u for uk in self.unknowns],
+            bcs=self.bcs,
+            kind="mpi",
+            entity_maps=self.entity_maps or None,
+            petsc_options_prefix=self.prefix,
+            petsc_options=self.petsc_options,
+        )
+        self.snes = self.nonlinear.solver
+        self._dt_prev: float | None = None
+
+    # --- helpers for modules -------------------------------------------------------------
+    def add_unknown(
+        self, name: str, space: fem.FunctionSpace, entity_map: Any | None, is_global: bool = False
+    ) -> fem.Function:
+        u = fem.Function(space, name=name)
+        hist = [fem.Function(space, name=f"{name}_n{k}") for k in (1, 2)]
+        self.unknowns.append(Unknown(name, u, hist, entity_map, is_global))
+        return u
+
+    def unknown(self, name: str) -> Unknown:
+        return next(uk for uk in self.unknowns if uk.name == name)
+
+    def test(self, name: str):
+        return self._tests[name]
+
+    def ddt(self, expression) -> Any:
+        """BDF approximation of d/dt of ``expression(level)`` (level 0: now, 1, 2: history);
+        zero in steady runs."""
+        if not self.transient:
+            return 0
+        a0, a1, a2 = self.bdf
+        return (a0 * expression(0) + a1 * expression(1) + a2 * expression(2)) / self.dt
+
+    def state(self, name: str, level: int) -> fem.Function:
+        uk = self.unknown(name)
+        return uk.u if level == 0 else uk.history[level - 1]
+
+    # --- solving -------------------------------------------------------------------------
+    def solve(self) -> tuple[bool, int, int]:
+        """One Newton solve from the current iterate: (converged, newton its, krylov its)."""
+        try:
+            self.nonlinear.solve()
+            reason = self.snes.getConvergedReason()
+        except PETSc.Error:
+            reason = -1
+        its = self.snes.getIterationNumber()
+        lin = self.snes.getLinearSolveIterations()
+        # PETSc can report SNORM convergence with zero iterations when the first linear
+        # solve breaks down (e.g. overflow in exp): a converged solve took a Newton step.
+        ok = (reason > 0 and (its > 0 or reason == 2)
+              and np.isfinite(self.snes.getFunctionNorm())
+              and all(np.isfinite(uk.u.x.array).all() for uk in self.unknowns))
+        ok = bool(self.comm.allreduce(ok, op=MPI.LAND))
+        return ok, its, lin
+
+    def set_step(self, dt: float, order: int) -> None:
+        """Set dt and BDF coefficients for the next step (no recompilation)."""
+        self.dt.value = dt
+        for c, v in zip(self.bdf, bdf_coefficients(order, dt, self._dt_prev), strict=True):
+            c.value = v
+
+    def accept_step(self, dt: float) -> None:
+        """Shift history after a converged step."""
+        for uk in self.unknowns:
+            uk.history[1].x.array[:] = uk.history[0].x.array
+            uk.history[0].x.array[:] = uk.u.x.array
+        self.time.value = float(self.time.value) + dt
+        self._dt_prev = dt
+
+    def restore(self) -> None:
+        """Reset the iterate to the last accepted state (after a failed solve)."""
+        for uk in self.unknowns:
+            uk.u.x.array[:] = uk.history[0].x.array
+
+    def initialise_history(self) -> None:
+        for uk in self.unknowns:
+            for h in uk.history:
+                h.x.array[:] = uk.u.x.array
+
+    def close(self) -> None:
+        """Destroy PETSc objects collectively (avoids MUMPS teardown hangs at exit)."""
+        import gc
+
+        self.snes.destroy()
+        del self.nonlinear
+        gc.collect()
+
+    def observe(self) -> dict[str, float]:
+        row: dict[str, float] = {}
+        for m in self.modules:
+            row |= m.observe(self)
+        return row
+
+
+def check_regions_exist(case: Any, bundle: MeshBundle) -> None:
+    """Regions/interfaces/boundaries named in the case must exist in the mesh."""
+    for block, items, have in (
+        ("regions", case.regions, bundle.regions),
+        ("interfaces", case.interfaces, bundle.interfaces),
+        ("boundary_conditions", case.boundary_conditions, bundle.boundaries),
+    ):
+        for k, item in enumerate(items):
+            if item.name not in have:
+                raise CaseError(
+                    f"{item.name!r} is not in the mesh; it has {sorted(have)}", f"{block}[{k}].name"
+                )
+    missing = sorted(set(bundle.regions) - {r.name for r in case.regions})
+    if missing:
+        raise CaseError(
+            f"mesh regions {missing} have no material; add them to `regions`", "regions"
+        )
+
+
+def build_problem(case: Any, bundle: MeshBundle) -> Problem:
+    """Modules for every enabled physics block, then the coupled Problem."""
+    from sse_fem.physics import MODULES
+
+    check_regions_exist(case, bundle)
+    modules = [MODULES[key](cfg) for key, cfg in case.physics if cfg is not None]
+    return Problem(case, bundle, modules)
+
+
+def run_case(
+    case: Any, outdir: str | None = None, restart: str | None = None, case_path: Any = None
+) -> dict:
+    """Run a validated case end to end; returns the summary (also written to disk)."""
+    from sse_fem.driver import Run
+
+    return Run(case, outdir=outdir, restart=restart).execute()
+
+
+__all__ = ["Problem", "build_problem", "run_case"]

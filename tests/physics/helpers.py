@@ -1,0 +1,33 @@
+"""Case builders shared by the physics tests."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+from sse_fem.config import validate_case
+
+SYMMETRIC = Path(__file__).resolve().parents[2] / "cases" / "symmetric_cell" / "case.yaml"
+FARADAY, GAS = 96485.33212, 8.314462618
+
+
+def symmetric_case(dimension: int, overrides: dict | None = None, size: str = "20 um"):
+    """The shipped symmetric cell at ``dimension`` with top-level block overrides."""
+    data = yaml.safe_load(SYMMETRIC.read_text())
+    data["geometry"]["dimension"] = dimension
+    data["geometry"]["mesh"]["size"] = size
+    data["outputs"] = {"plots": False, "fields": False}
+    for key, value in (overrides or {}).items():
+        data[key] = copy.deepcopy(value)
+    return validate_case(data)
+
+
+def symmetric_voltage(i: float, length: float, sigma: float, i0: float, temperature: float,
+                      z: int = 1, contact: float = 0.0) -> float:
+    """V = i L / sigma + 2 (2 RT / zF) asinh(i / 2 i0) + i R_c (physics.md 5.5)."""
+    import math
+
+    vt = GAS * temperature / (z * FARADAY)
+    return i * length / sigma + 2 * 2 * vt * math.asinh(i / (2 * i0)) + i * contact
