@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sse_fem.geometry import composite_cathode, layered_cell, metal_se_interface
+from sse_fem.geometry import composite_cathode, layered_cell, metal_se_interface, polycrystal
 
 GMSH_BUILDERS: dict[str, Callable[[Any], dict]] = {
     "layered_cell": layered_cell.build,
     "composite_cathode": composite_cathode.build,
     "metal_se_interface": metal_se_interface.build,
+    "polycrystal": polycrystal.build,
 }
 
 #: type -> build(cfg, comm) -> MeshBundle, for meshes made without gmsh

@@ -198,6 +198,8 @@ def build(cfg: MetalSEInterface) -> dict:
 
 def _resolve(labs: set[str], filled: bool) -> str | None:
     """Region of a fragment piece from the labels of the inputs it came from (None: drop)."""
+    if not labs & {"metal", "electrolyte"}:
+        return None  # outside the slab
     if "filament" in labs:
         return "metal" if filled else None
     if "bump" in labs:
@@ -258,7 +260,8 @@ def _filament(cfg: MetalSEInterface, lateral: list[float], zi: float) -> list[in
         return [occ.addPlaneSurface([loop]), occ.addDisk(xc, ztip, 0, rt, rt)]
     yc = lateral[1] / 2
     return [occ.addCylinder(xc, yc, zi, 0, 0, ext, w / 2),
-            occ.addCone(xc, yc, zi, 0, 0, ztip - zi, w / 2, rt),
+            occ.addCone(xc, yc, zi, 0, 0, ztip - zi, w / 2, rt) if 2 * rt < w
+            else occ.addCylinder(xc, yc, zi, 0, 0, ztip - zi, rt),
             occ.addSphere(xc, yc, ztip, rt)]
 
 

@@ -1,0 +1,43 @@
+"""Double-layer charging under a current step: BDF1/BDF2 converge at rates 1 and 2 to
+eta(t) = i R_ct (1 - exp(-t / (R_ct C_dl))) (linear kinetics, symmetric cell)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sse_fem.driver import Run
+from sse_fem.materials import get_material
+from tests.physics.helpers import FARADAY, GAS, symmetric_case
+
+I = 10.0  # A/m^2
+I0 = 10.0
+C_DL = 0.1  # F/m^2 (exaggerated so that tau is seconds)
+R_CT = GAS * 298.15 / (FARADAY * I0)
+TAU = R_CT * C_DL
+
+
+def _final_voltage(scheme: str, steps: int, tmp) -> float:
+    ifaces = [{"name": n, "kinetics": "linear", "exchange_current_density": f"{I0} A/m^2",
+               "double_layer_capacitance": f"{C_DL} F/m^2"}
+              for n in ("anode_electrolyte", "electrolyte_cathode")]
+    case = symmetric_case(1, {"interfaces": ifaces, "time": {
+        "mode": "transient", "t_end": f"{TAU} s", "dt": f"{TAU / steps} s", "scheme": scheme,
+        "adaptive": False}})
+    summary = Run(case, outdir=str(tmp / f"{scheme}{steps}")).execute()
+    assert summary["status"] == "ok"
+    assert summary["results"]["time_s"] == pytest.approx(TAU)
+    return summary["results"]["voltage_V"]
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize(("scheme", "order"), [("bdf1", 1), ("bdf2", 2)])
+def test_double_layer_charging_rate(scheme, order, shared_tmp):
+    sigma = get_material("LLZO_Ta").get("ionic_conductivity")
+    exact = I * 100e-6 / sigma + I * 1e-9 + 2 * I * R_CT * (1 - math.exp(-1.0))
+    steps = np.array([8, 16, 32, 64])
+    err = np.array([abs(_final_voltage(scheme, n, shared_tmp) - exact) for n in steps])
+    rate = -np.polyfit(np.log(steps), np.log(err), 1)[0]
+    assert rate == pytest.approx(order, abs=0.15), err
