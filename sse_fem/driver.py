@@ -113,6 +113,7 @@ class Run:
                 summary["status"] = "failed"
                 summary["reason"] = "aborted by an error (see run.log)"
             self.writer.write_summary(summary)
+            self.comm.barrier()  # every rank returns once the files are on disk
             if handler is not None:
                 handler.close()
                 self.log.removeHandler(handler)

@@ -13,6 +13,15 @@ from typing import Any
 
 from sse_fem.geometry import composite_cathode, layered_cell, metal_se_interface, polycrystal
 
+
+
+def _build_image(cfg: Any, comm: Any) -> Any:
+    """Deferred import: ``from_image`` needs dolfinx, the gmsh builders do not."""
+    from sse_fem.geometry import from_image
+
+    return from_image.build(cfg, comm)
+
+
 GMSH_BUILDERS: dict[str, Callable[[Any], dict]] = {
     "layered_cell": layered_cell.build,
     "composite_cathode": composite_cathode.build,
@@ -21,4 +30,4 @@ GMSH_BUILDERS: dict[str, Callable[[Any], dict]] = {
 }
 
 #: type -> build(cfg, comm) -> MeshBundle, for meshes made without gmsh
-DIRECT_BUILDERS: dict[str, Callable[..., Any]] = {}
+DIRECT_BUILDERS: dict[str, Callable[..., Any]] = {"from_image": _build_image}

@@ -55,7 +55,7 @@ def particle_packing(cfg: CompositeCathode) -> tuple[packing.Packing, list[str],
         radii.append((r + (coat if name == "active" else 0.0)) * shrink)
         idx.append(np.full(r.size, k))
     try:
-        p = packing.pack(np.concatenate(radii), np.concatenate(idx), box, rng)
+        p = packing.pack(np.concatenate(radii), np.concatenate(idx), box, rng, cfg.min_gap)
         packing.make_meshable(p, cfg.contact_overlap, cfg.min_gap)
     except ValueError as err:
         raise CaseError(str(err), "geometry") from None
@@ -140,7 +140,8 @@ def build(cfg: CompositeCathode) -> dict:
         up = gmsh.model.getAdjacencies(dim - 1, s)[0]
         if len(up) == 2:
             a, b = sorted((region_of[int(v)] for v in up), key=order.index)
-            facets[f"{a}_{b}"].append(s)
+            if f"{a}_{b}" in facets:  # not: layer pieces cut apart by particles
+                facets[f"{a}_{b}"].append(s)
         else:
             box = gmsh.model.getBoundingBox(dim - 1, s)
             if abs(box[ax]) < tol and abs(box[ax + 3]) < tol:

@@ -76,27 +76,27 @@ def build(cfg: FromImage, comm: MPI.Comm) -> MeshBundle:
 
     msh.topology.create_connectivity(fdim, tdim)
     f2c = msh.topology.connectivity(fdim, tdim)
-    nfacet = msh.topology.index_map(fdim).size_local + msh.topology.index_map(fdim).num_ghosts
-    pair_tag = {}
-    for a in names["regions"]:
-        for b in names["regions"]:
-            if a < b:
-                pair_tag[(regions[a], regions[b])] = pair_tag[(regions[b], regions[a])] = (
-                    interfaces[f"{a}_{b}"])
-    facets, values = [], []
-    for f in range(nfacet):
-        c = f2c.links(f)
-        if len(c) == 2 and cell_region[c[0]] != cell_region[c[1]]:
-            facets.append(f)
-            values.append(pair_tag[(cell_region[c[0]], cell_region[c[1]])])
+    nlinks = np.diff(f2c.offsets)
+    two = np.flatnonzero(nlinks == 2).astype(np.int32)
+    ra = cell_region[f2c.array[f2c.offsets[two]]]
+    rb = cell_region[f2c.array[f2c.offsets[two] + 1]]
+    differ = ra != rb
+    facets = two[differ]
+    lo, hi = np.minimum(ra, rb)[differ], np.maximum(ra, rb)[differ]
+    by_tag = {t: n for n, t in regions.items()}
+    pair = np.zeros((len(regions) + 1, len(regions) + 1), dtype=np.int32)
+    for a, b in zip(*np.triu_indices(len(regions) + 1, 1), strict=True):
+        if a > 0:
+            pair[a, b] = interfaces["_".join(sorted((by_tag[a], by_tag[b])))]
+    values = pair[lo, hi]
     outer = mesh.exterior_facet_indices(msh.topology)
     fmid = mesh.compute_midpoints(msh, fdim, outer)[:, dim - 1]
     tol = 1e-6 * h
     side = np.where(np.abs(fmid) < tol, boundaries["bottom"],
                     np.where(np.abs(fmid - extent[-1]) < tol, boundaries["top"],
                              boundaries["sides"]))
-    facets = np.concatenate([np.array(facets, dtype=np.int32), outer])
-    values = np.concatenate([np.array(values, dtype=np.int32), side.astype(np.int32)])
+    facets = np.concatenate([facets, outer]).astype(np.int32)
+    values = np.concatenate([values, side]).astype(np.int32)
     order = np.argsort(facets)
     facet_tags = mesh.meshtags(msh, fdim, facets[order], values[order])
     counts = np.bincount(img.ravel(), minlength=max(cfg.labels) + 1)
