@@ -208,19 +208,22 @@ class Run:
         dt_max = tb.dt_max or (tb.t_end or dt * 1e6)
         t = 0.0
         steps = self._protocol()
-        start_index = 0
+        start_index, step_start = 0, None
         if self.restart:
-            t, dt, start_index = self._load_checkpoint(problem)
+            t, dt, start_index, step_start = self._load_checkpoint(problem)
         else:
             self._initial_state(problem)
         for index in range(start_index, len(steps)):
             step = steps[index]
             if step is not None:
                 problem.modules[0].set_drive(step.mode, step.value)
-                t_stop = t + step.duration
+                if step_start is None or index != start_index:
+                    step_start = t
+                t_stop = step_start + step.duration
             else:
                 t_stop = tb.t_end
-            order = 1
+            # BDF1 after a change of drive; a restart resumes mid-step with the full history
+            order = 2 if (self.restart and index == start_index and problem._dt_prev) else 1
             while t < t_stop * (1 - 1e-12):
                 h = min(dt, t_stop - t)
                 cuts = 0
@@ -246,7 +249,7 @@ class Run:
                 row = self._record(problem, t, its, lin, h)
                 self._progress(t, t_stop, h, row)
                 if self.steps % tb.checkpoint_every == 0:
-                    self._save_checkpoint(problem, t, dt, index)
+                    self._save_checkpoint(problem, t, dt, index, step_start or 0.0)
                 if step is not None and self._cutoff(step, row):
                     self.log.info("protocol step %d ended by cut-off at t = %.6g s", index, t)
                     break
@@ -321,7 +324,9 @@ class Run:
     def _checkpoint_file(self) -> Path:
         return self.outdir / "checkpoint" / f"rank{self.comm.rank}of{self.comm.size}.npz"
 
-    def _save_checkpoint(self, problem: Any, t: float, dt: float, index: int) -> None:
+    def _save_checkpoint(
+        self, problem: Any, t: float, dt: float, index: int, step_start: float
+    ) -> None:
         if self.comm.rank == 0:
             (self.outdir / "checkpoint").mkdir(exist_ok=True)
         self.comm.barrier()
@@ -334,13 +339,14 @@ class Run:
             self._checkpoint_file(),
             t=t,
             dt=dt,
+            step_start=step_start,
             index=index,
             dt_prev=problem._dt_prev or 0.0,
             steps=self.steps,
             **arrays,
         )
 
-    def _load_checkpoint(self, problem: Any) -> tuple[float, float, int]:
+    def _load_checkpoint(self, problem: Any) -> tuple[float, float, int, float]:
         import csv
 
         f = self._checkpoint_file()
@@ -364,7 +370,7 @@ class Run:
             self.writer.rows = [r for r in rows if r["time_s"] <= t * (1 + 1e-12)]
         self.steps = int(data["steps"])
         self.log.info("restarting from t = %.6g s", t)
-        return t, float(data["dt"]), int(data["index"])
+        return t, float(data["dt"]), int(data["index"]), float(data["step_start"])
 
     # --- final outputs -------------------------------------------------------------------
     def _final_outputs(self, problem: Any) -> None:
