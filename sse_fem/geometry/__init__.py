@@ -14,7 +14,6 @@ from typing import Any
 from sse_fem.geometry import composite_cathode, layered_cell, metal_se_interface, polycrystal
 
 
-
 def _build_image(cfg: Any, comm: Any) -> Any:
     """Deferred import: ``from_image`` needs dolfinx, the gmsh builders do not."""
     from sse_fem.geometry import from_image

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mpi4py import MPI  # noqa: I001
-
 import numpy as np
 from dolfinx import mesh
+from mpi4py import MPI
 
 from sse_fem.config.geometry import FromImage
 from sse_fem.errors import CaseError
@@ -36,11 +35,13 @@ def read_image(cfg: FromImage) -> np.ndarray:
             raise CaseError(".raw images need `shape`", "geometry.shape")
         arr = np.fromfile(p, dtype=np.dtype(cfg.dtype)).reshape(cfg.shape)
     else:
-        raise CaseError(f"unknown image format {p.suffix!r}; use .npy, .tif or .raw",
-                        "geometry.file")
+        raise CaseError(
+            f"unknown image format {p.suffix!r}; use .npy, .tif or .raw", "geometry.file"
+        )
     if arr.ndim != cfg.dimension:
-        raise CaseError(f"image has {arr.ndim} axes, dimension is {cfg.dimension}",
-                        "geometry.dimension")
+        raise CaseError(
+            f"image has {arr.ndim} axes, dimension is {cfg.dimension}", "geometry.dimension"
+        )
     missing = sorted(set(np.unique(arr).tolist()) - set(cfg.labels))
     if missing:
         raise CaseError(f"labels {missing} of the image have no region", "geometry.labels")
@@ -53,12 +54,21 @@ def build(cfg: FromImage, comm: MPI.Comm) -> MeshBundle:
     dim, h = img.ndim, cfg.voxel_size
     extent = np.array(img.shape, float) * h
     if dim == 2:
-        msh = mesh.create_rectangle(comm, [np.zeros(2), extent], list(img.shape),
-                                    mesh.CellType.quadrilateral,
-                                    ghost_mode=mesh.GhostMode.shared_facet)
+        msh = mesh.create_rectangle(
+            comm,
+            [np.zeros(2), extent],
+            list(img.shape),
+            mesh.CellType.quadrilateral,
+            ghost_mode=mesh.GhostMode.shared_facet,
+        )
     else:
-        msh = mesh.create_box(comm, [np.zeros(3), extent], list(img.shape),
-                              mesh.CellType.hexahedron, ghost_mode=mesh.GhostMode.shared_facet)
+        msh = mesh.create_box(
+            comm,
+            [np.zeros(3), extent],
+            list(img.shape),
+            mesh.CellType.hexahedron,
+            ghost_mode=mesh.GhostMode.shared_facet,
+        )
     names = cfg.group_names()
     regions = {n: k + 1 for k, n in enumerate(names["regions"])}
     nfirst = len(regions) + 1
@@ -92,9 +102,11 @@ def build(cfg: FromImage, comm: MPI.Comm) -> MeshBundle:
     outer = mesh.exterior_facet_indices(msh.topology)
     fmid = mesh.compute_midpoints(msh, fdim, outer)[:, dim - 1]
     tol = 1e-6 * h
-    side = np.where(np.abs(fmid) < tol, boundaries["bottom"],
-                    np.where(np.abs(fmid - extent[-1]) < tol, boundaries["top"],
-                             boundaries["sides"]))
+    side = np.where(
+        np.abs(fmid) < tol,
+        boundaries["bottom"],
+        np.where(np.abs(fmid - extent[-1]) < tol, boundaries["top"], boundaries["sides"]),
+    )
     facets = np.concatenate([facets, outer]).astype(np.int32)
     values = np.concatenate([values, side]).astype(np.int32)
     order = np.argsort(facets)

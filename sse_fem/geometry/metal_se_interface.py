@@ -23,8 +23,9 @@ def _footprint(r: np.ndarray | float, dim: int) -> np.ndarray | float:
     return 2 * np.asarray(r) if dim == 2 else np.pi * np.asarray(r) ** 2
 
 
-def place_voids(v: Voids, lateral: list[float], rng: np.random.Generator
-                ) -> tuple[np.ndarray, np.ndarray]:
+def place_voids(
+    v: Voids, lateral: list[float], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Void centres (n, dim-1) and footprint radii (n,) in model units, inside the footprint.
 
     With ``contact_fraction`` the radii are scaled by one factor so that the covered part of
@@ -40,7 +41,8 @@ def place_voids(v: Voids, lateral: list[float], rng: np.random.Generator
     radii = np.clip(rng.normal(r0, std, n), 0.3 * r0, 3 * r0) if std > 0 else np.full(n, r0)
     if v.contact_fraction is not None:
         radii *= ((1 - v.contact_fraction) * area / _footprint(radii, dim).sum()) ** (
-            1.0 / (dim - 1))
+            1.0 / (dim - 1)
+        )
     lat = np.array(lateral)
     if v.placement == "regular":
         if dim == 2:
@@ -52,8 +54,10 @@ def place_voids(v: Voids, lateral: list[float], rng: np.random.Generator
             centres = np.stack([(k % nx + 0.5) * lat[0] / nx, (k // nx + 0.5) * lat[1] / ny], 1)
         pitch = lat / (n if dim == 2 else np.array([nx, ny]))
         if np.any(2 * radii.max() >= pitch.min()):
-            raise CaseError("regular voids overlap: fewer voids, smaller radius or a larger "
-                            "contact_fraction", "geometry.voids")
+            raise CaseError(
+                "regular voids overlap: fewer voids, smaller radius or a larger contact_fraction",
+                "geometry.voids",
+            )
         return centres, radii
     order = np.argsort(-radii)  # place big ones first
     centres = np.zeros((n, dim - 1))
@@ -66,8 +70,11 @@ def place_voids(v: Voids, lateral: list[float], rng: np.random.Generator
                 centres[k] = c
                 break
         else:
-            raise CaseError(f"cannot place {n} non-overlapping voids: lower the count/radius "
-                            f"or raise contact_fraction", "geometry.voids")
+            raise CaseError(
+                f"cannot place {n} non-overlapping voids: lower the count/radius "
+                f"or raise contact_fraction",
+                "geometry.voids",
+            )
     return centres, radii
 
 
@@ -79,15 +86,26 @@ def _surface_2d(xs: np.ndarray, zs: np.ndarray, zbot: float, ztop: float) -> tup
     spline = occ.addSpline(pts)
     b0, b1 = occ.addPoint(0, zbot, 0), occ.addPoint(w, zbot, 0)
     t0, t1 = occ.addPoint(0, ztop, 0), occ.addPoint(w, ztop, 0)
-    se = occ.addPlaneSurface([occ.addCurveLoop([
-        occ.addLine(b0, b1), occ.addLine(b1, pts[-1]), -spline, occ.addLine(pts[0], b0)])])
-    metal = occ.addPlaneSurface([occ.addCurveLoop([
-        spline, occ.addLine(pts[-1], t1), occ.addLine(t1, t0), occ.addLine(t0, pts[0])])])
+    se = occ.addPlaneSurface(
+        [
+            occ.addCurveLoop(
+                [occ.addLine(b0, b1), occ.addLine(b1, pts[-1]), -spline, occ.addLine(pts[0], b0)]
+            )
+        ]
+    )
+    metal = occ.addPlaneSurface(
+        [
+            occ.addCurveLoop(
+                [spline, occ.addLine(pts[-1], t1), occ.addLine(t1, t0), occ.addLine(t0, pts[0])]
+            )
+        ]
+    )
     return se, metal
 
 
-def _asperity_profile(cfg: MetalSEInterface, rng: np.random.Generator, w: float
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _asperity_profile(
+    cfg: MetalSEInterface, rng: np.random.Generator, w: float
+) -> tuple[np.ndarray, np.ndarray]:
     """2D interface height z(x) - t_se at sample points (model units)."""
     a, lam = um(cfg.asperities.amplitude), um(cfg.asperities.wavelength)
     xs = np.linspace(0, w, max(20, int(16 * w / lam)) + 1)
@@ -118,23 +136,32 @@ def build(cfg: MetalSEInterface) -> dict:
         se, metal = _surface_2d(xs, tse + f, 0.0, top)
         inputs += [(se, "electrolyte"), (metal, "metal")]
     elif dim == 2:
-        inputs += [(occ.addRectangle(0, 0, 0, w, tse), "electrolyte"),
-                   (occ.addRectangle(0, tse, 0, w, tm), "metal")]
+        inputs += [
+            (occ.addRectangle(0, 0, 0, w, tse), "electrolyte"),
+            (occ.addRectangle(0, tse, 0, w, tm), "metal"),
+        ]
     else:
-        inputs += [(occ.addBox(0, 0, 0, *lateral, tse), "electrolyte"),
-                   (occ.addBox(0, 0, tse, *lateral, tm), "metal")]
+        inputs += [
+            (occ.addBox(0, 0, 0, *lateral, tse), "electrolyte"),
+            (occ.addBox(0, 0, tse, *lateral, tm), "metal"),
+        ]
     if dim == 3 and cfg.asperities is not None:
         inputs += [(t, "bump") for t in _bumps(cfg, lateral, tse, rng)]
     centres, radii = np.zeros((0, dim - 1)), np.zeros(0)
     if cfg.voids is not None:
         centres, radii = place_voids(cfg.voids, lateral, rng)
         for c, r in zip(centres, radii, strict=True):
-            inputs.append((_void(dim, c, r, um(cfg.voids.height or cfg.voids.radius), tse,
-                                 cfg.voids.shape), "void"))
+            inputs.append(
+                (
+                    _void(
+                        dim, c, r, um(cfg.voids.height or cfg.voids.radius), tse, cfg.voids.shape
+                    ),
+                    "void",
+                )
+            )
     if cfg.filament is not None:
         inputs += [(t, "filament") for t in _filament(cfg, lateral, tse)]
-    _, children = occ.fragment([(dim, t) for t, _ in inputs[:2]],
-                               [(dim, t) for t, _ in inputs[2:]])
+    _, children = occ.fragment([(dim, t) for t, _ in inputs[:2]], [(dim, t) for t, _ in inputs[2:]])
     labels: dict[int, set[str]] = {}
     for (_, lab), kids in zip(inputs, children, strict=True):
         for _, k in kids:
@@ -144,11 +171,17 @@ def build(cfg: MetalSEInterface) -> dict:
     occ.remove([(dim, k) for k, r in region.items() if r is None], recursive=True)
     occ.synchronize()
     region = {k: r for k, r in region.items() if r is not None}
-    add_groups(dim, {r: [k for k, v in region.items() if v == r]
-                     for r in ("metal", "electrolyte")})
-    facets: dict[str, list[int]] = {n: [] for n in ("metal_electrolyte", "metal_terminal",
-                                                     "electrolyte_terminal", "sides",
-                                                     "void_surface")}
+    add_groups(dim, {r: [k for k, v in region.items() if v == r] for r in ("metal", "electrolyte")})
+    facets: dict[str, list[int]] = {
+        n: []
+        for n in (
+            "metal_electrolyte",
+            "metal_terminal",
+            "electrolyte_terminal",
+            "sides",
+            "void_surface",
+        )
+    }
     tol = 1e-6 * max(top, w)
     for _, s in gmsh.model.getEntities(dim - 1):
         up = [region[int(v)] for v in gmsh.model.getAdjacencies(dim - 1, s)[0]]
@@ -161,8 +194,10 @@ def build(cfg: MetalSEInterface) -> dict:
             facets["metal_terminal"].append(s)
         elif flat[ax] and abs(box[ax]) < tol:
             facets["electrolyte_terminal"].append(s)
-        elif any(flat[a] and (abs(box[a]) < tol or abs(box[a] - lateral[a]) < tol)
-                 for a in range(dim - 1)):
+        elif any(
+            flat[a] and (abs(box[a]) < tol or abs(box[a] - lateral[a]) < tol)
+            for a in range(dim - 1)
+        ):
             facets["sides"].append(s)
         else:
             facets["void_surface"].append(s)
@@ -177,8 +212,11 @@ def build(cfg: MetalSEInterface) -> dict:
         set_sizes(size, isize, edges, dim - 2, growth)
     elif cfg.filament is not None:  # refine along the filament/crack, down to its tip
         isize = isize or min(size / 3, um(cfg.filament.tip_radius) / 2)
-        below = [s for s in facets["metal_electrolyte"] + facets["void_surface"]
-                 if gmsh.model.getBoundingBox(dim - 1, s)[ax] < tse - tol]
+        below = [
+            s
+            for s in facets["metal_electrolyte"] + facets["void_surface"]
+            if gmsh.model.getBoundingBox(dim - 1, s)[ax] < tse - tol
+        ]
         set_sizes(size, isize, below, dim - 1, growth)
     else:
         set_sizes(size, isize, facets["metal_electrolyte"], dim - 1, growth)
@@ -187,12 +225,17 @@ def build(cfg: MetalSEInterface) -> dict:
 
     nominal = float(np.prod(lateral))
     contact = sum(occ.getMass(dim - 1, s) for s in facets["metal_electrolyte"])
-    report = {"contact_area_ratio": contact / nominal, "interface_area_m": contact * 1e-6 ** (
-        dim - 1), "voids": int(radii.size)}
+    report = {
+        "contact_area_ratio": contact / nominal,
+        "interface_area_m": contact * 1e-6 ** (dim - 1),
+        "voids": int(radii.size),
+    }
     if cfg.voids is not None:
-        report |= {"contact_fraction": 1 - float(_footprint(radii, dim).sum()) / nominal,
-                   "void_radii_m": (radii * 1e-6).tolist(),
-                   "void_centres_m": (centres * 1e-6).tolist()}
+        report |= {
+            "contact_fraction": 1 - float(_footprint(radii, dim).sum()) / nominal,
+            "void_radii_m": (radii * 1e-6).tolist(),
+            "void_centres_m": (centres * 1e-6).tolist(),
+        }
     return report
 
 
@@ -219,19 +262,27 @@ def _void(dim: int, c: np.ndarray, r: float, h: float, zi: float, shape: str) ->
             return occ.addDisk(c[0], zc, 0, big, big)
         return occ.addSphere(c[0], c[1], zc, big)
     tag = occ.addDisk(c[0], zi, 0, r, r) if dim == 2 else occ.addSphere(c[0], c[1], zi, r)
-    occ.dilate([(dim, tag)], c[0], zi if dim == 2 else c[1], zi, 1.0, *(
-        (h / r, 1.0) if dim == 2 else (1.0, h / r)))
+    occ.dilate(
+        [(dim, tag)],
+        c[0],
+        zi if dim == 2 else c[1],
+        zi,
+        1.0,
+        *((h / r, 1.0) if dim == 2 else (1.0, h / r)),
+    )
     return tag
 
 
-def _bumps(cfg: MetalSEInterface, lateral: list[float], zi: float,
-           rng: np.random.Generator) -> list[int]:
+def _bumps(
+    cfg: MetalSEInterface, lateral: list[float], zi: float, rng: np.random.Generator
+) -> list[int]:
     """3D asperities: half-ellipsoid bumps of the SE into the metal (model units)."""
     a, lam = um(cfg.asperities.amplitude), um(cfg.asperities.wavelength)
     nx, ny = (max(1, round(L / lam)) for L in lateral)
     if cfg.asperities.kind == "sinusoidal":
-        gx, gy = np.meshgrid((np.arange(nx) + 0.5) * lateral[0] / nx,
-                             (np.arange(ny) + 0.5) * lateral[1] / ny)
+        gx, gy = np.meshgrid(
+            (np.arange(nx) + 0.5) * lateral[0] / nx, (np.arange(ny) + 0.5) * lateral[1] / ny
+        )
         centres = np.stack([gx.ravel(), gy.ravel()], 1)
     else:
         centres = rng.uniform(0, 1, (nx * ny, 2)) * np.array(lateral)
@@ -253,16 +304,27 @@ def _filament(cfg: MetalSEInterface, lateral: list[float], zi: float) -> list[in
     xc = f.position * lateral[0]
     ext = 0.25 * w  # into the metal, so that the filament joins it with no sliver
     if len(lateral) == 1:
-        pts = [occ.addPoint(x, z, 0) for x, z in (
-            (xc - w / 2, zi + ext), (xc - w / 2, zi), (xc - rt, ztip), (xc + rt, ztip),
-            (xc + w / 2, zi), (xc + w / 2, zi + ext))]
+        pts = [
+            occ.addPoint(x, z, 0)
+            for x, z in (
+                (xc - w / 2, zi + ext),
+                (xc - w / 2, zi),
+                (xc - rt, ztip),
+                (xc + rt, ztip),
+                (xc + w / 2, zi),
+                (xc + w / 2, zi + ext),
+            )
+        ]
         loop = occ.addCurveLoop([occ.addLine(pts[k], pts[(k + 1) % 6]) for k in range(6)])
         return [occ.addPlaneSurface([loop]), occ.addDisk(xc, ztip, 0, rt, rt)]
     yc = lateral[1] / 2
-    return [occ.addCylinder(xc, yc, zi, 0, 0, ext, w / 2),
-            occ.addCone(xc, yc, zi, 0, 0, ztip - zi, w / 2, rt) if 2 * rt < w
-            else occ.addCylinder(xc, yc, zi, 0, 0, ztip - zi, rt),
-            occ.addSphere(xc, yc, ztip, rt)]
+    return [
+        occ.addCylinder(xc, yc, zi, 0, 0, ext, w / 2),
+        occ.addCone(xc, yc, zi, 0, 0, ztip - zi, w / 2, rt)
+        if 2 * rt < w
+        else occ.addCylinder(xc, yc, zi, 0, 0, ztip - zi, rt),
+        occ.addSphere(xc, yc, ztip, rt),
+    ]
 
 
 def _void_edges(void: list[int], contact: list[int], dim: int) -> list[int]:
@@ -271,7 +333,11 @@ def _void_edges(void: list[int], contact: list[int], dim: int) -> list[int]:
         return []
 
     def bnd(ents: list[int]) -> set[int]:
-        return {abs(t) for _, t in gmsh.model.getBoundary([(dim - 1, e) for e in ents],
-                                                          combined=False, oriented=False)}
+        return {
+            abs(t)
+            for _, t in gmsh.model.getBoundary(
+                [(dim - 1, e) for e in ents], combined=False, oriented=False
+            )
+        }
 
     return sorted(bnd(void) & bnd(contact))

@@ -127,8 +127,9 @@ def _apply(
     x += disp
 
 
-def _sequential(radii: np.ndarray, box: np.ndarray, rng: np.random.Generator,
-                clearance: float, tries: int = 50) -> np.ndarray:
+def _sequential(
+    radii: np.ndarray, box: np.ndarray, rng: np.random.Generator, clearance: float, tries: int = 50
+) -> np.ndarray:
     """Random sequential addition, largest first, keeping gaps >= clearance * r_min of the
     pair where it can; a particle with no free spot in ``tries`` goes anywhere."""
     x = np.zeros((radii.size, box.size))
@@ -148,8 +149,15 @@ def _sequential(radii: np.ndarray, box: np.ndarray, rng: np.random.Generator,
     return x
 
 
-def pack(radii: np.ndarray, phase: np.ndarray, box: np.ndarray, rng: np.random.Generator,
-         clearance: float = 0.0, max_iter: int = 20000, tol: float = 1e-3) -> Packing:
+def pack(
+    radii: np.ndarray,
+    phase: np.ndarray,
+    box: np.ndarray,
+    rng: np.random.Generator,
+    clearance: float = 0.0,
+    max_iter: int = 20000,
+    tol: float = 1e-3,
+) -> Packing:
     """Collective-rearrangement packing of balls ``radii`` in the periodic ``box``.
 
     Starts from random sequential addition (gaps >= ``clearance`` * r_min where possible);
@@ -179,8 +187,10 @@ def pack(radii: np.ndarray, phase: np.ndarray, box: np.ndarray, rng: np.random.G
         _apply(x, ij, unit, 0.55 * ov + 0.05 * tol * rmin, wi)
         x %= box
     else:
-        raise ValueError(f"packing did not converge in {max_iter} iterations "
-                         f"(fraction too high for this size distribution)")
+        raise ValueError(
+            f"packing did not converge in {max_iter} iterations "
+            f"(fraction too high for this size distribution)"
+        )
     return Packing(x, radii.copy(), phase.copy(), box, iterations=it)
 
 

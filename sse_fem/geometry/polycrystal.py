@@ -45,9 +45,12 @@ def grain_cells(pts: np.ndarray, box: np.ndarray, gb: float) -> list[np.ndarray 
         a_ub = np.vstack([n / norm[:, None], eye, -eye])
         b_ub = np.concatenate([b / norm, box, np.zeros(dim)])
         # Chebyshev centre: an interior point and the inscribed radius
-        res = linprog(np.r_[np.zeros(dim), -1.0],
-                      A_ub=np.hstack([a_ub, np.ones((len(a_ub), 1))]), b_ub=b_ub,
-                      bounds=[(None, None)] * dim + [(0, None)])
+        res = linprog(
+            np.r_[np.zeros(dim), -1.0],
+            A_ub=np.hstack([a_ub, np.ones((len(a_ub), 1))]),
+            b_ub=b_ub,
+            bounds=[(None, None)] * dim + [(0, None)],
+        )
         if not res.success or res.x[-1] < 1e-3 * gb + 1e-9:
             out.append(None)
             continue
@@ -109,8 +112,7 @@ def build(cfg: Polycrystal) -> dict:
         grain_set, gb_set = {k for kids in children for _, k in kids}, set()
     occ.synchronize()
     names = cfg.group_names()
-    add_groups(dim, dict(zip(names["regions"], [sorted(grain_set), sorted(gb_set)],
-                             strict=False)))
+    add_groups(dim, dict(zip(names["regions"], [sorted(grain_set), sorted(gb_set)], strict=False)))
     facets: dict[str, list[int]] = {n: [] for n in names["interfaces"] + names["boundaries"]}
     tol = 1e-6 * box.max()
     for _, s in gmsh.model.getEntities(dim - 1):
@@ -138,6 +140,9 @@ def build(cfg: Polycrystal) -> dict:
     gmsh.model.mesh.generate(dim)
     vol = float(np.prod(box))
     grain_vol = [occ.getMass(dim, k) for k in sorted(grain_set)]
-    return {"grains": len(grain_set), "dropped_grains": cfg.grains - len(cores),
-            "grain_boundary_fraction": 1 - sum(grain_vol) / vol,
-            "mean_grain_size_m": float(np.mean(grain_vol) ** (1 / dim)) * 1e-6}
+    return {
+        "grains": len(grain_set),
+        "dropped_grains": cfg.grains - len(cores),
+        "grain_boundary_fraction": 1 - sum(grain_vol) / vol,
+        "mean_grain_size_m": float(np.mean(grain_vol) ** (1 / dim)) * 1e-6,
+    }
