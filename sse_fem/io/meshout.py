@@ -78,8 +78,9 @@ def _preview_data(bundle: MeshBundle) -> tuple[list[np.ndarray], np.ndarray] | N
             x = x[:, [0, 1, 3, 2]]
         polys = list(x[:, :, :2])
     else:
-        zmid = 0.5 * msh.comm.allreduce(msh.geometry.x[:, 2].min(initial=np.inf), op=MPI.MIN)
-        zmid += 0.5 * msh.comm.allreduce(msh.geometry.x[:, 2].max(initial=-np.inf), op=MPI.MAX)
+        lo = msh.comm.allreduce(msh.geometry.x[:, 2].min(initial=np.inf), op=MPI.MIN)
+        hi = msh.comm.allreduce(msh.geometry.x[:, 2].max(initial=-np.inf), op=MPI.MAX)
+        zmid = lo + (0.5 + 1e-3) * (hi - lo)  # off-centre: mid-plane may hold cell faces
         polys, keep = _slice(x, zmid, cell_edges(msh.topology.cell_name()))
         tags = tags[keep]
     gathered = msh.comm.gather((polys, tags), root=0)
