@@ -196,6 +196,9 @@ def validate_case(data: dict, base_dir: Path | None = None) -> Case:
     if case.mesh is not None and base_dir is not None:
         f = Path(case.mesh.file)
         case.mesh.file = str(f if f.is_absolute() else (base_dir / f).resolve())
+    geo_file = getattr(case.geometry, "file", None)
+    if geo_file and base_dir is not None and not Path(geo_file).is_absolute():
+        case.geometry.file = str((base_dir / geo_file).resolve())
     check_consistency(case)
     return case
 
