@@ -13,7 +13,7 @@ import resource
 import time
 from pathlib import Path
 
-from mpi4py import MPI  # noqa: I001
+from mpi4py import MPI
 
 import yaml
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from mpi4py import MPI
+
 from pydantic import TypeAdapter
 
 from sse_fem.config.geometry import geometry_union

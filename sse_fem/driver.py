@@ -8,8 +8,9 @@ import time as clock
 from pathlib import Path
 from typing import Any
 
+from mpi4py import MPI
+
 import numpy as np
-from mpi4py import MPI  # noqa: I001
 
 from sse_fem.config import resolved_dict
 from sse_fem.errors import CaseError, SolverFailure

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mpi4py import MPI
+
 import numpy as np
 import ufl
 from dolfinx import fem, mesh
 from dolfinx.io import gmsh as gmshio
-from mpi4py import MPI  # noqa: I001
 
 from sse_fem.errors import CaseError
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mpi4py import MPI
+
 import numpy as np
 import ufl
 from dolfinx import fem
 from dolfinx.fem import petsc as fpetsc
-from mpi4py import MPI  # noqa: I001
 from petsc4py import PETSc
 
 from sse_fem.errors import CaseError
@@ -153,9 +154,12 @@ class Problem:
         lin = self.snes.getLinearSolveIterations()
         # PETSc can report SNORM convergence with zero iterations when the first linear
         # solve breaks down (e.g. overflow in exp): a converged solve took a Newton step.
-        ok = (reason > 0 and (its > 0 or reason == 2)
-              and np.isfinite(self.snes.getFunctionNorm())
-              and all(np.isfinite(uk.u.x.array).all() for uk in self.unknowns))
+        ok = (
+            reason > 0
+            and (its > 0 or reason == 2)
+            and np.isfinite(self.snes.getFunctionNorm())
+            and all(np.isfinite(uk.u.x.array).all() for uk in self.unknowns)
+        )
         ok = bool(self.comm.allreduce(ok, op=MPI.LAND))
         return ok, its, lin
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mpi4py import MPI  # noqa: I001
+from mpi4py import MPI
 
 import pytest
 

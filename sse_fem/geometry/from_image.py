@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mpi4py import MPI
+
 import numpy as np
 from dolfinx import mesh
-from mpi4py import MPI
 
 from sse_fem.config.geometry import FromImage
 from sse_fem.errors import CaseError

@@ -6,9 +6,10 @@ mean ratio ``12 (3 V)^(2/3) / sum(l^2)``, quadrilaterals/hexahedra shortest / lo
 
 from __future__ import annotations
 
+from mpi4py import MPI
+
 import numpy as np
 from dolfinx import mesh
-from mpi4py import MPI
 
 #: local vertex pairs of the edges of tensor-product cells (dolfinx vertex order)
 _EDGES = {

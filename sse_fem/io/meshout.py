@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
 from mpi4py import MPI
+
+import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -11,9 +11,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from mpi4py import MPI
+
 import yaml
 from dolfinx import io
-from mpi4py import MPI  # noqa: I001
 
 
 class ResultsWriter:

@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mpi4py import MPI
+
 import basix.ufl
 import numpy as np
 import ufl
 from dolfinx import fem
-from mpi4py import MPI  # noqa: I001
 from petsc4py import PETSc
 
 from sse_fem.errors import CaseError

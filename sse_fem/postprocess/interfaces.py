@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mpi4py import MPI
+
 import numpy as np
 from dolfinx import mesh as dmesh
-from mpi4py import MPI  # noqa: I001
 
 
 def facet_areas(msh: dmesh.Mesh, facets: np.ndarray) -> np.ndarray:

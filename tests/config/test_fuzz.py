@@ -14,11 +14,29 @@ CASES = sorted((Path(__file__).resolve().parents[2] / "cases").glob("*/case*.yam
 VALID = [yaml.safe_load(p.read_text()) for p in CASES]
 
 junk = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
-    st.text(max_size=12), st.sampled_from(["-1 um", "0 m", "3 V", "1 mS/cm", "nan m", "1e999 m",
-                                           "5 parsec", "", "  ", "1 kg", "abc def"]),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(),
-                                                          max_size=2), st.just([]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "-1 um",
+            "0 m",
+            "3 V",
+            "1 mS/cm",
+            "nan m",
+            "1e999 m",
+            "5 parsec",
+            "",
+            "  ",
+            "1 kg",
+            "abc def",
+        ]
+    ),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.just([]),
 )
 
 
@@ -51,9 +69,15 @@ def _mutate(data, path, action, value):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case_index=st.integers(0, len(VALID) - 1), pick=st.integers(0, 10**6),
-       actions=st.lists(st.tuples(st.sampled_from(["delete", "replace", "unknown_key", "empty"]),
-                                  junk), min_size=1, max_size=3))
+@given(
+    case_index=st.integers(0, len(VALID) - 1),
+    pick=st.integers(0, 10**6),
+    actions=st.lists(
+        st.tuples(st.sampled_from(["delete", "replace", "unknown_key", "empty"]), junk),
+        min_size=1,
+        max_size=3,
+    ),
+)
 def test_mutated_cases_raise_only_case_errors(case_index, pick, actions):
     data = copy.deepcopy(VALID[case_index])
     for action, value in actions:

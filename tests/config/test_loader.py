@@ -26,12 +26,15 @@ def test_example_case_values_in_si():
 
 
 def test_overrides_by_dotted_path_and_list_item_name():
-    case = load_case(SYMMETRIC, [
-        "materials.llzo.ionic_conductivity=0.3 mS/cm",
-        "geometry.layers.electrolyte.thickness=200 um",
-        "interfaces.anode_electrolyte.exchange_current_density=2 mA/cm^2",
-        "geometry.dimension=3",
-    ])
+    case = load_case(
+        SYMMETRIC,
+        [
+            "materials.llzo.ionic_conductivity=0.3 mS/cm",
+            "geometry.layers.electrolyte.thickness=200 um",
+            "interfaces.anode_electrolyte.exchange_current_density=2 mA/cm^2",
+            "geometry.dimension=3",
+        ],
+    )
     assert case.materials["llzo"].overrides["ionic_conductivity"] == "0.3 mS/cm"
     assert case.geometry.layers[1].thickness == pytest.approx(200e-6)
     assert case.interfaces[0].exchange_current_density == pytest.approx(20.0)
@@ -42,22 +45,37 @@ def test_overrides_by_dotted_path_and_list_item_name():
     ("override", "path", "fragment"),
     [
         ("materials.llzo.ionic_conductivity=0.3 m", "materials.llzo", "not a conductivity"),
-        ("geometry.layers.electrolyte.thicknes=1 um", "geometry.layers[1](electrolyte)"
-         ".thicknes", "did you mean 'thickness'"),
-        ("geometry.layers.electrolyte.thickness=-1 um", "geometry.layers[1](electrolyte)"
-         ".thickness", "must be > 0"),
-        ("interfaces.anode_electrolyte.alpha=0.3", "interfaces[0](anode_electrolyte).alpha",
-         "did you mean 'alpha_"),
+        (
+            "geometry.layers.electrolyte.thicknes=1 um",
+            "geometry.layers[1](electrolyte).thicknes",
+            "did you mean 'thickness'",
+        ),
+        (
+            "geometry.layers.electrolyte.thickness=-1 um",
+            "geometry.layers[1](electrolyte).thickness",
+            "must be > 0",
+        ),
+        (
+            "interfaces.anode_electrolyte.alpha=0.3",
+            "interfaces[0](anode_electrolyte).alpha",
+            "did you mean 'alpha_",
+        ),
         ("regions.anode.material=Lithum", "regions[0].material", "unknown material"),
         ("physics.conductio.temperature=300 K", "physics.conductio", "did you mean"),
-        ("boundary_conditions.bottom.value=3 V", "boundary_conditions[0](bottom)",
-         "not a current density"),
+        (
+            "boundary_conditions.bottom.value=3 V",
+            "boundary_conditions[0](bottom)",
+            "not a current density",
+        ),
         ("geometry.type=foo", "geometry", "'layered_cell'"),
         ("time.mode=transient", "time", "need dt"),
         ("geometry.layers.nothere.thickness=1 um", "geometry.layers", "no item named"),
         ("regions.anode.name=anodes", "regions[0].name", "allowed: ['anode'"),
-        ("materials.llzo.ionic_conductivty=1 S/m", "materials.llzo",
-         "did you mean 'ionic_conductivity'"),
+        (
+            "materials.llzo.ionic_conductivty=1 S/m",
+            "materials.llzo",
+            "did you mean 'ionic_conductivity'",
+        ),
     ],
 )
 def test_bad_overrides_give_one_line_with_key_path(override, path, fragment):
@@ -83,7 +101,8 @@ def test_missing_block_and_exclusive_geometry():
 def test_include_shared_yaml(tmp_path):
     (tmp_path / "kinetics.yaml").write_text(
         "- {name: anode_electrolyte, exchange_current_density: 5 mA/cm^2}\n"
-        "- {name: electrolyte_cathode, exchange_current_density: 5 mA/cm^2}\n")
+        "- {name: electrolyte_cathode, exchange_current_density: 5 mA/cm^2}\n"
+    )
     text = SYMMETRIC.read_text()
     head, _, tail = text.partition("interfaces:")
     tail = tail.split("\n\n", 1)[1]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pytest
 from mpi4py import MPI
+
+import pytest
 from pydantic import TypeAdapter
 
 from sse_fem.config.geometry import geometry_union

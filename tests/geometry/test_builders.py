@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from mpi4py import MPI
+
 import numpy as np
 import pytest
-from mpi4py import MPI
 
 UM = 1e-6
 

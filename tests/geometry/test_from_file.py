@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from mpi4py import MPI
+
+import pytest
 
 from sse_fem.mesh import read_mesh_file
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mpi4py import MPI
+
 import numpy as np
 import pytest
-from mpi4py import MPI
 
 H = 2e-6  # voxel size, m
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from mpi4py import MPI
+
+import pytest
 
 from sse_fem.io.meshout import write_mesh_files
 

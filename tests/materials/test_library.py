@@ -17,25 +17,80 @@ R = 8.314462618  # J/(mol K)
 EV = 96485.33212  # J/mol per eV
 
 REQUIRED = [
-    "LLZO_Ta", "LLZO_Al", "LLZO_Ga", "LATP", "LAGP", "LLTO", "LiPON", "LGPS", "Li6PS5Cl",
-    "Li6PS5Br", "Li3PS4", "Li7P3S11", "Li3InCl6", "Li3YCl6", "PEO_LiTFSI", "NZSP", "Na3PS4",
-    "Na_beta_alumina", "K_beta_alumina", "MgSc2Se4", "Zn_MFZS", "Ca_PTHF_SPE", "Al_NASICON",
-    "Li", "Na", "K", "Mg", "Zn", "Ca", "Al", "Cu", "NMC811", "NCA", "LiCoO2", "LiFePO4",
-    "LiNbO3", "Al2O3_coating", "carbon_black",
+    "LLZO_Ta",
+    "LLZO_Al",
+    "LLZO_Ga",
+    "LATP",
+    "LAGP",
+    "LLTO",
+    "LiPON",
+    "LGPS",
+    "Li6PS5Cl",
+    "Li6PS5Br",
+    "Li3PS4",
+    "Li7P3S11",
+    "Li3InCl6",
+    "Li3YCl6",
+    "PEO_LiTFSI",
+    "NZSP",
+    "Na3PS4",
+    "Na_beta_alumina",
+    "K_beta_alumina",
+    "MgSc2Se4",
+    "Zn_MFZS",
+    "Ca_PTHF_SPE",
+    "Al_NASICON",
+    "Li",
+    "Na",
+    "K",
+    "Mg",
+    "Zn",
+    "Ca",
+    "Al",
+    "Cu",
+    "NMC811",
+    "NCA",
+    "LiCoO2",
+    "LiFePO4",
+    "LiNbO3",
+    "Al2O3_coating",
+    "carbon_black",
 ]
 ELECTROLYTES = ("solid_electrolyte", "polymer_electrolyte")
 METAL_Z = {"Li": 1, "Na": 1, "K": 1, "Mg": 2, "Zn": 2, "Ca": 2, "Al": 3}
 ELECTROLYTE_Z = {"MgSc2Se4": 2, "Zn_MFZS": 2, "Ca_PTHF_SPE": 2, "Al_NASICON": 3}
 POSITIVE = {
-    "ionic_conductivity", "ionic_conductivity_bulk", "ionic_conductivity_grain_boundary",
-    "electronic_conductivity", "reference_temperature", "activation_energy",
-    "mobile_ion_concentration", "total_ion_concentration", "salt_concentration",
-    "cation_diffusivity", "anion_diffusivity", "nernst_einstein_diffusivity",
-    "relative_permittivity", "vft_prefactor", "vft_pseudo_activation",
-    "vft_ideal_glass_temperature", "specific_capacity", "max_concentration",
-    "solid_diffusivity", "molar_mass", "molar_volume", "density", "thermal_conductivity",
-    "specific_heat", "thermal_expansion", "melting_temperature", "youngs_modulus",
-    "shear_modulus", "yield_strength", "fracture_toughness", "surface_energy",
+    "ionic_conductivity",
+    "ionic_conductivity_bulk",
+    "ionic_conductivity_grain_boundary",
+    "electronic_conductivity",
+    "reference_temperature",
+    "activation_energy",
+    "mobile_ion_concentration",
+    "total_ion_concentration",
+    "salt_concentration",
+    "cation_diffusivity",
+    "anion_diffusivity",
+    "nernst_einstein_diffusivity",
+    "relative_permittivity",
+    "vft_prefactor",
+    "vft_pseudo_activation",
+    "vft_ideal_glass_temperature",
+    "specific_capacity",
+    "max_concentration",
+    "solid_diffusivity",
+    "molar_mass",
+    "molar_volume",
+    "density",
+    "thermal_conductivity",
+    "specific_heat",
+    "thermal_expansion",
+    "melting_temperature",
+    "youngs_modulus",
+    "shear_modulus",
+    "yield_strength",
+    "fracture_toughness",
+    "surface_energy",
 }
 
 MATERIALS = list_materials()
@@ -47,7 +102,7 @@ def _raw(name: str) -> dict:
 
 
 def _ion_charge(ion: str) -> int:
-    """"Li+" -> 1, "Mg2+" -> 2."""
+    """ "Li+" -> 1, "Mg2+" -> 2."""
     match = re.fullmatch(r"[A-Z][a-z]?(\d?)\+", ion)
     assert match, f"bad mobile_ion {ion!r}"
     return int(match.group(1) or 1)
@@ -120,8 +175,12 @@ def test_electrolytes_have_transport_basics():
     electrolytes = [m for m in MATERIALS if m.category in ELECTROLYTES]
     assert len(electrolytes) >= 23
     for m in electrolytes:
-        for key in ("ionic_conductivity", "reference_temperature", "activation_energy",
-                    "charge_number"):
+        for key in (
+            "ionic_conductivity",
+            "reference_temperature",
+            "activation_energy",
+            "charge_number",
+        ):
             assert key in m.properties, f"{m.name} lacks {key}"
         z = int(m.get("charge_number"))
         assert z == ELECTROLYTE_Z.get(m.name, 1), m.name
@@ -156,8 +215,11 @@ def test_spot_values_in_si():
     assert get_material("Li").get("melting_temperature") == pytest.approx(453.65)
 
 
-ELASTIC = [m for m in MATERIALS
-           if {"youngs_modulus", "shear_modulus", "poissons_ratio"} <= set(m.properties)]
+ELASTIC = [
+    m
+    for m in MATERIALS
+    if {"youngs_modulus", "shear_modulus", "poissons_ratio"} <= set(m.properties)
+]
 
 
 @pytest.mark.parametrize("mat", ELASTIC, ids=lambda m: m.name)
@@ -174,27 +236,41 @@ def test_lithium_uses_polycrystal_set():
     assert 0.8e6 == pytest.approx(li.get("yield_strength"))
 
 
-@pytest.mark.parametrize("mat", [m for m in MATERIALS if "nernst_einstein_diffusivity" in
-                                 m.properties], ids=lambda m: m.name)
+@pytest.mark.parametrize(
+    "mat",
+    [m for m in MATERIALS if "nernst_einstein_diffusivity" in m.properties],
+    ids=lambda m: m.name,
+)
 def test_nernst_einstein_values_are_consistent(mat):
     sigma = mat.get("ionic_conductivity_bulk") or mat.get("ionic_conductivity")
     T, z = mat.get("reference_temperature"), mat.get("charge_number")
-    concentrations = [mat.get(k) for k in ("total_ion_concentration",
-                                           "mobile_ion_concentration") if mat.get(k)]
+    concentrations = [
+        mat.get(k) for k in ("total_ion_concentration", "mobile_ion_concentration") if mat.get(k)
+    ]
     d_stored = mat.get("nernst_einstein_diffusivity")
     d_calc = [sigma * R * T / (z * z * F * F * c) for c in concentrations]
     assert any(d == pytest.approx(d_stored, rel=0.1) for d in d_calc), (d_stored, d_calc)
 
 
-@pytest.mark.parametrize("mat", [m for m in MATERIALS if m.category == "active_material"],
-                         ids=lambda m: m.name)
+@pytest.mark.parametrize(
+    "mat", [m for m in MATERIALS if m.category == "active_material"], ids=lambda m: m.name
+)
 def test_active_material_cmax(mat):
-    for key in ("max_concentration", "solid_diffusivity", "open_circuit_potential",
-                "electronic_conductivity", "partial_molar_volume", "specific_capacity",
-                "molar_mass", "density", "youngs_modulus"):
+    for key in (
+        "max_concentration",
+        "solid_diffusivity",
+        "open_circuit_potential",
+        "electronic_conductivity",
+        "partial_molar_volume",
+        "specific_capacity",
+        "molar_mass",
+        "density",
+        "youngs_modulus",
+    ):
         assert key in mat.properties, f"{mat.name} lacks {key}"
     assert mat.get("max_concentration") == pytest.approx(
-        mat.get("density") / mat.get("molar_mass"), rel=0.02)
+        mat.get("density") / mat.get("molar_mass"), rel=0.02
+    )
     assert 2.5 < mat.get("open_circuit_potential") < 4.5
 
 
@@ -206,7 +282,10 @@ def test_peo_binary_salt_split():
     sigma = F * F / (R * T) * c * (d_plus + d_minus)
     assert sigma == pytest.approx(peo.get("ionic_conductivity"), rel=0.03)
     # the VFT parameters reproduce the reference conductivity
-    A, B, T0 = (peo.get(k) for k in ("vft_prefactor", "vft_pseudo_activation",
-                                    "vft_ideal_glass_temperature"))
+    A, B, T0 = (
+        peo.get(k)
+        for k in ("vft_prefactor", "vft_pseudo_activation", "vft_ideal_glass_temperature")
+    )
     assert A / math.sqrt(T) * math.exp(-B / (T - T0)) == pytest.approx(
-        peo.get("ionic_conductivity"), rel=0.02)
+        peo.get("ionic_conductivity"), rel=0.02
+    )

@@ -24,8 +24,15 @@ def symmetric_case(dimension: int, overrides: dict | None = None, size: str = "2
     return validate_case(data)
 
 
-def symmetric_voltage(i: float, length: float, sigma: float, i0: float, temperature: float,
-                      z: int = 1, contact: float = 0.0) -> float:
+def symmetric_voltage(
+    i: float,
+    length: float,
+    sigma: float,
+    i0: float,
+    temperature: float,
+    z: int = 1,
+    contact: float = 0.0,
+) -> float:
     """V = i L / sigma + 2 (2 RT / zF) asinh(i / 2 i0) + i R_c (physics.md 5.5)."""
     import math
 

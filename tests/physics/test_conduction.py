@@ -39,16 +39,20 @@ def test_galvanostatic_and_potentiostatic_agree(shared_tmp):
     galv = Run(symmetric_case(2), outdir=str(shared_tmp / "g")).execute()["results"]
     case = symmetric_case(2)
     case.boundary_conditions[0] = case.boundary_conditions[0].model_validate(
-        {"name": "bottom", "type": "potential", "value": f"{galv['voltage_V']} V"})
+        {"name": "bottom", "type": "potential", "value": f"{galv['voltage_V']} V"}
+    )
     pot = Run(case, outdir=str(shared_tmp / "p")).execute()["results"]
     assert pot["current_density_A_m2"] == pytest.approx(galv["current_density_A_m2"], rel=1e-5)
     assert pot["anode_electrolyte.mean_overpotential_V"] == pytest.approx(
-        galv["anode_electrolyte.mean_overpotential_V"], rel=1e-5)
+        galv["anode_electrolyte.mean_overpotential_V"], rel=1e-5
+    )
 
 
 def test_multivalent_kinetics_use_charge_number(shared_tmp):
-    case = symmetric_case(1, {"materials": {"llzo": {"base": "LLZO_Ta"},
-                                            "lithium": {"base": "Li", "charge_number": 2}}})
+    case = symmetric_case(
+        1,
+        {"materials": {"llzo": {"base": "LLZO_Ta"}, "lithium": {"base": "Li", "charge_number": 2}}},
+    )
     i = case.boundary_conditions[0].value
     r = Run(case, outdir=str(shared_tmp)).execute()["results"]
     exact = symmetric_voltage(i, 100e-6, SIGMA, I0, 298.15, z=2, contact=CONTACT)
@@ -70,12 +74,20 @@ def test_arrhenius_temperature_dependence(shared_tmp):
 
 @pytest.mark.mpi
 def test_divergence_writes_partial_results_and_failed_status(shared_tmp):
-    protocol = [{"mode": "current_density", "value": "1 mA/cm^2", "duration": "2 s"},
-                {"mode": "current_density", "value": "1e12 A/cm^2", "duration": "2 s"}]
-    case = symmetric_case(1, {
-        "time": {"mode": "transient", "dt": "1 s", "protocol": protocol, "max_step_cuts": 2},
-        "boundary_conditions": [{"name": "bottom", "type": "terminal"},
-                                {"name": "top", "type": "ground"}]})
+    protocol = [
+        {"mode": "current_density", "value": "1 mA/cm^2", "duration": "2 s"},
+        {"mode": "current_density", "value": "1e12 A/cm^2", "duration": "2 s"},
+    ]
+    case = symmetric_case(
+        1,
+        {
+            "time": {"mode": "transient", "dt": "1 s", "protocol": protocol, "max_step_cuts": 2},
+            "boundary_conditions": [
+                {"name": "bottom", "type": "terminal"},
+                {"name": "top", "type": "ground"},
+            ],
+        },
+    )
     summary = Run(case, outdir=str(shared_tmp)).execute()
     assert summary["status"] == "failed"
     assert "diverged" in summary["reason"]

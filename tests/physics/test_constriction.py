@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from mpi4py import MPI  # noqa: I001
+from mpi4py import MPI
 
 import gmsh
 import pytest
@@ -65,18 +65,23 @@ def test_disk_contact_constriction_resistance(shared_tmp):
     if MPI.COMM_WORLD.rank == 0:
         _write_msh(msh, fine=A / 60, coarse=B / 8)
     MPI.COMM_WORLD.barrier()
-    case = validate_case({
-        "case": {"name": "constriction"},
-        "mesh": {"file": str(msh), "dimension": 3, "scale": "1 um"},
-        "materials": {"se": {"category": "solid_electrolyte",
-                             "ionic_conductivity": f"{SIGMA} S/m"}},
-        "regions": [{"name": "electrolyte", "material": "se"}],
-        "physics": {"conduction": {"arrhenius": False}},
-        "boundary_conditions": [{"name": "contact", "type": "potential", "value": "1 V"},
-                                {"name": "bottom", "type": "ground"}],
-        "solver": {"linear_rtol": 1e-12},
-        "outputs": {"fields": False, "plots": False},
-    })
+    case = validate_case(
+        {
+            "case": {"name": "constriction"},
+            "mesh": {"file": str(msh), "dimension": 3, "scale": "1 um"},
+            "materials": {
+                "se": {"category": "solid_electrolyte", "ionic_conductivity": f"{SIGMA} S/m"}
+            },
+            "regions": [{"name": "electrolyte", "material": "se"}],
+            "physics": {"conduction": {"arrhenius": False}},
+            "boundary_conditions": [
+                {"name": "contact", "type": "potential", "value": "1 V"},
+                {"name": "bottom", "type": "ground"},
+            ],
+            "solver": {"linear_rtol": 1e-12},
+            "outputs": {"fields": False, "plots": False},
+        }
+    )
     summary = Run(case, outdir=str(shared_tmp / "out")).execute()
     assert summary["status"] == "ok"
     resistance = 1.0 / summary["results"]["current_A"]

@@ -3,7 +3,7 @@ converge at the P1 rates (L2 ~ h^2, H1 ~ h), serial and in parallel."""
 
 from __future__ import annotations
 
-from mpi4py import MPI  # noqa: I001
+from mpi4py import MPI
 
 import numpy as np
 import pytest
@@ -70,30 +70,49 @@ class Manufactured:
             g = fem.Function(V)
             g.interpolate(lambda x, k=k: exact(x, np)[k])
             fdim = problem.bundle.dim - 1
-            facets = np.concatenate([f["sub"].facet_tags.find(problem.bundle.boundaries[b])
-                                     for b in ("bottom", "top", "sides")])
+            facets = np.concatenate(
+                [
+                    f["sub"].facet_tags.find(problem.bundle.boundaries[b])
+                    for b in ("bottom", "top", "sides")
+                ]
+            )
             bcs.append(fem.dirichletbc(g, fem.locate_dofs_topological(V, fdim, facets)))
         return bcs
 
 
 def _case(size_um: float) -> Case:
-    return Case.model_validate({
-        "case": {"name": "mms"},
-        "geometry": {"type": "layered_cell", "dimension": 2, "width": f"{L} m",
-                     "layers": [{"name": "electrode", "thickness": f"{L / 2} m"},
-                                {"name": "electrolyte", "thickness": f"{L / 2} m"}],
-                     "mesh": {"size": f"{size_um} um"}},
-        "materials": {"s": {"category": "metal", "electronic_conductivity": f"{SIG_S} S/m",
-                            "charge_number": 1},
-                      "e": {"category": "solid_electrolyte",
-                            "ionic_conductivity": f"{SIG_E} S/m"}},
-        "regions": [{"name": "electrode", "material": "s"},
-                    {"name": "electrolyte", "material": "e"}],
-        "physics": {"conduction": {"temperature": "298.15 K", "arrhenius": False}},
-        "interfaces": [{"name": "electrode_electrolyte",
-                        "exchange_current_density": f"{I0} A/m^2"}],
-        "boundary_conditions": [],
-    })
+    return Case.model_validate(
+        {
+            "case": {"name": "mms"},
+            "geometry": {
+                "type": "layered_cell",
+                "dimension": 2,
+                "width": f"{L} m",
+                "layers": [
+                    {"name": "electrode", "thickness": f"{L / 2} m"},
+                    {"name": "electrolyte", "thickness": f"{L / 2} m"},
+                ],
+                "mesh": {"size": f"{size_um} um"},
+            },
+            "materials": {
+                "s": {
+                    "category": "metal",
+                    "electronic_conductivity": f"{SIG_S} S/m",
+                    "charge_number": 1,
+                },
+                "e": {"category": "solid_electrolyte", "ionic_conductivity": f"{SIG_E} S/m"},
+            },
+            "regions": [
+                {"name": "electrode", "material": "s"},
+                {"name": "electrolyte", "material": "e"},
+            ],
+            "physics": {"conduction": {"temperature": "298.15 K", "arrhenius": False}},
+            "interfaces": [
+                {"name": "electrode_electrolyte", "exchange_current_density": f"{I0} A/m^2"}
+            ],
+            "boundary_conditions": [],
+        }
+    )
 
 
 def _errors(size_um: float) -> tuple[float, list[float], list[float]]:

@@ -20,12 +20,28 @@ TAU = R_CT * C_DL
 
 
 def _final_voltage(scheme: str, steps: int, tmp) -> float:
-    ifaces = [{"name": n, "kinetics": "linear", "exchange_current_density": f"{I0} A/m^2",
-               "double_layer_capacitance": f"{C_DL} F/m^2"}
-              for n in ("anode_electrolyte", "electrolyte_cathode")]
-    case = symmetric_case(1, {"interfaces": ifaces, "time": {
-        "mode": "transient", "t_end": f"{TAU} s", "dt": f"{TAU / steps} s", "scheme": scheme,
-        "adaptive": False}})
+    ifaces = [
+        {
+            "name": n,
+            "kinetics": "linear",
+            "exchange_current_density": f"{I0} A/m^2",
+            "double_layer_capacitance": f"{C_DL} F/m^2",
+        }
+        for n in ("anode_electrolyte", "electrolyte_cathode")
+    ]
+    case = symmetric_case(
+        1,
+        {
+            "interfaces": ifaces,
+            "time": {
+                "mode": "transient",
+                "t_end": f"{TAU} s",
+                "dt": f"{TAU / steps} s",
+                "scheme": scheme,
+                "adaptive": False,
+            },
+        },
+    )
     summary = Run(case, outdir=str(tmp / f"{scheme}{steps}")).execute()
     assert summary["status"] == "ok"
     assert summary["results"]["time_s"] == pytest.approx(TAU)
@@ -45,17 +61,32 @@ def test_double_layer_charging_rate(scheme, order, shared_tmp):
 
 @pytest.mark.mpi
 def test_restart_from_checkpoint_reproduces_the_run(shared_tmp):
-    ifaces = [{"name": n, "kinetics": "butler_volmer", "exchange_current_density": f"{I0} A/m^2",
-               "double_layer_capacitance": f"{C_DL} F/m^2"}
-              for n in ("anode_electrolyte", "electrolyte_cathode")]
-    case = symmetric_case(1, {"interfaces": ifaces, "time": {
-        "mode": "transient", "t_end": f"{TAU} s", "dt": f"{TAU / 6} s", "adaptive": False,
-        "checkpoint_every": 4}})
+    ifaces = [
+        {
+            "name": n,
+            "kinetics": "butler_volmer",
+            "exchange_current_density": f"{I0} A/m^2",
+            "double_layer_capacitance": f"{C_DL} F/m^2",
+        }
+        for n in ("anode_electrolyte", "electrolyte_cathode")
+    ]
+    case = symmetric_case(
+        1,
+        {
+            "interfaces": ifaces,
+            "time": {
+                "mode": "transient",
+                "t_end": f"{TAU} s",
+                "dt": f"{TAU / 6} s",
+                "adaptive": False,
+                "checkpoint_every": 4,
+            },
+        },
+    )
     full = Run(case, outdir=str(shared_tmp)).execute()
     again = Run(case, restart=str(shared_tmp)).execute()
     assert again["status"] == "ok"
     assert again["statistics"]["steps"] == 7  # rest state + 6 steps, 2 of them recomputed
-    assert again["results"]["voltage_V"] == pytest.approx(full["results"]["voltage_V"],
-                                                          rel=1e-10)
+    assert again["results"]["voltage_V"] == pytest.approx(full["results"]["voltage_V"], rel=1e-10)
     lines = (shared_tmp / "timeseries.csv").read_text().strip().splitlines()
     assert len(lines) == 1 + 7
