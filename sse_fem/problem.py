@@ -21,7 +21,13 @@ from petsc4py import PETSc
 from sse_fem.errors import CaseError
 from sse_fem.materials.registry import resolve_case_materials
 from sse_fem.mesh import MeshBundle
-from sse_fem.solvers.presets import newton_options, unique_prefix
+from sse_fem.solvers.convergence import ScaledConvergence
+from sse_fem.solvers.presets import (
+    FIELDS_SPLIT,
+    GLOBAL_SPLIT,
+    newton_options,
+    unique_prefix,
+)
 
 
 @dataclass
@@ -33,6 +39,7 @@ class Unknown:
     history: list[fem.Function]  # [u_{n}, u_{n-1}]
     entity_map: Any | None  # submesh cell map, None on the parent mesh
     is_global: bool = False  # one scalar dof (real element), e.g. a terminal potential
+    scale: float = 1.0  # typical magnitude in SI units (Newton tolerance is relative to it)
 
 
 class PhysicsModule(Protocol):
@@ -113,15 +120,71 @@ class Problem:
             petsc_options=self.petsc_options,
         )
         self.snes = self.nonlinear.solver
+        self.convergence = ScaledConvergence(
+            self.nonlinear.A, self._scale_vector(), case.solver.newton_tolerance
+        )
+        self.snes.setConvergenceTest(self.convergence)
         self._dt_prev: float | None = None
+        self._inner_its = 0
+        if self.preset == "iterative_schur":
+            self._split_global_unknowns()
+
+    def _owned_blocks(self) -> list[tuple[Unknown, int, int]]:
+        """(unknown, first global row, owned rows) of every block on this rank."""
+        first = self.nonlinear.A.getOwnershipRange()[0]
+        out = []
+        for uk in self.unknowns:
+            dofmap = uk.u.function_space.dofmap
+            n = dofmap.index_map.size_local * dofmap.index_map_bs
+            out.append((uk, first, n))
+            first += n
+        return out
+
+    def _scale_vector(self) -> PETSc.Vec:
+        scales = self.nonlinear.A.createVecLeft()
+        start = scales.getOwnershipRange()[0]
+        for uk, first, n in self._owned_blocks():
+            scales.array[first - start : first - start + n] = uk.scale
+        return scales
+
+    def _split_global_unknowns(self) -> None:
+        """Field split {field dofs | global dofs} of the monolithic matrix (owned dofs of
+        block k are contiguous on each rank), and count the inner (AMG) Krylov iterations."""
+        ranges: dict[bool, list[np.ndarray]] = {False: [], True: []}
+        for uk, first, n in self._owned_blocks():
+            ranges[uk.is_global].append(np.arange(first, first + n, dtype=PETSc.IntType))
+        pc = self.snes.getKSP().getPC()
+        pc.setFieldSplitIS(
+            *(
+                (name, PETSc.IS().createGeneral(np.concatenate(ranges[g]), comm=self.comm))
+                for name, g in ((FIELDS_SPLIT, False), (GLOBAL_SPLIT, True))
+            )
+        )
+
+        def count(ksp, its, rnorm):
+            if its > 0:
+                self._inner_its += 1
+
+        def attach(ksp, its, rnorm):
+            if its == 0 and not getattr(self, "_inner_attached", False):
+                pc.getFieldSplitSubKSP()[0].setMonitor(count)
+                self._inner_attached = True
+
+        self.snes.getKSP().setMonitor(attach)
 
     # --- helpers for modules -------------------------------------------------------------
     def add_unknown(
-        self, name: str, space: fem.FunctionSpace, entity_map: Any | None, is_global: bool = False
+        self,
+        name: str,
+        space: fem.FunctionSpace,
+        entity_map: Any | None,
+        is_global: bool = False,
+        scale: float = 1.0,
     ) -> fem.Function:
+        """A new block unknown; ``scale``: its typical magnitude [SI units]."""
         u = fem.Function(space, name=name)
         hist = [fem.Function(space, name=f"{name}_n{k}") for k in (1, 2)]
-        self.unknowns.append(Unknown(name, u, hist, entity_map, is_global))
+        self.unknowns.append(Unknown(name, u, hist, entity_map, is_global, scale))
         return u
 
     def unknown(self, name: str) -> Unknown:
@@ -144,7 +207,8 @@ class Problem:
 
     # --- solving -------------------------------------------------------------------------
     def solve(self) -> tuple[bool, int, int]:
-        """One Newton solve from the current iterate: (converged, newton its, krylov its)."""
+        """One Newton solve from the current iterate: (converged, newton its, krylov its);
+        with split-off global unknowns the Krylov count is that of the inner AMG solves."""
         try:
             self.nonlinear.solve()
             reason = self.snes.getConvergedReason()
@@ -152,6 +216,8 @@ class Problem:
             reason = -1
         its = self.snes.getIterationNumber()
         lin = self.snes.getLinearSolveIterations()
+        if self.preset == "iterative_schur":  # report the AMG-preconditioned iterations
+            lin, self._inner_its = self._inner_its, 0
         # PETSc can report SNORM convergence with zero iterations when the first linear
         # solve breaks down (e.g. overflow in exp): a converged solve took a Newton step.
         ok = (

@@ -189,11 +189,9 @@ class TimeBlock(Strict):
 
 class SolverBlock(Strict):
     preset: Literal["auto", "direct", "iterative"] = "auto"
-    # Residuals are in SI and rows differ by many decades (metals vs electrolytes, Dirichlet
-    # rows): convergence is decided by the relative Newton update (stol) unless set otherwise.
-    newton_stol: Positive("dimensionless") = 1e-11
-    newton_rtol: Positive("dimensionless") = 1e-16
-    newton_atol: Positive("dimensionless") = 1e-20
+    # Newton converges when the Jacobi-scaled residual or the update, per dof and relative
+    # to the unknown's scale (1 V for potentials), is below this (sse_fem.solvers.convergence)
+    newton_tolerance: Positive("dimensionless") = 1e-10
     newton_max_it: int = Field(default=30, ge=1)
     linear_rtol: Positive("dimensionless") = 1e-10
     petsc_options: dict[str, str | int | float | bool | None] = Field(default_factory=dict)

@@ -1,0 +1,56 @@
+"""Newton convergence measured in the units of the unknowns.
+
+Residual rows of a coupled SI system differ by many decades (a metal row carries sigma ~ 1e7
+S/m, an electrolyte row ~ 1e-2 S/m, a terminal row ~ 1/R_c), so neither the absolute nor the
+relative residual norm is meaningful, and the relative update stalls at round-off. Both
+measures used here are per dof and in the unknown's units, divided by its typical scale:
+
+- Jacobi-scaled residual |F_i / J_ii| / s_i: the correction that row i still asks for;
+- Newton update |dx_i| / s_i.
+
+The step is converged when either is below ``tolerance`` everywhere (infinity norm).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from petsc4py import PETSc
+
+Reason = PETSc.SNES.ConvergedReason
+
+
+class ScaledConvergence:
+    """SNES convergence test; ``scales`` is a Vec (layout of the residual) of s_i > 0."""
+
+    def __init__(self, jacobian: PETSc.Mat, scales: PETSc.Vec, tolerance: float) -> None:
+        self.jacobian = jacobian
+        self.scales = scales
+        self.tolerance = tolerance
+        self._work = scales.duplicate()
+        self._diag = scales.duplicate()
+        self.last = (np.inf, np.inf)  # (scaled residual, scaled update) of the last test
+
+    def __call__(self, snes: PETSc.SNES, it: int, norms: tuple[float, float, float]) -> int:
+        _, update_norm, residual_norm = norms
+        if not (np.isfinite(residual_norm) and np.isfinite(update_norm)):
+            return Reason.DIVERGED_FNORM_NAN
+        if residual_norm == 0.0:
+            return Reason.CONVERGED_FNORM_ABS
+        if it == 0:
+            return Reason.ITERATING
+        # J_ii of the last assembled Jacobian (at the previous iterate): a scale, not a solve
+        self.jacobian.getDiagonal(self._diag)
+        d = self._diag.array
+        d[d == 0.0] = 1.0
+        work = self._work
+        work.pointwiseDivide(snes.getFunction()[0], self._diag)
+        work.pointwiseDivide(work, self.scales)
+        residual = work.norm(PETSc.NormType.INFINITY)
+        work.pointwiseDivide(snes.getSolutionUpdate(), self.scales)
+        update = work.norm(PETSc.NormType.INFINITY)
+        self.last = (residual, update)
+        if residual < self.tolerance:
+            return Reason.CONVERGED_FNORM_ABS
+        if update < self.tolerance:
+            return Reason.CONVERGED_SNORM_RELATIVE
+        return Reason.ITERATING
