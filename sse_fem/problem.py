@@ -28,6 +28,7 @@ from sse_fem.solvers.presets import (
     newton_options,
     unique_prefix,
 )
+from sse_fem.solvers.sparsity import CompactMatrix, generic_state
 
 
 @dataclass
@@ -120,8 +121,9 @@ class Problem:
             petsc_options=self.petsc_options,
         )
         self.snes = self.nonlinear.solver
+        self.A = self._compact_jacobian()
         self.convergence = ScaledConvergence(
-            self.nonlinear.A, self._scale_vector(), case.solver.newton_tolerance
+            self.A, self._scale_vector(), case.solver.newton_tolerance
         )
         self.snes.setConvergenceTest(self.convergence)
         self._dt_prev: float | None = None
@@ -129,9 +131,31 @@ class Problem:
         if self.preset == "iterative_schur":
             self._split_global_unknowns()
 
+    def _compact_jacobian(self) -> PETSc.Mat:
+        """Jacobian without dolfinx's spurious interface entries (``solvers.sparsity``):
+        assemble into dolfinx's matrix, copy into the compact one the solver uses."""
+        full, snes = self.nonlinear.A, self.snes
+        ctx = {"u": self.nonlinear.u, "jacobian": self.nonlinear.J, "preconditioner": None}
+        ctx["bcs"] = self.bcs
+        x = full.createVecRight()
+        restore = generic_state(ufl.algorithms.analysis.extract_constants(self.residual_form))
+        try:
+            fpetsc.assign([uk.u for uk in self.unknowns], x)
+            fpetsc.assemble_jacobian(snes, x, full, None, **ctx)
+        finally:
+            restore()
+        compact = CompactMatrix(full)
+
+        def jacobian(snes_, x_, J, P) -> None:
+            fpetsc.assemble_jacobian(snes_, x_, full, None, **ctx)
+            compact.update()
+
+        snes.setJacobian(jacobian, compact.mat, compact.mat)
+        return compact.mat
+
     def _owned_blocks(self) -> list[tuple[Unknown, int, int]]:
         """(unknown, first global row, owned rows) of every block on this rank."""
-        first = self.nonlinear.A.getOwnershipRange()[0]
+        first = self.A.getOwnershipRange()[0]
         out = []
         for uk in self.unknowns:
             dofmap = uk.u.function_space.dofmap
@@ -141,7 +165,7 @@ class Problem:
         return out
 
     def _scale_vector(self) -> PETSc.Vec:
-        scales = self.nonlinear.A.createVecLeft()
+        scales = self.A.createVecLeft()
         start = scales.getOwnershipRange()[0]
         for uk, first, n in self._owned_blocks():
             scales.array[first - start : first - start + n] = uk.scale

@@ -32,6 +32,27 @@ def test_symmetric_cell_matches_exact_voltage(dimension, current_ma_cm2, shared_
     assert r["current_density_A_m2"] == pytest.approx(i, rel=1e-12)
     assert r["anode_electrolyte.focusing_factor"] == pytest.approx(1.0, rel=1e-6)
     assert r["area_specific_resistance_ohm_m2"] == pytest.approx(exact / i, rel=1e-6)
+    # Newton converges quadratically on every rank count (no stall at round-off)
+    assert summary["statistics"]["newton_iterations"] <= 8
+    assert summary["solver"]["preset"] == ("iterative_schur" if dimension == 3 else "direct")
+
+
+@pytest.mark.mpi
+def test_iterative_schur_and_direct_presets_agree_3d(shared_tmp):
+    """Galvanostatic 3D: GMRES + GAMG with the terminal potential split off by a Schur
+    complement gives the direct (MUMPS) answer."""
+    out = {}
+    for preset in ("direct", "iterative"):
+        case = symmetric_case(3, {"solver": {"preset": preset}}, size="12 um")
+        case.boundary_conditions[0].value = 30.0
+        out[preset] = Run(case, outdir=str(shared_tmp / preset)).execute()
+    r_d, r_i = out["direct"]["results"], out["iterative"]["results"]
+    assert out["iterative"]["solver"]["preset"] == "iterative_schur"
+    assert r_i["voltage_V"] == pytest.approx(r_d["voltage_V"], rel=1e-8)
+    assert r_i["anode_electrolyte.max_current_density_A_m2"] == pytest.approx(
+        r_d["anode_electrolyte.max_current_density_A_m2"], rel=1e-7
+    )
+    assert out["iterative"]["statistics"]["newton_iterations"] <= 8
 
 
 @pytest.mark.mpi
