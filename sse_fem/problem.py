@@ -137,7 +137,7 @@ class Problem:
         full, snes = self.nonlinear.A, self.snes
         ctx = {"u": self.nonlinear.u, "jacobian": self.nonlinear.J, "preconditioner": None}
         ctx["bcs"] = self.bcs
-        x = full.createVecRight()
+        x = self.nonlinear.x  # dolfinx's (ghosted) work vector of the current iterate
         restore = generic_state(ufl.algorithms.analysis.extract_constants(self.residual_form))
         try:
             fpetsc.assign([uk.u for uk in self.unknowns], x)
