@@ -3,7 +3,7 @@ case_3d.yaml) at three mesh sizes on 1 and 2 ranks: dofs, Newton and Krylov (inn
 GAMG) iterations, wall time and peak memory. The Krylov count per Newton step should stay
 nearly flat with refinement.
 
-Run:  python benchmarks/bench_void_stripping_3d.py [--sizes 1.2,0.7,0.4] [--ranks 1,2]
+Run:  python benchmarks/bench_void_stripping_3d.py [--sizes 1.2,0.6,0.28] [--ranks 1,2]
 Writes benchmarks/results/void_stripping_3d.{json,md}.
 """
 
@@ -25,4 +25,4 @@ def case_at(size_um: float) -> dict:
 
 
 if __name__ == "__main__":
-    main("void_stripping_3d", case_at, "1.2,0.7,0.4")
+    main("void_stripping_3d", case_at, "1.2,0.6,0.28")

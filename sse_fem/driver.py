@@ -376,6 +376,7 @@ class Run:
     # --- final outputs -------------------------------------------------------------------
     def _final_outputs(self, problem: Any) -> None:
         from sse_fem.io.plots import plot_interfaces, plot_timeseries
+        from sse_fem.io.results import write_facet_field
         from sse_fem.postprocess.interfaces import interface_samples
 
         mod = problem.modules[0]
@@ -396,6 +397,11 @@ class Run:
                         "overpotential_V": s["eta"],
                         "current_density_A_m2": s["current"],
                     },
+                )
+                write_facet_field(
+                    self.outdir / f"interface_{i.name}.vtu",
+                    s["vertices"],
+                    {"current_density_A_m2": s["current"], "overpotential_V": s["eta"]},
                 )
         if self.comm.rank == 0 and self.case.outputs.plots:
             plot_timeseries(self.writer.rows, self.outdir)

@@ -282,6 +282,7 @@ class Problem:
         import gc
 
         self.snes.destroy()
+        self.A.destroy()
         del self.nonlinear
         gc.collect()
 

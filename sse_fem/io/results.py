@@ -86,6 +86,29 @@ class ResultsWriter:
                 w.writerow([columns[c][k] for c in keys])
 
 
+VTK_FACETS = {1: "vertex", 2: "line", 3: "triangle", 4: "quad"}
+
+
+def write_facet_field(path: Path, vertices: Any, cell_data: dict[str, Any]) -> None:
+    """Facets (``vertices``: (n, nodes, 3) [m]) with per-facet data as a VTK unstructured
+    grid for ParaView (one process: call with gathered arrays)."""
+    import meshio
+    import numpy as np
+
+    n, nodes = vertices.shape[:2]
+    connectivity = np.arange(n * nodes).reshape(n, nodes)
+    if nodes == 4:  # dolfinx quadrilateral (tensor order) -> VTK (counter-clockwise)
+        connectivity = connectivity[:, [0, 1, 3, 2]]
+    meshio.write(
+        path,
+        meshio.Mesh(
+            vertices.reshape(-1, 3),
+            [(VTK_FACETS[nodes], connectivity)],
+            cell_data={k: [np.asarray(v, dtype=float)] for k, v in cell_data.items()},
+        ),
+    )
+
+
 def _clean(obj: Any) -> Any:
     """JSON-safe: NaN/inf -> None, numpy scalars -> float."""
     if isinstance(obj, dict):

@@ -11,13 +11,18 @@ import numpy as np
 from dolfinx import mesh as dmesh
 
 
+def facet_vertices(msh: dmesh.Mesh, facets: np.ndarray) -> np.ndarray:
+    """Coordinates [m] of the geometry nodes of each facet, shape (facets, nodes, 3)."""
+    fdim = msh.topology.dim - 1
+    return msh.geometry.x[dmesh.entities_to_geometry(msh, fdim, facets)]
+
+
 def facet_areas(msh: dmesh.Mesh, facets: np.ndarray) -> np.ndarray:
     """Measure of each facet [m^(d-1)]: 1 for points, lengths, triangle/quad areas."""
     fdim = msh.topology.dim - 1
     if fdim == 0:
         return np.ones(len(facets))
-    nodes = dmesh.entities_to_geometry(msh, fdim, facets)
-    x = msh.geometry.x[nodes]
+    x = facet_vertices(msh, facets)
     if fdim == 1:
         return np.linalg.norm(x[:, 1] - x[:, 0], axis=1)
     area = 0.5 * np.linalg.norm(np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0]), axis=1)
@@ -27,13 +32,21 @@ def facet_areas(msh: dmesh.Mesh, facets: np.ndarray) -> np.ndarray:
 
 
 def interface_samples(module: Any, problem: Any, iface: Any) -> dict[str, np.ndarray]:
-    """Owned facets of ``iface``: midpoints, areas, overpotential eta [V], current i [A/m^2]."""
+    """Owned facets of ``iface``: midpoints ``x``, node coordinates ``vertices``, areas,
+    overpotential ``eta`` [V], current density ``current`` [A/m^2]."""
     msh = problem.bundle.mesh
     tdim = msh.topology.dim
     d = iface.domains.reshape(-1, 4)
     if len(d) == 0:
         empty = np.zeros(0)
-        return {"x": np.zeros((0, 3)), "area": empty, "eta": empty, "current": empty}
+        nodes = {1: 1, 2: 2, 3: 3 if msh.topology.cell_name() == "tetrahedron" else 4}[tdim]
+        return {
+            "x": np.zeros((0, 3)),
+            "vertices": np.zeros((0, nodes, 3)),
+            "area": empty,
+            "eta": empty,
+            "current": empty,
+        }
     msh.topology.create_connectivity(tdim, tdim - 1)
     c2f = msh.topology.connectivity(tdim, tdim - 1)
     facets = np.array([c2f.links(c)[lf] for c, lf in d[:, :2]], dtype=np.int32)
@@ -47,7 +60,13 @@ def interface_samples(module: Any, problem: Any, iface: Any) -> dict[str, np.nda
     phi_s = side.eval(x, cs).ravel()
     eta = phi_s - phi_e - float(iface.ocp.value)
     current = np.asarray(iface.law.current(eta, module.temperature, np.exp), dtype=float)
-    return {"x": x, "area": facet_areas(msh, facets), "eta": eta, "current": current}
+    return {
+        "x": x,
+        "vertices": facet_vertices(msh, facets),
+        "area": facet_areas(msh, facets),
+        "eta": eta,
+        "current": current,
+    }
 
 
 def interface_statistics(module: Any, problem: Any, iface: Any, k: float) -> dict[str, float]:

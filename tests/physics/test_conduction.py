@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import meshio
 import pytest
 
 from sse_fem.driver import Run
@@ -32,6 +33,9 @@ def test_symmetric_cell_matches_exact_voltage(dimension, current_ma_cm2, shared_
     assert r["current_density_A_m2"] == pytest.approx(i, rel=1e-12)
     assert r["anode_electrolyte.focusing_factor"] == pytest.approx(1.0, rel=1e-6)
     assert r["area_specific_resistance_ohm_m2"] == pytest.approx(exact / i, rel=1e-6)
+    # ParaView facet field of the interface: uniform current density i everywhere
+    vtu = meshio.read(shared_tmp / "interface_anode_electrolyte.vtu")
+    assert vtu.cell_data["current_density_A_m2"][0] == pytest.approx(i, rel=1e-6)
     # Newton converges quadratically on every rank count (no stall at round-off)
     assert summary["statistics"]["newton_iterations"] <= 8
     assert summary["solver"]["preset"] == ("iterative_schur" if dimension == 3 else "direct")
