@@ -221,6 +221,10 @@ def build_mesh(case: Any, comm: MPI.Comm = MPI.COMM_WORLD) -> MeshBundle:
     if comm.rank == 0:
         gmsh.initialize(interruptible=False)
         gmsh.option.setNumber("General.Terminal", 0)
+        # 3D: HXT, ~5x faster than the default Delaunay at 1e6 tets with similar quality;
+        # one thread: multithreaded meshing is not reproducible run to run
+        gmsh.option.setNumber("Mesh.Algorithm3D", 10)
+        gmsh.option.setNumber("General.NumThreads", 1)
         gmsh.model.add(case.case.name)
         try:
             info = GMSH_BUILDERS[geo.type](geo)
