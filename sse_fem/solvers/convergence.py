@@ -8,7 +8,11 @@ measures used here are per dof and in the unknown's units, divided by its typica
 - Jacobi-scaled residual |F_i / J_ii| / s_i: the correction that row i still asks for;
 - Newton update |dx_i| / s_i.
 
-The step is converged when either is below ``tolerance`` everywhere (infinity norm).
+The solve is converged when the update is below ``tolerance`` everywhere (infinity norm), or
+when the scaled residual is, from the second iteration on: the Jacobi scaling underestimates
+the error where the system is ill-conditioned (a stiff metal coupled to a terminal), so the
+first Newton step, exact for a linear problem only up to the linear solver's accuracy, is
+always followed by a correction (an iterative refinement step).
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ class ScaledConvergence:
         work.pointwiseDivide(snes.getSolutionUpdate(), self.scales)
         update = work.norm(PETSc.NormType.INFINITY)
         self.last = (residual, update)
-        if residual < self.tolerance:
+        if residual < self.tolerance and it >= 2:
             return Reason.CONVERGED_FNORM_ABS
         if update < self.tolerance:
             return Reason.CONVERGED_SNORM_RELATIVE
