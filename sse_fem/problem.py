@@ -109,7 +109,12 @@ class Problem:
         self.entity_maps = [uk.entity_map for uk in self.unknowns if uk.entity_map is not None]
         self.entity_maps = list({id(e): e for e in self.entity_maps}.values())
         has_real = any(uk.is_global for uk in self.unknowns)
-        self.preset, self.petsc_options = newton_options(case.solver, bundle.dim, has_real)
+        dofs = sum(
+            uk.u.function_space.dofmap.index_map.size_global
+            * uk.u.function_space.dofmap.index_map_bs
+            for uk in self.unknowns
+        )
+        self.preset, self.petsc_options = newton_options(case.solver, bundle.dim, has_real, dofs)
         self.prefix = unique_prefix("newton")
         self.nonlinear = fpetsc.NonlinearProblem(
             self.blocks,

@@ -20,17 +20,20 @@ VOIDS = Path(__file__).resolve().parents[2] / "cases" / "li_void_stripping" / "c
 
 
 @pytest.mark.parametrize(
-    ("preset", "dim", "has_global", "expected", "pc"),
+    ("preset", "dim", "has_global", "dofs", "expected", "pc"),
     [
-        ("auto", 2, True, "direct", "lu"),
-        ("auto", 3, False, "iterative", "gamg"),
-        ("auto", 3, True, "iterative_schur", "fieldsplit"),
-        ("direct", 3, True, "direct", "lu"),
-        ("iterative", 2, False, "iterative", "gamg"),
+        ("auto", 1, True, 10**7, "direct", "lu"),
+        ("auto", 2, True, 10**4, "direct", "lu"),
+        ("auto", 2, False, 10**6, "iterative", "gamg"),
+        ("auto", 2, True, 10**6, "iterative_schur", "fieldsplit"),
+        ("auto", 3, False, 10**3, "iterative", "gamg"),
+        ("auto", 3, True, 10**3, "iterative_schur", "fieldsplit"),
+        ("direct", 3, True, 10**6, "direct", "lu"),
+        ("iterative", 2, False, 10**3, "iterative", "gamg"),
     ],
 )
-def test_preset_choice(preset, dim, has_global, expected, pc):
-    name, opts = newton_options(SolverBlock(preset=preset), dim, has_global)
+def test_preset_choice(preset, dim, has_global, dofs, expected, pc):
+    name, opts = newton_options(SolverBlock(preset=preset), dim, has_global, dofs)
     assert name == expected
     assert opts["pc_type"] == pc
 
