@@ -56,6 +56,9 @@ class PhysicsModule(Protocol):
 
     def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]: ...
 
+    def validate(self, problem: Problem) -> None:
+        """Consistency checks of the whole setup (raise CaseError); optional."""
+
     def set_drive(self, mode: str, value: float | None) -> None:
         """Apply a protocol step (current/current_density/voltage/rest) to the terminal."""
 
@@ -106,6 +109,9 @@ class Problem:
             self.residual_form = self.residual_form + r
         self.blocks = ufl.extract_blocks(self.residual_form)
         self.bcs = [bc for m in modules for bc in m.dirichlet(self)]
+        for m in modules:
+            if hasattr(m, "validate"):
+                m.validate(self)
         self.entity_maps = [uk.entity_map for uk in self.unknowns if uk.entity_map is not None]
         self.entity_maps = list({id(e): e for e in self.entity_maps}.values())
         has_real = any(uk.is_global for uk in self.unknowns)

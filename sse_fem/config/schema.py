@@ -57,8 +57,8 @@ class MaterialSpec(Strict):
 class Region(Strict):
     name: str = Field(min_length=1)  # gmsh physical group
     material: str = Field(min_length=1)  # case material or library material name
-    #: charge carriers conducted; default from the material category
-    carriers: list[Literal["ionic", "electronic"]] | None = Field(default=None, min_length=1)
+    #: charge carriers conducted; default from the material category; [] = insulating
+    carriers: list[Literal["ionic", "electronic"]] | None = None
 
 
 class ConductionPhysics(Strict):
@@ -110,6 +110,9 @@ class BoundaryCondition(Strict):
     type: Literal["ground", "potential", "current", "current_density", "terminal", "insulated"]
     value: str | float | None = None
     contact_resistance: NonNegative("area_resistance") = 1e-9  # terminal <-> conductor
+    #: field the condition acts on where the boundary touches both kinds of conductor
+    #: (default: electronic there, else whichever conducts)
+    carrier: Literal["ionic", "electronic"] | None = None
 
     @model_validator(mode="after")
     def _value(self) -> BoundaryCondition:

@@ -82,7 +82,9 @@ class Conduction:
         for region in case.regions:
             mat = problem.materials[region.name]
             default = ["ionic"] if mat.category in IONIC_CATEGORIES else ["electronic"]
-            self.carriers[region.name] = list(region.carriers or default)
+            self.carriers[region.name] = list(
+                default if region.carriers is None else region.carriers
+            )
         self.fields: dict[str, dict] = {}
         for carrier, fname in CARRIER_FIELD.items():
             regions = tuple(r for r, c in self.carriers.items() if carrier in c)
@@ -203,16 +205,50 @@ class Conduction:
             ).astype(np.int32)
             self._film_bc = fem.dirichletbc(PETSc.ScalarType(0.0), others, V)
 
-    def _field_on_boundary(self, bundle: Any, name: str, path: str) -> str:
-        tag = bundle.boundaries[name]
+    def _field_on_boundary(self, bundle: Any, bc: Any, path: str) -> str:
+        """The carrier whose field a boundary condition acts on."""
+        tag = bundle.boundaries[bc.name]
         touches = {}
         for carrier, f in self.fields.items():
             n = f["sub"].facet_tags.find(tag).size if f["sub"].facet_tags is not None else 0
             touches[carrier] = bundle.comm.allreduce(n, op=MPI.SUM) > 0
+        if bc.carrier is not None:
+            if not touches.get(bc.carrier):
+                raise CaseError(
+                    f"boundary {bc.name!r} touches no {bc.carrier}-conducting region; it "
+                    f"touches {sorted(c for c, t in touches.items() if t) or 'none'}",
+                    f"{path}.carrier",
+                )
+            return bc.carrier
         for carrier in ("electronic", "ionic"):
             if touches.get(carrier):
                 return carrier
-        raise CaseError(f"boundary {name!r} touches no conducting region", path)
+        raise CaseError(f"boundary {bc.name!r} touches no conducting region", path)
+
+    def validate(self, problem: Any) -> None:
+        """Every field must reach a fixed potential (a Dirichlet condition of the problem)
+        directly or through interface kinetics; otherwise the system is singular."""
+        constrained = {id(bc.function_space) for bc in problem.bcs}
+        fixed = {
+            carrier
+            for carrier, f in self.fields.items()
+            if id(f["u"].function_space._cpp_object) in constrained
+        }
+        coupled = any(
+            i.law.kind != "blocking" or (i.capacitance > 0 and problem.transient)
+            for i in self.interfaces
+        )
+        if coupled and fixed:
+            fixed = set(self.fields)
+        for carrier, f in self.fields.items():
+            if carrier not in fixed:
+                raise CaseError(
+                    f"the {carrier} potential ({f['name']} in regions {list(f['regions'])}) is "
+                    "undetermined: no ground/potential condition acts on it and no interface "
+                    "kinetics couple it to one. Add one (a boundary condition's `carrier` "
+                    "picks the field), or make those regions insulating with `carriers: []`",
+                    "boundary_conditions",
+                )
 
     def _setup_boundaries(self, problem: Any) -> None:
         case, bundle = problem.case, problem.bundle
@@ -224,7 +260,7 @@ class Conduction:
             path = f"boundary_conditions[{k}]({bc.name})"
             if bc.type == "insulated":
                 continue
-            carrier = self._field_on_boundary(bundle, bc.name, path)
+            carrier = self._field_on_boundary(bundle, bc, path)
             f = self.fields[carrier]
             if bc.type in ("ground", "potential"):
                 value = 0.0 if bc.type == "ground" else float(bc.value)
