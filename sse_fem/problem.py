@@ -200,10 +200,12 @@ class Problem:
             if its > 0:
                 self._inner_its += 1
 
-        def attach(ksp, its, rnorm):
-            if its == 0 and not getattr(self, "_inner_attached", False):
+        attached = []
+
+        def attach(ksp, its, rnorm):  # sub-KSPs exist once the PC is set up
+            if its == 0 and not attached:
                 pc.getFieldSplitSubKSP()[0].setMonitor(count)
-                self._inner_attached = True
+                attached.append(True)
 
         self.snes.getKSP().setMonitor(attach)
 

@@ -54,22 +54,17 @@ def build(cfg: FromImage, comm: MPI.Comm) -> MeshBundle:
     img = read_image(cfg)
     dim, h = img.ndim, cfg.voxel_size
     extent = np.array(img.shape, float) * h
-    if dim == 2:
-        msh = mesh.create_rectangle(
-            comm,
-            [np.zeros(2), extent],
-            list(img.shape),
-            mesh.CellType.quadrilateral,
-            ghost_mode=mesh.GhostMode.shared_facet,
-        )
-    else:
-        msh = mesh.create_box(
-            comm,
-            [np.zeros(3), extent],
-            list(img.shape),
-            mesh.CellType.hexahedron,
-            ghost_mode=mesh.GhostMode.shared_facet,
-        )
+    create, cell = {
+        2: (mesh.create_rectangle, mesh.CellType.quadrilateral),
+        3: (mesh.create_box, mesh.CellType.hexahedron),
+    }[dim]
+    msh = create(
+        comm,
+        [np.zeros(dim), extent],
+        list(img.shape),
+        cell,
+        ghost_mode=mesh.GhostMode.shared_facet,
+    )
     names = cfg.group_names()
     regions = {n: k + 1 for k, n in enumerate(names["regions"])}
     nfirst = len(regions) + 1

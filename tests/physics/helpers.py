@@ -38,3 +38,16 @@ def symmetric_voltage(
 
     vt = GAS * temperature / (z * FARADAY)
     return i * length / sigma + 2 * 2 * vt * math.asinh(i / (2 * i0)) + i * contact
+
+
+def capacitive_interfaces(kinetics: str, i0: float, c_dl: float) -> list[dict]:
+    """Both interfaces of the symmetric cell with ``kinetics``, i0 [A/m^2] and C_dl [F/m^2]."""
+    return [
+        {
+            "name": name,
+            "kinetics": kinetics,
+            "exchange_current_density": f"{i0} A/m^2",
+            "double_layer_capacitance": f"{c_dl} F/m^2",
+        }
+        for name in ("anode_electrolyte", "electrolyte_cathode")
+    ]

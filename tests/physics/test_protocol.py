@@ -12,7 +12,7 @@ import pytest
 
 from sse_fem.driver import Run
 from sse_fem.materials import get_material
-from tests.physics.helpers import FARADAY, GAS, symmetric_case
+from tests.physics.helpers import FARADAY, GAS, capacitive_interfaces, symmetric_case
 
 I0, C_DL, I1 = 10.0, 0.1, 10.0  # A/m^2, F/m^2, A/m^2
 R_CT = GAS * 298.15 / (FARADAY * I0)
@@ -37,15 +37,7 @@ def exact(t: float) -> tuple[float, float]:
 
 
 def _run(dimension: int, tmp, steps: int = STEPS) -> list[dict]:
-    ifaces = [
-        {
-            "name": n,
-            "kinetics": "linear",
-            "exchange_current_density": f"{I0} A/m^2",
-            "double_layer_capacitance": f"{C_DL} F/m^2",
-        }
-        for n in ("anode_electrolyte", "electrolyte_cathode")
-    ]
+    ifaces = capacitive_interfaces("linear", I0, C_DL)
     duration = f"{2 * TAU} s"
     case = symmetric_case(
         dimension,

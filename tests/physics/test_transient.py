@@ -10,7 +10,7 @@ import pytest
 
 from sse_fem.driver import Run
 from sse_fem.materials import get_material
-from tests.physics.helpers import FARADAY, GAS, symmetric_case
+from tests.physics.helpers import FARADAY, GAS, capacitive_interfaces, symmetric_case
 
 I = 10.0  # A/m^2
 I0 = 10.0
@@ -20,15 +20,7 @@ TAU = R_CT * C_DL
 
 
 def _final_voltage(scheme: str, steps: int, tmp) -> float:
-    ifaces = [
-        {
-            "name": n,
-            "kinetics": "linear",
-            "exchange_current_density": f"{I0} A/m^2",
-            "double_layer_capacitance": f"{C_DL} F/m^2",
-        }
-        for n in ("anode_electrolyte", "electrolyte_cathode")
-    ]
+    ifaces = capacitive_interfaces("linear", I0, C_DL)
     case = symmetric_case(
         1,
         {
@@ -61,15 +53,7 @@ def test_double_layer_charging_rate(scheme, order, shared_tmp):
 
 @pytest.mark.mpi
 def test_restart_from_checkpoint_reproduces_the_run(shared_tmp):
-    ifaces = [
-        {
-            "name": n,
-            "kinetics": "butler_volmer",
-            "exchange_current_density": f"{I0} A/m^2",
-            "double_layer_capacitance": f"{C_DL} F/m^2",
-        }
-        for n in ("anode_electrolyte", "electrolyte_cathode")
-    ]
+    ifaces = capacitive_interfaces("butler_volmer", I0, C_DL)
     case = symmetric_case(
         1,
         {
