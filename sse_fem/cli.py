@@ -99,10 +99,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from sse_fem.config import load_case
-    from sse_fem.problem import run_case
+    from sse_fem.driver import run_case
 
     case = load_case(args.case, args.overrides)
-    summary = run_case(case, outdir=args.output, restart=args.restart, case_path=Path(args.case))
+    summary = run_case(case, outdir=args.output, restart=args.restart)
     return 0 if summary["status"] == "ok" else EXIT_SOLVER_FAILED
 
 

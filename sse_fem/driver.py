@@ -1,12 +1,18 @@
-"""``sse-fem run``: mesh, problem, steady/transient loop, outputs, failure handling, restart."""
+"""``sse-fem run``: mesh, problem, steady/transient loop, outputs, failure handling, restart.
+
+The driver knows no physics: it drives the problem's controller (the module that has the
+``Controller`` capability), asks every module for observed values (columns namespaced by
+module), balances (a miss ends the run ``failed``) and final outputs.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time as clock
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mpi4py import MPI
 
@@ -17,13 +23,18 @@ from sse_fem.errors import CaseError, SolverFailure
 from sse_fem.io.results import ResultsWriter
 from sse_fem.logs import get_logger
 
+if TYPE_CHECKING:
+    from sse_fem.config.schema import Case, ProtocolStep
+    from sse_fem.mesh import MeshBundle
+    from sse_fem.problem import Problem
+
 
 class Run:
     """One run of a case into an output directory."""
 
     def __init__(
         self,
-        case: Any,
+        case: Case,
         outdir: str | None = None,
         restart: str | None = None,
         comm: MPI.Comm = MPI.COMM_WORLD,
@@ -39,6 +50,7 @@ class Run:
         self.newton_total = 0
         self.krylov_total = 0
         self.cuts = 0
+        self.balances: dict[str, dict[str, float]] = {}
 
     # --- entry ---------------------------------------------------------------------------
     def execute(self) -> dict:
@@ -68,6 +80,7 @@ class Run:
             timings["setup_s"] = clock.perf_counter() - t0
             summary["solver"] = {
                 "preset": problem.preset,
+                "linear": problem.linear,
                 "petsc_options": {k: str(v) for k, v in problem.petsc_options.items()},
                 "dofs": {
                     uk.name: uk.u.function_space.dofmap.index_map.size_global
@@ -81,6 +94,7 @@ class Run:
                 problem.preset,
                 self.comm.size,
             )
+            summary["coupling"] = problem.quantities.report()
             t0 = clock.perf_counter()
             if self.case.time.mode == "steady":
                 self._steady(problem)
@@ -101,10 +115,12 @@ class Run:
                 "krylov_iterations": self.krylov_total,
                 "step_cuts": self.cuts,
             }
+            summary["conservation"] = self.balances
             if problem is not None:
                 summary["results"] = self.writer.rows[-1] if self.writer.rows else {}
                 try:
-                    self._final_outputs(problem)
+                    for m in problem.modules:
+                        summary.setdefault("outputs", {})[m.name] = m.finalize(problem, self.writer)
                 finally:
                     self.writer.close()
                     problem.close()
@@ -131,7 +147,7 @@ class Run:
             self.log.setLevel(logging.INFO)
         return h
 
-    def _mesh_summary(self, bundle: Any) -> dict:
+    def _mesh_summary(self, bundle: MeshBundle) -> dict:
         tdim = bundle.dim
         return {
             "dimension": tdim,
@@ -144,12 +160,24 @@ class Run:
         }
 
     # --- solving -------------------------------------------------------------------------
-    def _record(self, problem: Any, t: float, its: int, lin: int, dt: float) -> dict:
+    def _record(self, problem: Problem, t: float, its: int, lin: int, dt: float) -> dict:
+        """Observe, check the balances, write the row (and fields); returns the controller's
+        own observed values (cut-offs, progress)."""
         self.steps += 1
         self.newton_total += its
         self.krylov_total += lin
-        row = {"time_s": t, "dt_s": dt, "newton_iterations": its, "krylov_iterations": lin}
-        row |= problem.observe()
+        row: dict[str, float] = {
+            "time_s": t,
+            "dt_s": dt,
+            "newton_iterations": its,
+            "krylov_iterations": lin,
+        }
+        observed = problem.observe()
+        self.balances = problem.conservation()
+        for module, values in observed.items():
+            row |= {f"{module}.{k}": v for k, v in values.items()}
+        for module, balance in self.balances.items():
+            row[f"{module}.balance_error"] = balance["balance_error"]
         self.writer.add_row(row)
         if self.case.outputs.fields and (self.steps - 1) % self.case.outputs.every == 0:
             groups: dict[str, list] = {}
@@ -157,9 +185,17 @@ class Run:
                 for k, v in m.output_functions(problem).items():
                     groups.setdefault(k, []).extend(v)
             self.writer.write_fields(groups, t)
-        return row
+        for module, balance in self.balances.items():
+            if not balance["balance_error"] <= balance["tolerance"]:
+                raise SolverFailure(
+                    f"{module}: balance missed at t = {t:.6g} s: relative error "
+                    f"{balance['balance_error']:.3g} > tolerance {balance['tolerance']:.3g} "
+                    "(solver.balance_tolerance); the solution is not trustworthy"
+                )
+        controller = problem.controller
+        return observed.get(controller.name, {}) if controller is not None else {}
 
-    def _steady(self, problem: Any) -> None:
+    def _steady(self, problem: Problem) -> None:
         """Solve at full load; on failure, continue in the load factor with step cuts."""
         ok, its, lin = self._solve_at_load(problem, 1.0)
         if not ok:
@@ -189,20 +225,19 @@ class Run:
                     )
         self._record(problem, 0.0, its, lin, 0.0)
 
-    def _solve_at_load(self, problem: Any, load: float) -> tuple[bool, int, int]:
+    def _solve_at_load(self, problem: Problem, load: float) -> tuple[bool, int, int]:
         problem.load.value = load
-        for m in problem.modules:
-            if hasattr(m, "set_load"):
-                m.set_load(load)
+        if problem.controller is not None:
+            problem.controller.set_load(load)
         return problem.solve()
 
-    def _protocol(self) -> list:
+    def _protocol(self) -> list[ProtocolStep | None]:
         tb = self.case.time
         if tb.protocol is None:
             return [None]
         return [step for _ in range(tb.cycles) for step in tb.protocol]
 
-    def _transient(self, problem: Any) -> None:
+    def _transient(self, problem: Problem) -> None:
         tb = self.case.time
         dt = tb.dt
         dt_min = tb.dt_min or dt * 1e-6
@@ -217,7 +252,7 @@ class Run:
         for index in range(start_index, len(steps)):
             step = steps[index]
             if step is not None:
-                problem.modules[0].set_drive(step.mode, step.value)
+                problem.controller.set_drive(step.mode, step.value)
                 if step_start is None or index != start_index:
                     step_start = t
                 t_stop = step_start + step.duration
@@ -248,10 +283,10 @@ class Run:
                 t += h
                 order = 2
                 row = self._record(problem, t, its, lin, h)
-                self._progress(t, t_stop, h, row)
+                self._progress(t, t_stop, h, its, row)
                 if self.steps % tb.checkpoint_every == 0:
                     self._save_checkpoint(problem, t, dt, index, step_start or 0.0)
-                if step is not None and self._cutoff(step, row):
+                if step is not None and problem.controller.step_finished(step, row):
                     self.log.info("protocol step %d ended by cut-off at t = %.6g s", index, t)
                     break
                 if tb.adaptive and cuts == 0:
@@ -266,58 +301,32 @@ class Run:
         if self.comm.rank == 0 and sys.stderr.isatty():
             print(file=sys.stderr)
 
-    def _initial_state(self, problem: Any) -> None:
+    def _initial_state(self, problem: Problem) -> None:
         """Rest state at t = 0 (no drive, no time derivative) as the BDF history."""
         for c in problem.bdf:
             c.value = 0.0
-        drive_mod = problem.modules[0]
-        terminal = getattr(drive_mod, "terminal", None)
-        if terminal is not None:
-            saved = (float(terminal.current_mode.value), float(terminal.current.value))
-            drive_mod.set_drive("rest", None)
-        ok, its, lin = problem.solve()
-        if terminal is not None:
-            terminal.current_mode.value, terminal.current.value = saved
-        if not ok:
-            self._fail(problem, "no converged initial (rest) state", 0.0)
-        problem.initialise_history()
-        self._record(problem, 0.0, its, lin, 0.0)
+        rest = problem.controller.at_rest() if problem.controller else contextlib.nullcontext()
+        with rest:  # observed and balanced at rest too
+            ok, its, lin = problem.solve()
+            if not ok:
+                self._fail(problem, "no converged initial (rest) state", 0.0)
+            problem.initialise_history()
+            self._record(problem, 0.0, its, lin, 0.0)
 
-    def _cutoff(self, step: Any, row: dict) -> bool:
-        v = row.get("voltage_V")
-        j = row.get("current_density_A_m2")
-        return bool(
-            (
-                step.until_voltage_above is not None
-                and v is not None
-                and v >= step.until_voltage_above
-            )
-            or (
-                step.until_voltage_below is not None
-                and v is not None
-                and v <= step.until_voltage_below
-            )
-            or (
-                step.until_current_below is not None
-                and j is not None
-                and abs(j) <= step.until_current_below
-            )
-        )
-
-    def _progress(self, t: float, t_stop: float, dt: float, row: dict) -> None:
+    def _progress(self, t: float, t_stop: float, dt: float, its: int, row: dict) -> None:
         if self.comm.rank != 0:
             return
         v = row.get("voltage_V")
         line = (
             f"t = {t:.4g} s / {t_stop:.4g} s ({100 * t / t_stop:5.1f} %)  dt = {dt:.3g} s  "
-            f"Newton {row['newton_iterations']}" + (f"  V = {v:.6g} V" if v is not None else "")
+            f"Newton {its}" + (f"  V = {v:.6g} V" if v is not None else "")
         )
         if sys.stderr.isatty():
             print("\r" + line, end="", file=sys.stderr, flush=True)
         elif self.steps % 10 == 0:
             self.log.info(line)
 
-    def _fail(self, problem: Any, reason: str, t: float) -> None:
+    def _fail(self, problem: Problem, reason: str, t: float) -> None:
         problem.restore()
         raise SolverFailure(reason)
 
@@ -326,7 +335,7 @@ class Run:
         return self.outdir / "checkpoint" / f"rank{self.comm.rank}of{self.comm.size}.npz"
 
     def _save_checkpoint(
-        self, problem: Any, t: float, dt: float, index: int, step_start: float
+        self, problem: Problem, t: float, dt: float, index: int, step_start: float
     ) -> None:
         if self.comm.rank == 0:
             (self.outdir / "checkpoint").mkdir(exist_ok=True)
@@ -347,7 +356,7 @@ class Run:
             **arrays,
         )
 
-    def _load_checkpoint(self, problem: Any) -> tuple[float, float, int, float]:
+    def _load_checkpoint(self, problem: Problem) -> tuple[float, float, int, float]:
         import csv
 
         f = self._checkpoint_file()
@@ -373,47 +382,7 @@ class Run:
         self.log.info("restarting from t = %.6g s", t)
         return t, float(data["dt"]), int(data["index"]), float(data["step_start"])
 
-    # --- final outputs -------------------------------------------------------------------
-    def _final_outputs(self, problem: Any) -> None:
-        from sse_fem.io.plots import plot_interfaces, plot_timeseries
-        from sse_fem.io.results import write_facet_field
-        from sse_fem.postprocess.interfaces import interface_samples
 
-        mod = problem.modules[0]
-        samples = {}
-        for i in getattr(mod, "interfaces", []):
-            s = interface_samples(mod, problem, i)
-            gathered = self.comm.gather(s, root=0)
-            if self.comm.rank == 0:
-                s = {k: np.concatenate([g[k] for g in gathered]) for k in s}
-                samples[i.name] = s
-                self.writer.write_table(
-                    f"interface_{i.name}.csv",
-                    {
-                        "x_m": s["x"][:, 0],
-                        "y_m": s["x"][:, 1],
-                        "z_m": s["x"][:, 2],
-                        "area": s["area"],
-                        "overpotential_V": s["eta"],
-                        "current_density_A_m2": s["current"],
-                    },
-                )
-                write_facet_field(
-                    self.outdir / f"interface_{i.name}.vtu",
-                    s["vertices"],
-                    {"current_density_A_m2": s["current"], "overpotential_V": s["eta"]},
-                )
-        if self.comm.rank == 0 and self.case.outputs.plots:
-            plot_timeseries(self.writer.rows, self.outdir)
-            plot_interfaces(samples, problem.bundle.dim, self.outdir)
-        if (
-            self.case.outputs.plots
-            and problem.bundle.dim == 2
-            and problem.bundle.mesh.topology.cell_name() == "triangle"
-        ):
-            from sse_fem.io.plots import plot_field_2d
-
-            mod.output_functions(problem)
-            for field, pot, *_ in mod._transfers:
-                cells = problem.bundle.region_cells(field["regions"])
-                plot_field_2d(pot, cells, self.outdir / f"{pot.name}.png", f"{pot.name} [V]")
+def run_case(case: Case, outdir: str | None = None, restart: str | None = None) -> dict:
+    """Run a validated case end to end; returns the summary (also written to disk)."""
+    return Run(case, outdir=outdir, restart=restart).execute()

@@ -1,14 +1,16 @@
-"""The coupled problem of a case: unknowns from every physics module, one Newton solver,
-time stepping (steady with load continuation, or BDF1/BDF2 with adaptive steps).
+"""The coupled problem of a case: unknowns from every physics module, shared quantities,
+one Newton solver, and the state updates of time stepping (the loop is in ``sse_fem.driver``).
 
 Build pipeline: case -> mesh (``sse_fem.mesh``) -> materials per region -> modules declare
-fields -> residuals and BCs -> ``NonlinearProblem`` (compiled once) -> time loop -> outputs.
+unknowns and provide quantities -> residuals (requiring quantities) and BCs ->
+``NonlinearProblem`` (compiled once; parameters are ``fem.Constant``) -> solves.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from mpi4py import MPI
 
@@ -16,19 +18,26 @@ import numpy as np
 import ufl
 from dolfinx import fem
 from dolfinx.fem import petsc as fpetsc
+from dolfinx.mesh import EntityMap
 from petsc4py import PETSc
 
 from sse_fem.errors import CaseError
 from sse_fem.materials.registry import resolve_case_materials
 from sse_fem.mesh import MeshBundle
+from sse_fem.physics.base import Controller, Physics
+from sse_fem.quantities import Quantities, SharedQuantity
 from sse_fem.solvers.convergence import ScaledConvergence
+from sse_fem.solvers.linearity import is_linear
 from sse_fem.solvers.presets import (
     FIELDS_SPLIT,
     GLOBAL_SPLIT,
     newton_options,
     unique_prefix,
 )
-from sse_fem.solvers.sparsity import CompactMatrix, generic_state
+from sse_fem.solvers.sparsity import CompactMatrix, generic_state, generic_unknowns
+
+if TYPE_CHECKING:
+    from sse_fem.config.schema import Case
 
 
 @dataclass
@@ -36,37 +45,18 @@ class Unknown:
     """One block of the coupled system, with its history for BDF time derivatives."""
 
     name: str
+    physics: str  # name of the module that owns it (solver field split, block counts)
     u: fem.Function
     history: list[fem.Function]  # [u_{n}, u_{n-1}]
-    entity_map: Any | None  # submesh cell map, None on the parent mesh
+    entity_map: EntityMap | None  # submesh cell map, None on the parent mesh
     is_global: bool = False  # one scalar dof (real element), e.g. a terminal potential
     scale: float = 1.0  # typical magnitude in SI units (Newton tolerance is relative to it)
+    #: rigid-body (or other) near-nullspace of the block for AMG, built from its space
+    near_nullspace: Callable[[fem.FunctionSpace], PETSc.NullSpace] | None = None
 
-
-class PhysicsModule(Protocol):
-    """What a physics module provides to the ``Problem``."""
-
-    name: str
-
-    def declare(self, problem: Problem) -> None:
-        """Create unknowns with ``problem.add_unknown``."""
-
-    def residual(self, problem: Problem) -> ufl.Form:
-        """Residual terms (use ``problem.test(name)``, ``problem.ddt``)."""
-
-    def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]: ...
-
-    def validate(self, problem: Problem) -> None:
-        """Consistency checks of the whole setup (raise CaseError); optional."""
-
-    def set_drive(self, mode: str, value: float | None) -> None:
-        """Apply a protocol step (current/current_density/voltage/rest) to the terminal."""
-
-    def observe(self, problem: Problem) -> dict[str, float]:
-        """Scalar outputs of the current state (collective)."""
-
-    def output_functions(self, problem: Problem) -> dict[str, list[fem.Function]]:
-        """Parent-mesh functions to write, grouped by element (one writer per group)."""
+    @property
+    def block_size(self) -> int:
+        return self.u.function_space.dofmap.index_map_bs
 
 
 def bdf_coefficients(order: int, dt: float, dt_prev: float | None) -> tuple[float, float, float]:
@@ -78,9 +68,15 @@ def bdf_coefficients(order: int, dt: float, dt_prev: float | None) -> tuple[floa
 
 
 class Problem:
-    """Unknowns, forms and the Newton solver of one case on one mesh."""
+    """Unknowns, shared quantities, forms and the Newton solver of one case on one mesh."""
 
-    def __init__(self, case: Any, bundle: MeshBundle, modules: list[PhysicsModule]) -> None:
+    def __init__(
+        self,
+        case: Case,
+        bundle: MeshBundle,
+        modules: Sequence[Physics],
+        compact_jacobian: bool = True,
+    ) -> None:
         self.case = case
         self.bundle = bundle
         self.comm = bundle.comm
@@ -91,9 +87,20 @@ class Problem:
         self.bdf = [fem.Constant(msh, PETSc.ScalarType(c)) for c in (1.0, -1.0, 0.0)]
         self.time = fem.Constant(msh, PETSc.ScalarType(0.0))
         self.load = fem.Constant(msh, PETSc.ScalarType(1.0))  # continuation factor (steady)
+        self.quantities = Quantities()
+        self.quantities.default(
+            "temperature", fem.Constant(msh, PETSc.ScalarType(case.case.temperature)), "K"
+        )
         self.unknowns: list[Unknown] = []
-        self.modules = modules
-        for m in modules:
+        self.modules = list(modules)
+        controllers = [m for m in self.modules if isinstance(m, Controller)]
+        if len(controllers) > 1:
+            raise CaseError(
+                f"more than one physics drives the cell: {[m.name for m in controllers]}",
+                "physics",
+            )
+        self.controller: Controller | None = controllers[0] if controllers else None
+        for m in self.modules:
             m.declare(self)
         spaces = [uk.u.function_space for uk in self.unknowns]
         self._tests = dict(
@@ -103,24 +110,24 @@ class Problem:
                 strict=True,
             )
         )
-        residuals = [m.residual(self) for m in modules]
-        self.residual_form = residuals[0]
-        for r in residuals[1:]:
-            self.residual_form = self.residual_form + r
+        self.residual_form = sum((m.residual(self) for m in self.modules), start=0)
         self.blocks = ufl.extract_blocks(self.residual_form)
-        self.bcs = [bc for m in modules for bc in m.dirichlet(self)]
-        for m in modules:
-            if hasattr(m, "validate"):
-                m.validate(self)
+        self.bcs = [bc for m in self.modules for bc in m.dirichlet(self)]
+        for m in self.modules:
+            m.validate(self)
         self.entity_maps = [uk.entity_map for uk in self.unknowns if uk.entity_map is not None]
         self.entity_maps = list({id(e): e for e in self.entity_maps}.values())
         has_real = any(uk.is_global for uk in self.unknowns)
         dofs = sum(
-            uk.u.function_space.dofmap.index_map.size_global
-            * uk.u.function_space.dofmap.index_map_bs
-            for uk in self.unknowns
+            uk.u.function_space.dofmap.index_map.size_global * uk.block_size for uk in self.unknowns
         )
-        self.preset, self.petsc_options = newton_options(case.solver, bundle.dim, has_real, dofs)
+        self.linear = is_linear(self.blocks, [uk.u for uk in self.unknowns])
+        # One solve is final for a linear problem unless a stiff terminal row (contact
+        # resistance ~1e-9 Ohm m^2) makes a single LU or Krylov step inexact: refine once.
+        self.one_solve = self.linear and not has_real
+        self.preset, self.petsc_options = newton_options(
+            case.solver, bundle.dim, has_real, dofs, linear=self.one_solve
+        )
         self.prefix = unique_prefix("newton")
         self.nonlinear = fpetsc.NonlinearProblem(
             self.blocks,
@@ -132,37 +139,61 @@ class Problem:
             petsc_options=self.petsc_options,
         )
         self.snes = self.nonlinear.solver
-        self.A = self._compact_jacobian()
+        self.A = self._compact_jacobian() if compact_jacobian else self.nonlinear.A
         self.convergence = ScaledConvergence(
-            self.A, self._scale_vector(), case.solver.newton_tolerance
+            self.A,
+            self._scale_vector(),
+            case.solver.newton_tolerance,
+            residual_from_iteration=1 if self.one_solve else 2,
         )
         self.snes.setConvergenceTest(self.convergence)
+        self._attach_near_nullspaces()
         self._dt_prev: float | None = None
         self._inner_its = 0
         if self.preset == "iterative_schur":
             self._split_global_unknowns()
 
     def _compact_jacobian(self) -> PETSc.Mat:
-        """Jacobian without dolfinx's spurious interface entries (``solvers.sparsity``):
-        assemble into dolfinx's matrix, copy into the compact one the solver uses."""
+        """Jacobian without dolfinx's spurious interface entries (``solvers.sparsity``).
+
+        The pattern comes from one assembly at a generic state: unknowns and constants set
+        to generic values, so that no coupling that vanishes at a particular state (drift at
+        zero field, Joule heat at zero current, a mode constant at 0) is dropped. When
+        nothing is dropped, dolfinx's matrix is used as it is (no copy per iteration)."""
         full, snes = self.nonlinear.A, self.snes
         ctx = {"u": self.nonlinear.u, "jacobian": self.nonlinear.J, "preconditioner": None}
         ctx["bcs"] = self.bcs
         x = self.nonlinear.x  # dolfinx's (ghosted) work vector of the current iterate
-        restore = generic_state(ufl.algorithms.analysis.extract_constants(self.residual_form))
+        restore_constants = generic_state(
+            ufl.algorithms.analysis.extract_constants(self.residual_form)
+        )
+        restore_unknowns = generic_unknowns([(uk.u, uk.scale) for uk in self.unknowns])
         try:
             fpetsc.assign([uk.u for uk in self.unknowns], x)
             fpetsc.assemble_jacobian(snes, x, full, None, **ctx)
         finally:
-            restore()
+            restore_constants()
+            restore_unknowns()
         compact = CompactMatrix(full)
+        if compact.is_full:
+            compact.mat.destroy()
+            return full
 
-        def jacobian(snes_, x_, J, P) -> None:
+        def jacobian(snes_: PETSc.SNES, x_: PETSc.Vec, J: PETSc.Mat, P: PETSc.Mat) -> None:
             fpetsc.assemble_jacobian(snes_, x_, full, None, **ctx)
             compact.update()
 
         snes.setJacobian(jacobian, compact.mat, compact.mat)
+        self._compact = compact  # keeps the copy alive with the solver
         return compact.mat
+
+    def _attach_near_nullspaces(self) -> None:
+        """Near-nullspaces of single-block problems go on the matrix (GAMG reads them);
+        blocks of coupled problems carry theirs into their field split."""
+        with_ns = [uk for uk in self.unknowns if uk.near_nullspace is not None]
+        if len(self.unknowns) == 1 and with_ns:
+            self._nullspace = with_ns[0].near_nullspace(with_ns[0].u.function_space)
+            self.A.setNearNullSpace(self._nullspace)
 
     def _owned_blocks(self) -> list[tuple[Unknown, int, int]]:
         """(unknown, first global row, owned rows) of every block on this rank."""
@@ -212,25 +243,47 @@ class Problem:
     # --- helpers for modules -------------------------------------------------------------
     def add_unknown(
         self,
+        physics: str,
         name: str,
         space: fem.FunctionSpace,
-        entity_map: Any | None,
+        entity_map: EntityMap | None,
         is_global: bool = False,
         scale: float = 1.0,
+        near_nullspace: Callable[[fem.FunctionSpace], PETSc.NullSpace] | None = None,
     ) -> fem.Function:
-        """A new block unknown; ``scale``: its typical magnitude [SI units]."""
+        """A new block unknown of module ``physics``; ``scale``: its typical magnitude [SI]."""
+        if any(uk.name == name for uk in self.unknowns):
+            raise ValueError(f"unknown {name!r} declared twice")
         u = fem.Function(space, name=name)
         hist = [fem.Function(space, name=f"{name}_n{k}") for k in (1, 2)]
-        self.unknowns.append(Unknown(name, u, hist, entity_map, is_global, scale))
+        self.unknowns.append(
+            Unknown(name, physics, u, hist, entity_map, is_global, scale, near_nullspace)
+        )
         return u
 
     def unknown(self, name: str) -> Unknown:
         return next(uk for uk in self.unknowns if uk.name == name)
 
-    def test(self, name: str):
+    def test(self, name: str) -> ufl.Argument:
         return self._tests[name]
 
-    def ddt(self, expression) -> Any:
+    def provide(
+        self,
+        name: str,
+        value: ufl.core.expr.Expr | Callable[[int], ufl.core.expr.Expr],
+        unit: str,
+        provider: str,
+        measure: ufl.Measure | None = None,
+    ) -> None:
+        """Share a named quantity (see ``Quantities.provide``); call from ``declare``."""
+        self.quantities.provide(name, value, unit, provider, measure)
+
+    def require(self, name: str, by: str) -> SharedQuantity:
+        """A shared quantity by name (provided by a module, else its default); call from
+        ``residual`` or later."""
+        return self.quantities.require(name, by)
+
+    def ddt(self, expression: Callable[[int], Any]) -> Any:
         """BDF approximation of d/dt of ``expression(level)`` (level 0: now, 1, 2: history);
         zero in steady runs."""
         if not self.transient:
@@ -299,20 +352,33 @@ class Problem:
         del self.nonlinear
         gc.collect()
 
-    def observe(self) -> dict[str, float]:
-        row: dict[str, float] = {}
+    def observe(self) -> dict[str, dict[str, float]]:
+        """Observed values of every module (collective), by module name."""
+        return {m.name: m.observe(self) for m in self.modules}
+
+    def conservation(self) -> dict[str, dict[str, float]]:
+        """Balances of every module that has a conserved quantity (collective)."""
+        out = {}
         for m in self.modules:
-            row |= m.observe(self)
-        return row
+            balance = m.conservation(self)
+            if balance:
+                out[m.name] = balance
+        return out
 
 
-def check_regions_exist(case: Any, bundle: MeshBundle) -> None:
+def check_regions_exist(case: Case, bundle: MeshBundle) -> None:
     """Regions/interfaces/boundaries named in the case must exist in the mesh."""
-    for block, items, have in (
-        ("regions", case.regions, bundle.regions),
-        ("interfaces", case.interfaces, bundle.interfaces),
-        ("boundary_conditions", case.boundary_conditions, bundle.boundaries),
-    ):
+    named = [("regions", case.regions, bundle.regions)]
+    for physics in case.physics.enabled():
+        named += [
+            (f"interfaces.{physics}", getattr(case.interfaces, physics, []), bundle.interfaces),
+            (
+                f"boundary_conditions.{physics}",
+                getattr(case.boundary_conditions, physics, []),
+                bundle.boundaries,
+            ),
+        ]
+    for block, items, have in named:
         for k, item in enumerate(items):
             if item.name not in have:
                 raise CaseError(
@@ -325,7 +391,7 @@ def check_regions_exist(case: Any, bundle: MeshBundle) -> None:
         )
 
 
-def build_problem(case: Any, bundle: MeshBundle) -> Problem:
+def build_problem(case: Case, bundle: MeshBundle) -> Problem:
     """Modules for every enabled physics block, then the coupled Problem."""
     from sse_fem.physics import MODULES
 
@@ -334,13 +400,4 @@ def build_problem(case: Any, bundle: MeshBundle) -> Problem:
     return Problem(case, bundle, modules)
 
 
-def run_case(
-    case: Any, outdir: str | None = None, restart: str | None = None, case_path: Any = None
-) -> dict:
-    """Run a validated case end to end; returns the summary (also written to disk)."""
-    from sse_fem.driver import Run
-
-    return Run(case, outdir=outdir, restart=restart).execute()
-
-
-__all__ = ["Problem", "build_problem", "run_case"]
+__all__ = ["Problem", "Unknown", "build_problem"]

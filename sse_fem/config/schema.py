@@ -7,7 +7,7 @@ name materials, interfaces and boundaries exist in the geometry, ...) is checked
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -21,6 +21,9 @@ from sse_fem.materials.registry import CATEGORIES, check_property_name
 class CaseInfo(Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
+    #: operating temperature [K]: the shared quantity ``temperature`` wherever no physics
+    #: solves for it (and the initial temperature of a physics that does)
+    temperature: Positive("temperature") = 298.15
 
 
 class MeshFile(Strict):
@@ -61,11 +64,21 @@ class Region(Strict):
     carriers: list[Literal["ionic", "electronic"]] | None = None
 
 
+def _moved(old: str, new: str) -> ValueError:
+    return ValueError(f"`{old}` has moved: write it as `{new}`")
+
+
 class ConductionPhysics(Strict):
     """Electroneutral Ohmic conduction of ions and electrons (cell and microstructure scale)."""
 
-    temperature: Positive("temperature") = 298.15
     arrhenius: bool = True  # sigma(T) from activation_energy and reference_temperature
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_layout(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "temperature" in data:
+            raise _moved("physics.conduction.temperature", "case.temperature")
+        return data
 
 
 class PhysicsBlock(Strict):
@@ -77,8 +90,12 @@ class PhysicsBlock(Strict):
             raise ValueError(f"enable at least one physics: {list(type(self).model_fields)}")
         return self
 
+    def enabled(self) -> list[str]:
+        """Names of the enabled physics, in block order."""
+        return [k for k in type(self).model_fields if getattr(self, k) is not None]
 
-class Interface(Strict):
+
+class ConductionInterface(Strict):
     """Kinetics on a named interface (facet group) between an electrode and an electrolyte."""
 
     name: str = Field(min_length=1)
@@ -92,14 +109,14 @@ class Interface(Strict):
     double_layer_capacitance: NonNegative("area_capacitance") = 0.0
 
     @model_validator(mode="after")
-    def _need_i0(self) -> Interface:
+    def _need_i0(self) -> ConductionInterface:
         if self.kinetics != "blocking" and self.exchange_current_density is None:
             raise ValueError(f"{self.kinetics} kinetics needs exchange_current_density")
         return self
 
 
-class BoundaryCondition(Strict):
-    """A condition on a named boundary (facet group).
+class ConductionBoundaryCondition(Strict):
+    """An electrical condition on a named boundary (facet group).
 
     ``potential``/``ground`` fix the potential; ``current`` (A) or ``current_density`` (A/m^2,
     averaged over the boundary) fix the total current into the cell through an equipotential
@@ -109,13 +126,13 @@ class BoundaryCondition(Strict):
     name: str = Field(min_length=1)  # boundary group name
     type: Literal["ground", "potential", "current", "current_density", "terminal", "insulated"]
     value: str | float | None = None
-    contact_resistance: NonNegative("area_resistance") = 1e-9  # terminal <-> conductor
+    contact_resistance: Positive("area_resistance") = 1e-9  # terminal <-> conductor
     #: field the condition acts on where the boundary touches both kinds of conductor
     #: (default: electronic there, else whichever conducts)
     carrier: Literal["ionic", "electronic"] | None = None
 
     @model_validator(mode="after")
-    def _value(self) -> BoundaryCondition:
+    def _value(self) -> ConductionBoundaryCondition:
         dims = {
             "potential": "potential",
             "current": "current",
@@ -135,8 +152,45 @@ class BoundaryCondition(Strict):
         return self
 
 
-class InitialConditions(Strict):
-    temperature: Positive("temperature") | None = None
+class _ByPhysics(Strict):
+    """A block with one entry per physics (conditions belong to the physics applying them).
+
+    An entry for a physics that is not enabled is an error (``check_consistency``)."""
+
+    block_key: ClassVar[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_layout(cls, data: Any) -> Any:
+        block = cls.block_key
+        if isinstance(data, list):
+            raise ValueError(
+                f"`{block}` is keyed by physics now: write `{block}: {{conduction: [...]}}` "
+                f"(e.g. `{block}.conduction`)"
+            )
+        if isinstance(data, dict) and "temperature" in data:
+            raise _moved(f"{block}.temperature", "case.temperature")
+        return data
+
+    def given(self) -> list[str]:
+        """Physics with an entry in this block."""
+        return [k for k in type(self).model_fields if getattr(self, k)]
+
+
+class BoundaryConditionsBlock(_ByPhysics):
+    block_key = "boundary_conditions"
+    conduction: list[ConductionBoundaryCondition] = Field(default_factory=list)
+
+
+class InterfacesBlock(_ByPhysics):
+    block_key = "interfaces"
+    conduction: list[ConductionInterface] = Field(default_factory=list)
+
+
+class InitialConditionsBlock(_ByPhysics):
+    """Initial states of the physics that have one (conduction starts from its rest state)."""
+
+    block_key = "initial_conditions"
 
 
 class ProtocolStep(Strict):
@@ -187,6 +241,10 @@ class TimeBlock(Strict):
                 raise ValueError("transient runs need dt")
             if self.t_end is None and self.protocol is None:
                 raise ValueError("transient runs need t_end or a protocol")
+        if self.dt_min is not None and self.dt_max is not None and self.dt_min > self.dt_max:
+            raise ValueError(f"dt_min ({self.dt_min:g} s) exceeds dt_max ({self.dt_max:g} s)")
+        if self.dt_min is not None and self.dt is not None and self.dt < self.dt_min:
+            raise ValueError(f"dt ({self.dt:g} s) is below dt_min ({self.dt_min:g} s)")
         return self
 
 
@@ -197,6 +255,9 @@ class SolverBlock(Strict):
     newton_tolerance: Positive("dimensionless") = 1e-10
     newton_max_it: int = Field(default=30, ge=1)
     linear_rtol: Positive("dimensionless") = 1e-10
+    #: largest accepted imbalance of a conserved quantity (current, energy, charge) relative
+    #: to its driving flux; a step beyond it ends the run with status failed
+    balance_tolerance: Positive("dimensionless") = 1e-6
     petsc_options: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
 
@@ -218,9 +279,9 @@ class Case(Strict):
     materials: dict[str, MaterialSpec] = Field(default_factory=dict)
     regions: list[Region] = Field(min_length=1)
     physics: PhysicsBlock
-    interfaces: list[Interface] = Field(default_factory=list)
-    boundary_conditions: list[BoundaryCondition] = Field(default_factory=list)
-    initial_conditions: InitialConditions = InitialConditions()
+    interfaces: InterfacesBlock = InterfacesBlock()
+    boundary_conditions: BoundaryConditionsBlock = BoundaryConditionsBlock()
+    initial_conditions: InitialConditionsBlock = InitialConditionsBlock()
     time: TimeBlock = TimeBlock()
     solver: SolverBlock = SolverBlock()
     outputs: OutputsBlock = OutputsBlock()
@@ -248,19 +309,37 @@ def check_consistency(case: Case) -> None:
     from sse_fem.materials.registry import get_material, resolve_case_materials
 
     _unique(case.regions, "regions")
-    _unique(case.interfaces, "interfaces")
-    _unique(case.boundary_conditions, "boundary_conditions")
+    enabled = case.physics.enabled()
+    for block in (case.interfaces, case.boundary_conditions, case.initial_conditions):
+        for physics in block.given():
+            if physics not in enabled:
+                raise CaseError(
+                    f"physics {physics!r} is not enabled (enabled: {enabled}); "
+                    f"add `physics.{physics}` or remove this entry",
+                    f"{block.block_key}.{physics}",
+                )
+    for physics in enabled:
+        for block in (case.interfaces, case.boundary_conditions):
+            items = getattr(block, physics, None)
+            if isinstance(items, list):
+                _unique(items, f"{block.block_key}.{physics}")
     for name, spec in case.materials.items():
         if spec.base is not None:
             get_material(spec.base, f"materials.{name}.base")
     resolve_case_materials(case)  # checks every inline value and its unit
     if case.geometry is not None:
         groups = case.geometry.group_names()
-        for block, items, kind in (
-            ("regions", case.regions, "regions"),
-            ("interfaces", case.interfaces, "interfaces"),
-            ("boundary_conditions", case.boundary_conditions, "boundaries"),
-        ):
+        named = [("regions", case.regions, "regions")]
+        for physics in enabled:
+            named += [
+                (f"interfaces.{physics}", getattr(case.interfaces, physics, []), "interfaces"),
+                (
+                    f"boundary_conditions.{physics}",
+                    getattr(case.boundary_conditions, physics, []),
+                    "boundaries",
+                ),
+            ]
+        for block, items, kind in named:
             allowed = groups[kind]
             for k, item in enumerate(items):
                 if item.name not in allowed:
@@ -268,26 +347,27 @@ def check_consistency(case: Case) -> None:
                         f"{item.name!r} is not a {kind[:-1]} of this geometry; allowed: {allowed}",
                         f"{block}[{k}].name",
                     )
-    bcs = case.boundary_conditions
+    if case.physics.conduction is not None:
+        _check_conduction_controls(case)
+    elif case.time.protocol is not None:
+        raise CaseError("time.protocol drives a conduction terminal", "time.protocol")
+
+
+def _check_conduction_controls(case: Case) -> None:
+    path = "boundary_conditions.conduction"
+    bcs = case.boundary_conditions.conduction
     controlled = [b for b in bcs if b.type in ("current", "current_density", "terminal")]
     if len(controlled) > 1:
+        raise CaseError("at most one current-controlled or terminal boundary", path)
+    if not any(b.type in ("ground", "potential") for b in bcs):
         raise CaseError(
-            "at most one current-controlled or terminal boundary", "boundary_conditions"
-        )
-    if case.physics.conduction is not None and not any(
-        b.type in ("ground", "potential") for b in bcs
-    ):
-        raise CaseError(
-            "conduction needs a reference: one boundary of type 'ground' or 'potential'",
-            "boundary_conditions",
+            "conduction needs a reference: one boundary of type 'ground' or 'potential'", path
         )
     terminal = [b for b in bcs if b.type == "terminal"]
     if terminal and case.time.protocol is None:
         raise CaseError("a 'terminal' boundary needs time.protocol", "time.protocol")
     if case.time.protocol is not None and not terminal:
-        raise CaseError(
-            "time.protocol drives a boundary of type 'terminal'; none given", "boundary_conditions"
-        )
+        raise CaseError("time.protocol drives a boundary of type 'terminal'; none given", path)
     if case.time.protocol is not None and case.time.mode != "transient":
         raise CaseError("a protocol needs mode: transient", "time.mode")
 

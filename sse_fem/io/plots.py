@@ -12,13 +12,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def plot_timeseries(rows: list[dict], outdir: Path) -> None:
-    """voltage.png: cell voltage and current density vs time (rank 0)."""
-    if len(rows) < 2 or "voltage_V" not in rows[0]:
+def plot_timeseries(rows: list[dict], outdir: Path, prefix: str = "") -> None:
+    """timeseries.png: cell voltage and current density vs time (rank 0); ``prefix``: the
+    namespace of the columns (``conduction.``)."""
+    if len(rows) < 2 or f"{prefix}voltage_V" not in rows[0]:
         return
     t = np.array([r["time_s"] for r in rows])
-    v = np.array([r.get("voltage_V", np.nan) for r in rows])
-    j = np.array([r.get("current_density_A_m2", np.nan) for r in rows]) * 0.1  # mA/cm^2
+    v = np.array([r.get(f"{prefix}voltage_V", np.nan) for r in rows])
+    j = np.array([r.get(f"{prefix}current_density_A_m2", np.nan) for r in rows]) * 0.1
     fig, ax = plt.subplots(2, 1, sharex=True, figsize=(6, 5))
     ax[0].plot(t, v, "-o", ms=2)
     ax[0].set_ylabel("cell voltage [V]")

@@ -1,17 +1,25 @@
 """Interface rate laws: current density i [A/m^2] as a function of overpotential eta [V].
 
 Written once for UFL and numpy (``exp`` is passed in), so the weak form and the
-post-processing evaluate the same law. Positive i: anodic (oxidation at the electrode,
-cations released into the electrolyte).
+post-processing evaluate the same law. Parameters are ``fem.Constant`` in forms (a new value
+never recompiles) and floats in post-processing (``RateLaw.numeric``). Positive i: anodic
+(oxidation at the electrode, cations released into the electrolyte). Other physics reuse the
+law with their own overpotential, e.g. eta = phi_s - phi_e - U(c_s) with an open-circuit
+potential of the surface concentration.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from dolfinx import fem
 
 FARADAY = 96485.33212  # C/mol
 GAS_CONSTANT = 8.314462618  # J/(mol K)
+
+Parameter = fem.Constant | float
 
 
 @dataclass(frozen=True)
@@ -19,12 +27,12 @@ class RateLaw:
     """Kinetic parameters of one interface (SI units)."""
 
     kind: str  # butler_volmer | linear | blocking
-    i0: float  # exchange current density [A/m^2]
-    alpha_a: float
-    alpha_c: float
-    n: int  # electrons transferred (charge number of the metal ion)
+    i0: Parameter  # exchange current density [A/m^2]
+    alpha_a: Parameter
+    alpha_c: Parameter
+    n: Parameter  # electrons transferred (charge number of the metal ion)
 
-    def current(self, eta, temperature, exp: Callable):
+    def current(self, eta: Any, temperature: Any, exp: Callable) -> Any:
         """i(eta) [A/m^2]; ``temperature`` [K] may be a number or a UFL expression."""
         f = self.n * FARADAY / (GAS_CONSTANT * temperature)
         if self.kind == "butler_volmer":
@@ -35,12 +43,19 @@ class RateLaw:
             return 0.0 * eta
         raise ValueError(self.kind)
 
+    def numeric(self) -> RateLaw:
+        """The same law with the current parameter values as floats (for numpy)."""
+
+        def value(p: Parameter) -> float:
+            return float(p.value) if isinstance(p, fem.Constant) else float(p)
+
+        return RateLaw(
+            self.kind, value(self.i0), value(self.alpha_a), value(self.alpha_c), value(self.n)
+        )
+
     def charge_transfer_resistance(self, temperature: float) -> float:
         """R_ct = RT / ((alpha_a + alpha_c) n F i0) [Ohm m^2] (linearised)."""
         if self.kind == "blocking":
             return float("inf")
-        return (
-            GAS_CONSTANT
-            * temperature
-            / ((self.alpha_a + self.alpha_c) * self.n * FARADAY * self.i0)
-        )
+        law = self.numeric()
+        return GAS_CONSTANT * temperature / ((law.alpha_a + law.alpha_c) * law.n * FARADAY * law.i0)

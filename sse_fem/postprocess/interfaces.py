@@ -53,13 +53,14 @@ def interface_samples(module: Any, problem: Any, iface: Any) -> dict[str, np.nda
     x = dmesh.compute_midpoints(msh, tdim - 1, facets)
     es = module.fields["electronic"]
     ei = module.fields["ionic"]
-    cs = es["sub"].cell_map.sub_topology_to_topology(d[:, 0], inverse=True)
-    ce = ei["sub"].cell_map.sub_topology_to_topology(d[:, 2], inverse=True)
-    phi_e = ei["u"].eval(x, ce).ravel()
-    side = module.film if iface.film_resistance > 0 else es["u"]
+    cs = es.sub.cell_map.sub_topology_to_topology(d[:, 0], inverse=True)
+    ce = ei.sub.cell_map.sub_topology_to_topology(d[:, 2], inverse=True)
+    phi_e = ei.u.eval(x, ce).ravel()
+    side = module.film if iface.film_resistance is not None else es.u
     phi_s = side.eval(x, cs).ravel()
     eta = phi_s - phi_e - float(iface.ocp.value)
-    current = np.asarray(iface.law.current(eta, module.temperature, np.exp), dtype=float)
+    temperature = module.temperature_at(problem, x, d[:, 0])
+    current = np.asarray(iface.law.numeric().current(eta, temperature, np.exp), dtype=float)
     return {
         "x": x,
         "vertices": facet_vertices(msh, facets),

@@ -12,7 +12,8 @@ The solve is converged when the update is below ``tolerance`` everywhere (infini
 when the scaled residual is, from the second iteration on: the Jacobi scaling underestimates
 the error where the system is ill-conditioned (a stiff metal coupled to a terminal), so the
 first Newton step, exact for a linear problem only up to the linear solver's accuracy, is
-always followed by a correction (an iterative refinement step).
+followed by a correction (an iterative refinement step) unless the problem is linear and the
+caller lets the residual decide from the first iteration on (``residual_from_iteration=1``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,15 @@ Reason = PETSc.SNES.ConvergedReason
 class ScaledConvergence:
     """SNES convergence test; ``scales`` is a Vec (layout of the residual) of s_i > 0."""
 
-    def __init__(self, jacobian: PETSc.Mat, scales: PETSc.Vec, tolerance: float) -> None:
+    def __init__(
+        self,
+        jacobian: PETSc.Mat,
+        scales: PETSc.Vec,
+        tolerance: float,
+        residual_from_iteration: int = 2,
+    ) -> None:
         self.jacobian = jacobian
+        self.residual_from_iteration = residual_from_iteration
         self.scales = scales
         self.tolerance = tolerance
         self._work = scales.duplicate()
@@ -53,7 +61,7 @@ class ScaledConvergence:
         work.pointwiseDivide(snes.getSolutionUpdate(), self.scales)
         update = work.norm(PETSc.NormType.INFINITY)
         self.last = (residual, update)
-        if residual < self.tolerance and it >= 2:
+        if residual < self.tolerance and it >= self.residual_from_iteration:
             return Reason.CONVERGED_FNORM_ABS
         if update < self.tolerance:
             return Reason.CONVERGED_SNORM_RELATIVE

@@ -14,6 +14,10 @@ by GMRES + GAMG.
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sse_fem.config.schema import SolverBlock
 
 _counter = itertools.count()
 
@@ -29,10 +33,18 @@ def unique_prefix(name: str) -> str:
 DIRECT_2D_MAX_DOFS = 100_000
 
 
-def newton_options(solver, dim: int, has_global_unknown: bool, dofs: int = 0) -> tuple[str, dict]:
+def newton_options(
+    solver: SolverBlock,
+    dim: int,
+    has_global_unknown: bool,
+    dofs: int = 0,
+    linear: bool = False,
+) -> tuple[str, dict]:
     """(preset name, PETSc options) for a ``SolverBlock`` and a problem of ``dofs`` global
     unknowns; preset is ``direct``, ``iterative`` or ``iterative_schur`` (iterative with
-    split-off global unknowns)."""
+    split-off global unknowns). ``linear`` problems take the direct preset's single LU
+    solve as final (SNES ``ksponly``); iterative solves keep Newton's convergence test,
+    which accepts them after one step when the residual allows (``ScaledConvergence``)."""
     preset = solver.preset
     if preset == "auto":
         small = dim == 1 or (dim == 2 and dofs <= DIRECT_2D_MAX_DOFS)
@@ -45,6 +57,8 @@ def newton_options(solver, dim: int, has_global_unknown: bool, dofs: int = 0) ->
     }
     amg = {"pc_type": "gamg", "pc_gamg_threshold": 0.01}
     if preset == "direct":
+        if linear:
+            opts = {"snes_type": "ksponly", "snes_error_if_not_converged": False}
         opts |= {
             "ksp_type": "preonly",
             "pc_type": "lu",

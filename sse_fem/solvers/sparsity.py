@@ -6,15 +6,19 @@ columns of one dof per block become dense, with zero values. LU then fills them 
 smoothed-aggregation AMG builds nearly dense coarse operators (the Galerkin product uses the
 stored pattern), which made the setup cost grow with the interface size.
 
-The compact pattern is taken once from an assembly at a generic state (zero constants set to
-nonzero values, nonzero ones perturbed), so couplings switched off by a mode constant (e.g.
-current vs voltage control) are kept. Each Newton step assembles into dolfinx's matrix and
-copies the values of the kept entries into the compact one.
+The compact pattern is taken once from an assembly at a generic state: zero constants set to
+nonzero values, nonzero ones perturbed, and every unknown set to generic values around its
+scale. Couplings switched off by a mode constant (current vs voltage control) or vanishing at
+a particular state (drift at zero field, Joule heat at zero current) are kept. Each Newton
+step assembles into dolfinx's matrix and copies the values of the kept entries into the
+compact one; when nothing is dropped the compact copy is not used at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+
+from mpi4py import MPI
 
 import numpy as np
 from dolfinx import fem
@@ -38,6 +42,7 @@ class CompactMatrix:
             full.getSizes(), csr=(self.ia, self.ja, values[self.keep]), comm=full.getComm()
         )
         self.mat.assemble()
+        self.is_full = bool(full.getComm().tompi4py().allreduce(self.keep.all(), op=MPI.LAND))
 
     def update(self) -> None:
         values = self.full.getValuesCSR()[2]
@@ -59,5 +64,24 @@ def generic_state(constants: Iterable[fem.Constant], seed: int = 7) -> Callable[
     def restore() -> None:
         for c, old in saved:
             c.value = old
+
+    return restore
+
+
+def generic_unknowns(
+    unknowns: Iterable[tuple[fem.Function, float]], seed: int = 11
+) -> Callable[[], None]:
+    """Set each (function, scale) to values scale x U(0.8, 1.2) (ghosts updated); returns
+    the function that restores the old values."""
+    rng = np.random.default_rng(seed)
+    saved = []
+    for u, scale in unknowns:
+        saved.append((u, u.x.array.copy()))
+        u.x.array[:] = scale * rng.uniform(0.8, 1.2, size=u.x.array.shape)
+        u.x.scatter_forward()
+
+    def restore() -> None:
+        for u, old in saved:
+            u.x.array[:] = old
 
     return restore

@@ -20,9 +20,9 @@ def base() -> dict:
 def test_example_case_values_in_si():
     case = load_case(SYMMETRIC)
     assert case.geometry.layers[1].thickness == pytest.approx(100e-6)
-    assert case.physics.conduction.temperature == pytest.approx(298.15)
-    assert case.interfaces[0].exchange_current_density == pytest.approx(10.0)
-    assert case.boundary_conditions[0].value == pytest.approx(10.0)
+    assert case.case.temperature == pytest.approx(298.15)
+    assert case.interfaces.conduction[0].exchange_current_density == pytest.approx(10.0)
+    assert case.boundary_conditions.conduction[0].value == pytest.approx(10.0)
 
 
 def test_overrides_by_dotted_path_and_list_item_name():
@@ -31,13 +31,13 @@ def test_overrides_by_dotted_path_and_list_item_name():
         [
             "materials.llzo.ionic_conductivity=0.3 mS/cm",
             "geometry.layers.electrolyte.thickness=200 um",
-            "interfaces.anode_electrolyte.exchange_current_density=2 mA/cm^2",
+            "interfaces.conduction.anode_electrolyte.exchange_current_density=2 mA/cm^2",
             "geometry.dimension=3",
         ],
     )
     assert case.materials["llzo"].overrides["ionic_conductivity"] == "0.3 mS/cm"
     assert case.geometry.layers[1].thickness == pytest.approx(200e-6)
-    assert case.interfaces[0].exchange_current_density == pytest.approx(20.0)
+    assert case.interfaces.conduction[0].exchange_current_density == pytest.approx(20.0)
     assert case.dimension == 3
 
 
@@ -56,15 +56,15 @@ def test_overrides_by_dotted_path_and_list_item_name():
             "must be > 0",
         ),
         (
-            "interfaces.anode_electrolyte.alpha=0.3",
-            "interfaces[0](anode_electrolyte).alpha",
+            "interfaces.conduction.anode_electrolyte.alpha=0.3",
+            "interfaces.conduction[0](anode_electrolyte).alpha",
             "did you mean 'alpha_",
         ),
         ("regions.anode.material=Lithum", "regions[0].material", "unknown material"),
         ("physics.conductio.temperature=300 K", "physics.conductio", "did you mean"),
         (
-            "boundary_conditions.bottom.value=3 V",
-            "boundary_conditions[0](bottom)",
+            "boundary_conditions.conduction.bottom.value=3 V",
+            "boundary_conditions.conduction[0](bottom)",
             "not a current density",
         ),
         ("geometry.type=foo", "geometry", "'layered_cell'"),
@@ -106,9 +106,11 @@ def test_include_shared_yaml(tmp_path):
     text = SYMMETRIC.read_text()
     head, _, tail = text.partition("interfaces:")
     tail = tail.split("\n\n", 1)[1]
-    (tmp_path / "case.yaml").write_text(head + "interfaces: !include kinetics.yaml\n\n" + tail)
+    (tmp_path / "case.yaml").write_text(
+        head + "interfaces:\n  conduction: !include kinetics.yaml\n\n" + tail
+    )
     case = load_case(tmp_path / "case.yaml")
-    assert case.interfaces[1].exchange_current_density == pytest.approx(50.0)
+    assert case.interfaces.conduction[1].exchange_current_density == pytest.approx(50.0)
     (tmp_path / "bad.yaml").write_text("case: !include nothere.yaml\n")
     with pytest.raises(CaseError, match="no such file"):
         load_case(tmp_path / "bad.yaml")

@@ -24,15 +24,15 @@ CONTACT = 1e-9  # default terminal contact resistance [Ohm m^2]
 def test_symmetric_cell_matches_exact_voltage(dimension, current_ma_cm2, shared_tmp):
     i = current_ma_cm2 * 10.0
     case = symmetric_case(dimension, size="25 um" if dimension == 3 else "10 um")
-    case.boundary_conditions[0].value = i
+    case.boundary_conditions.conduction[0].value = i
     summary = Run(case, outdir=str(shared_tmp)).execute()
     assert summary["status"] == "ok"
     exact = symmetric_voltage(i, 100e-6, SIGMA, I0, 298.15, contact=CONTACT)
     r = summary["results"]
-    assert r["voltage_V"] == pytest.approx(exact, rel=1e-6)
-    assert r["current_density_A_m2"] == pytest.approx(i, rel=1e-12)
-    assert r["anode_electrolyte.focusing_factor"] == pytest.approx(1.0, rel=1e-6)
-    assert r["area_specific_resistance_ohm_m2"] == pytest.approx(exact / i, rel=1e-6)
+    assert r["conduction.voltage_V"] == pytest.approx(exact, rel=1e-6)
+    assert r["conduction.current_density_A_m2"] == pytest.approx(i, rel=1e-12)
+    assert r["conduction.anode_electrolyte.focusing_factor"] == pytest.approx(1.0, rel=1e-6)
+    assert r["conduction.area_specific_resistance_ohm_m2"] == pytest.approx(exact / i, rel=1e-6)
     # ParaView facet field of the interface: uniform current density i everywhere
     vtu = meshio.read(shared_tmp / "interface_anode_electrolyte.vtu")
     assert vtu.cell_data["current_density_A_m2"][0] == pytest.approx(i, rel=1e-6)
@@ -48,13 +48,13 @@ def test_iterative_schur_and_direct_presets_agree_3d(shared_tmp):
     out = {}
     for preset in ("direct", "iterative"):
         case = symmetric_case(3, {"solver": {"preset": preset}}, size="12 um")
-        case.boundary_conditions[0].value = 30.0
+        case.boundary_conditions.conduction[0].value = 30.0
         out[preset] = Run(case, outdir=str(shared_tmp / preset)).execute()
     r_d, r_i = out["direct"]["results"], out["iterative"]["results"]
     assert out["iterative"]["solver"]["preset"] == "iterative_schur"
-    assert r_i["voltage_V"] == pytest.approx(r_d["voltage_V"], rel=1e-8)
-    assert r_i["anode_electrolyte.max_current_density_A_m2"] == pytest.approx(
-        r_d["anode_electrolyte.max_current_density_A_m2"], rel=1e-7
+    assert r_i["conduction.voltage_V"] == pytest.approx(r_d["conduction.voltage_V"], rel=1e-8)
+    assert r_i["conduction.anode_electrolyte.max_current_density_A_m2"] == pytest.approx(
+        r_d["conduction.anode_electrolyte.max_current_density_A_m2"], rel=1e-7
     )
     assert out["iterative"]["statistics"]["newton_iterations"] <= 8
 
@@ -63,13 +63,15 @@ def test_iterative_schur_and_direct_presets_agree_3d(shared_tmp):
 def test_galvanostatic_and_potentiostatic_agree(shared_tmp):
     galv = Run(symmetric_case(2), outdir=str(shared_tmp / "g")).execute()["results"]
     case = symmetric_case(2)
-    case.boundary_conditions[0] = case.boundary_conditions[0].model_validate(
-        {"name": "bottom", "type": "potential", "value": f"{galv['voltage_V']} V"}
+    case.boundary_conditions.conduction[0] = case.boundary_conditions.conduction[0].model_validate(
+        {"name": "bottom", "type": "potential", "value": f"{galv['conduction.voltage_V']} V"}
     )
     pot = Run(case, outdir=str(shared_tmp / "p")).execute()["results"]
-    assert pot["current_density_A_m2"] == pytest.approx(galv["current_density_A_m2"], rel=1e-5)
-    assert pot["anode_electrolyte.mean_overpotential_V"] == pytest.approx(
-        galv["anode_electrolyte.mean_overpotential_V"], rel=1e-5
+    assert pot["conduction.current_density_A_m2"] == pytest.approx(
+        galv["conduction.current_density_A_m2"], rel=1e-5
+    )
+    assert pot["conduction.anode_electrolyte.mean_overpotential_V"] == pytest.approx(
+        galv["conduction.anode_electrolyte.mean_overpotential_V"], rel=1e-5
     )
 
 
@@ -78,15 +80,15 @@ def test_multivalent_kinetics_use_charge_number(shared_tmp):
         1,
         {"materials": {"llzo": {"base": "LLZO_Ta"}, "lithium": {"base": "Li", "charge_number": 2}}},
     )
-    i = case.boundary_conditions[0].value
+    i = case.boundary_conditions.conduction[0].value
     r = Run(case, outdir=str(shared_tmp)).execute()["results"]
     exact = symmetric_voltage(i, 100e-6, SIGMA, I0, 298.15, z=2, contact=CONTACT)
-    assert r["voltage_V"] == pytest.approx(exact, rel=1e-6)
+    assert r["conduction.voltage_V"] == pytest.approx(exact, rel=1e-6)
 
 
 def test_arrhenius_temperature_dependence(shared_tmp):
     case = symmetric_case(1)
-    case.physics.conduction.temperature = 333.15
+    case.case.temperature = 333.15
     r = Run(case, outdir=str(shared_tmp)).execute()["results"]
     t, tref = 333.15, 298.15
     import math
@@ -94,7 +96,7 @@ def test_arrhenius_temperature_dependence(shared_tmp):
     ea = LLZO.get("activation_energy")
     sigma = SIGMA * tref / t * math.exp(-ea / 8.314462618 * (1 / t - 1 / tref))
     exact = symmetric_voltage(10.0, 100e-6, sigma, I0, t, contact=CONTACT)
-    assert r["voltage_V"] == pytest.approx(exact, rel=1e-6)
+    assert r["conduction.voltage_V"] == pytest.approx(exact, rel=1e-6)
 
 
 @pytest.mark.mpi
@@ -107,10 +109,12 @@ def test_divergence_writes_partial_results_and_failed_status(shared_tmp):
         1,
         {
             "time": {"mode": "transient", "dt": "1 s", "protocol": protocol, "max_step_cuts": 2},
-            "boundary_conditions": [
-                {"name": "bottom", "type": "terminal"},
-                {"name": "top", "type": "ground"},
-            ],
+            "boundary_conditions": {
+                "conduction": [
+                    {"name": "bottom", "type": "terminal"},
+                    {"name": "top", "type": "ground"},
+                ]
+            },
         },
     )
     summary = Run(case, outdir=str(shared_tmp)).execute()

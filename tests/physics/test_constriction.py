@@ -74,17 +74,19 @@ def test_disk_contact_constriction_resistance(shared_tmp):
             },
             "regions": [{"name": "electrolyte", "material": "se"}],
             "physics": {"conduction": {"arrhenius": False}},
-            "boundary_conditions": [
-                {"name": "contact", "type": "potential", "value": "1 V"},
-                {"name": "bottom", "type": "ground"},
-            ],
+            "boundary_conditions": {
+                "conduction": [
+                    {"name": "contact", "type": "potential", "value": "1 V"},
+                    {"name": "bottom", "type": "ground"},
+                ]
+            },
             "solver": {"linear_rtol": 1e-12},
             "outputs": {"fields": False, "plots": False},
         }
     )
     summary = Run(case, outdir=str(shared_tmp / "out")).execute()
     assert summary["status"] == "ok"
-    resistance = 1.0 / summary["results"]["current_A"]
+    resistance = 1.0 / summary["results"]["conduction.current_A"]
     rho, e = 1 / SIGMA, A / B
     psi = 1 - 1.40925 * e + 0.29591 * e**3 + 0.05254 * e**5 + 0.02105 * e**7
     exact = rho / (4 * A) * psi + rho * H / (math.pi * B**2)

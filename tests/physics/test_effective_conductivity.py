@@ -33,8 +33,8 @@ def _case(image_path, bcs) -> dict:
             {"name": "electrolyte", "material": "Li6PS5Cl"},
             {"name": "active", "material": "NMC811", "carriers": []},
         ],
-        "physics": {"conduction": {"temperature": "25 degC"}},
-        "boundary_conditions": bcs,
+        "physics": {"conduction": {}},
+        "boundary_conditions": {"conduction": bcs},
         "outputs": {"fields": False, "plots": False},
     }
 
@@ -60,7 +60,7 @@ def test_parallel_stripes_give_the_wiener_bound(stripes, shared_tmp):
     s = Run(validate_case(_case(stripes, bcs)), outdir=str(shared_tmp / "run")).execute()
     assert s["status"] == "ok"
     length = 10 * VOXEL
-    sigma_eff = length / s["results"]["area_specific_resistance_ohm_m2"]
+    sigma_eff = length / s["results"]["conduction.area_specific_resistance_ohm_m2"]
     assert sigma_eff == pytest.approx(5 / 12 * SIGMA, rel=1e-8)
     assert "phi_electronic" not in s["solver"]["dofs"]
 
@@ -86,5 +86,5 @@ def test_carrier_must_touch_the_boundary(stripes, shared_tmp):
         {"name": "top", "type": "potential", "value": "10 mV", "carrier": "electronic"},
         {"name": "bottom", "type": "ground", "carrier": "ionic"},
     ]
-    with pytest.raises(CaseError, match=r"boundary_conditions\[0\]\(top\)\.carrier"):
+    with pytest.raises(CaseError, match=r"boundary_conditions\.conduction\[0\]\(top\)\.carrier"):
         Run(validate_case(_case(stripes, bcs)), outdir=str(shared_tmp / "bad2")).execute()

@@ -12,6 +12,7 @@ from dolfinx import fem
 
 from sse_fem.config.schema import Case
 from sse_fem.mesh import build_mesh
+from sse_fem.physics.base import Physics
 from sse_fem.physics.conduction import Conduction
 from sse_fem.problem import Problem
 
@@ -27,7 +28,7 @@ def exact(x, module):
     return phi_s, phi_e
 
 
-class Manufactured:
+class Manufactured(Physics):
     """Sources, interface data and Dirichlet values for the exact fields above."""
 
     name = "manufactured"
@@ -35,21 +36,18 @@ class Manufactured:
     def __init__(self, conduction: Conduction) -> None:
         self.c = conduction
 
-    def declare(self, problem):
-        pass
-
     def residual(self, problem):
         F = 0
         dS = self.c.dS
         iface = self.c.interfaces[0]
         for carrier, sig, k in (("electronic", SIG_S, 0), ("ionic", SIG_E, 1)):
             f = self.c.fields[carrier]
-            sub = f["sub"].mesh
+            sub = f.sub.mesh
             x = ufl.SpatialCoordinate(problem.bundle.mesh)
             ex = exact(x, ufl)[k]
             src = -ufl.div(sig * ufl.grad(ex))
-            tags = tuple(problem.bundle.regions[r] for r in f["regions"])
-            F += -src * problem.test(f["name"]) * problem.bundle.dx()(tags)
+            tags = tuple(problem.bundle.regions[r] for r in f.regions)
+            F += -src * problem.test(f.name) * problem.bundle.dx()(tags)
             del sub
         x = ufl.SpatialCoordinate(problem.bundle.mesh)
         es, ee = exact(x, ufl)
@@ -66,13 +64,13 @@ class Manufactured:
         self.exact_funcs = {}
         for carrier, k in (("electronic", 0), ("ionic", 1)):
             f = self.c.fields[carrier]
-            V = f["u"].function_space
+            V = f.u.function_space
             g = fem.Function(V)
             g.interpolate(lambda x, k=k: exact(x, np)[k])
             fdim = problem.bundle.dim - 1
             facets = np.concatenate(
                 [
-                    f["sub"].facet_tags.find(problem.bundle.boundaries[b])
+                    f.sub.facet_tags.find(problem.bundle.boundaries[b])
                     for b in ("bottom", "top", "sides")
                 ]
             )
@@ -106,11 +104,12 @@ def _case(size_um: float) -> Case:
                 {"name": "electrode", "material": "s"},
                 {"name": "electrolyte", "material": "e"},
             ],
-            "physics": {"conduction": {"temperature": "298.15 K", "arrhenius": False}},
-            "interfaces": [
-                {"name": "electrode_electrolyte", "exchange_current_density": f"{I0} A/m^2"}
-            ],
-            "boundary_conditions": [],
+            "physics": {"conduction": {"arrhenius": False}},
+            "interfaces": {
+                "conduction": [
+                    {"name": "electrode_electrolyte", "exchange_current_density": f"{I0} A/m^2"}
+                ]
+            },
         }
     )
 
@@ -125,9 +124,9 @@ def _errors(size_um: float) -> tuple[float, list[float], list[float]]:
     l2, h1 = [], []
     for carrier, k in (("electronic", 0), ("ionic", 1)):
         f = cond.fields[carrier]
-        sub = f["sub"].mesh
+        sub = f.sub.mesh
         ex = exact(ufl.SpatialCoordinate(sub), ufl)[k]
-        e = f["u"] - ex
+        e = f.u - ex
         dx = ufl.Measure("dx", domain=sub, metadata={"quadrature_degree": 6})
         for form, out in ((e * e * dx, l2), (ufl.inner(ufl.grad(e), ufl.grad(e)) * dx, h1)):
             val = sub.comm.allreduce(fem.assemble_scalar(fem.form(form)), op=MPI.SUM)

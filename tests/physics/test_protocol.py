@@ -42,11 +42,13 @@ def _run(dimension: int, tmp, steps: int = STEPS) -> list[dict]:
     case = symmetric_case(
         dimension,
         {
-            "interfaces": ifaces,
-            "boundary_conditions": [
-                {"name": "bottom", "type": "terminal"},
-                {"name": "top", "type": "ground"},
-            ],
+            "interfaces": {"conduction": ifaces},
+            "boundary_conditions": {
+                "conduction": [
+                    {"name": "bottom", "type": "terminal"},
+                    {"name": "top", "type": "ground"},
+                ]
+            },
             "time": {
                 "mode": "transient",
                 "dt": f"{2 * TAU / steps} s",
@@ -75,16 +77,18 @@ def test_protocol_current_hold_rest(shared_tmp):
     assert len(rows_1d) == len(rows_3d) == 1 + 3 * STEPS
     for r1, r3 in zip(rows_1d, rows_3d, strict=True):
         assert r3["time_s"] == pytest.approx(r1["time_s"], rel=1e-12)
-        assert r3["voltage_V"] == pytest.approx(r1["voltage_V"], rel=1e-7, abs=1e-12)
-        assert r3["current_density_A_m2"] == pytest.approx(
-            r1["current_density_A_m2"], rel=1e-7, abs=1e-9
+        assert r3["conduction.voltage_V"] == pytest.approx(
+            r1["conduction.voltage_V"], rel=1e-7, abs=1e-12
+        )
+        assert r3["conduction.current_density_A_m2"] == pytest.approx(
+            r1["conduction.current_density_A_m2"], rel=1e-7, abs=1e-9
         )
     for r in rows_1d[1:]:
         t = r["time_s"]
         if 2 * TAU < t <= 4 * TAU * (1 + 1e-12):
-            assert r["voltage_V"] == pytest.approx(V_HOLD, rel=1e-12)
+            assert r["conduction.voltage_V"] == pytest.approx(V_HOLD, rel=1e-12)
         if t > 4 * TAU * (1 + 1e-9):
-            assert r["current_density_A_m2"] == pytest.approx(0.0, abs=1e-9)
+            assert r["conduction.current_density_A_m2"] == pytest.approx(0.0, abs=1e-9)
 
 
 @pytest.mark.mpi
@@ -99,7 +103,9 @@ def test_protocol_converges_to_the_exact_circuit_at_second_order(shared_tmp):
         for r in ends:
             v, i = exact(r["time_s"])
             err = max(
-                err, abs(r["voltage_V"] - v) / V_HOLD, abs(r["current_density_A_m2"] - i) / I1
+                err,
+                abs(r["conduction.voltage_V"] - v) / V_HOLD,
+                abs(r["conduction.current_density_A_m2"] - i) / I1,
             )
         errors.append(err)
     rates = [math.log2(a / b) for a, b in zip(errors, errors[1:], strict=False)]

@@ -24,7 +24,7 @@ def _final_voltage(scheme: str, steps: int, tmp) -> float:
     case = symmetric_case(
         1,
         {
-            "interfaces": ifaces,
+            "interfaces": {"conduction": ifaces},
             "time": {
                 "mode": "transient",
                 "t_end": f"{TAU} s",
@@ -37,7 +37,7 @@ def _final_voltage(scheme: str, steps: int, tmp) -> float:
     summary = Run(case, outdir=str(tmp / f"{scheme}{steps}")).execute()
     assert summary["status"] == "ok"
     assert summary["results"]["time_s"] == pytest.approx(TAU)
-    return summary["results"]["voltage_V"]
+    return summary["results"]["conduction.voltage_V"]
 
 
 @pytest.mark.mpi
@@ -57,7 +57,7 @@ def test_restart_from_checkpoint_reproduces_the_run(shared_tmp):
     case = symmetric_case(
         1,
         {
-            "interfaces": ifaces,
+            "interfaces": {"conduction": ifaces},
             "time": {
                 "mode": "transient",
                 "t_end": f"{TAU} s",
@@ -71,6 +71,8 @@ def test_restart_from_checkpoint_reproduces_the_run(shared_tmp):
     again = Run(case, restart=str(shared_tmp)).execute()
     assert again["status"] == "ok"
     assert again["statistics"]["steps"] == 7  # rest state + 6 steps, 2 of them recomputed
-    assert again["results"]["voltage_V"] == pytest.approx(full["results"]["voltage_V"], rel=1e-10)
+    assert again["results"]["conduction.voltage_V"] == pytest.approx(
+        full["results"]["conduction.voltage_V"], rel=1e-10
+    )
     lines = (shared_tmp / "timeseries.csv").read_text().strip().splitlines()
     assert len(lines) == 1 + 7

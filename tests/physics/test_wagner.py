@@ -23,11 +23,11 @@ V_T = GAS * 298.15 / FARADAY
 
 def focusing(i0: float, current: float, outdir: Path) -> float:
     data = yaml.safe_load(CASE.read_text())
-    data["interfaces"][0]["exchange_current_density"] = f"{i0} A/m^2"
+    data["interfaces"]["conduction"][0]["exchange_current_density"] = f"{i0} A/m^2"
     # Metal grounded, current drawn at the SE side: a metal (sigma ~ 1e7 S/m) floating at the
     # cell voltage resolves its internal currents only to ~ sigma eps V, which at these tiny
     # currents would dominate the current balance checked below.
-    data["boundary_conditions"][:2] = [
+    data["boundary_conditions"]["conduction"][:2] = [
         {"name": "metal_terminal", "type": "ground"},
         {"name": "electrolyte_terminal", "type": "current_density", "value": f"-{current} A/m^2"},
     ]
@@ -35,8 +35,10 @@ def focusing(i0: float, current: float, outdir: Path) -> float:
     summary = Run(validate_case(data), outdir=str(outdir)).execute()
     assert summary["status"] == "ok"
     r = summary["results"]
-    assert r["metal_electrolyte.current_A"] == pytest.approx(-r["current_A"], rel=1e-7)
-    return r["metal_electrolyte.focusing_factor"]
+    assert r["conduction.metal_electrolyte.current_A"] == pytest.approx(
+        -r["conduction.current_A"], rel=1e-7
+    )
+    return r["conduction.metal_electrolyte.focusing_factor"]
 
 
 @pytest.mark.mpi

@@ -1,0 +1,83 @@
+"""What every physics module provides, and the optional capabilities the driver looks for.
+
+A module turns one ``physics:`` block into unknowns, shared quantities, residual terms,
+conditions and outputs. The problem calls, in this order: ``declare`` on every module (unknowns,
+provided quantities), ``residual`` and ``dirichlet`` on every module (required quantities are
+resolved here, so declaration order does not matter), ``validate``; then per step ``observe``
+and ``conservation``, per output step ``output_functions``, and ``finalize`` once at the end.
+
+Capabilities are found by type, never by name: a module that drives the cell (terminal,
+protocol steps, load continuation) implements ``Controller``.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import ufl
+    from dolfinx import fem
+
+    from sse_fem.io.results import ResultsWriter
+    from sse_fem.problem import Problem
+
+
+class Physics:
+    """Base of physics modules: every hook with a neutral default."""
+
+    #: physics block key; prefixes the module's unknowns' solver block and its output columns
+    name: str = ""
+
+    def declare(self, problem: Problem) -> None:
+        """Create unknowns (``problem.add_unknown``) and provide shared quantities."""
+
+    def residual(self, problem: Problem) -> ufl.Form | int:
+        """Residual terms (``problem.test(name)``, ``problem.ddt``, ``problem.require``)."""
+        return 0
+
+    def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
+        return []
+
+    def validate(self, problem: Problem) -> None:
+        """Consistency checks of the assembled setup (raise CaseError)."""
+
+    def observe(self, problem: Problem) -> dict[str, float]:
+        """Scalar outputs of the current state (collective); keys without the module name."""
+        return {}
+
+    def conservation(self, problem: Problem) -> dict[str, float]:
+        """Balances of the conserved quantity of this physics at the current state
+        (collective). ``balance_error`` (relative to the driving flux) is compared with
+        ``tolerance``; other keys are reported in ``summary.json``."""
+        return {}
+
+    def output_functions(self, problem: Problem) -> dict[str, list[fem.Function]]:
+        """Parent-mesh functions to write, grouped by element (one writer per group)."""
+        return {}
+
+    def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, Any]:
+        """Final outputs (tables, pictures; collective); returns entries for the summary."""
+        return {}
+
+
+@runtime_checkable
+class Controller(Protocol):
+    """A module that drives the cell: protocol steps, rest state, steady load continuation."""
+
+    name: str
+
+    def set_drive(self, mode: str, value: float | None) -> None:
+        """Apply a protocol step (``current``, ``current_density``, ``voltage``, ``rest``)."""
+
+    def at_rest(self) -> AbstractContextManager[None]:
+        """Context in which the drive is off (initial state of transient runs)."""
+
+    def set_load(self, factor: float) -> None:
+        """Scale the drive by ``factor`` in [0, 1] (steady load continuation)."""
+
+    def step_finished(self, step: Any, row: dict[str, float]) -> bool:
+        """Whether ``row`` (this module's observed values) meets a cut-off of ``step``."""
+
+
+__all__ = ["Controller", "Physics"]

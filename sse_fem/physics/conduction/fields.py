@@ -1,0 +1,151 @@
+"""Carrier fields of conduction: one potential per carrier on the submesh of the regions that
+conduct it, with a cellwise conductivity sigma(T) that follows the shared temperature.
+
+sigma(T) = sigma_ref (T_ref/T)^p exp(-E_a/R (1/T - 1/T_ref)) per cell, with p = 1 and E_a from
+the material where Arrhenius applies and p = E_a = 0 elsewhere (sigma = sigma_ref): every
+parameter is a DG0 Function or a Constant, so a new value never recompiles a form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import ufl
+from dolfinx import fem
+
+from sse_fem.errors import CaseError
+from sse_fem.mesh import MeshBundle, SubMesh
+from sse_fem.physics.kinetics import GAS_CONSTANT
+
+if TYPE_CHECKING:
+    from sse_fem.problem import Problem
+
+IONIC_CATEGORIES = ("solid_electrolyte", "polymer_electrolyte", "coating")
+CARRIER_FIELD = {"ionic": "phi_ionic", "electronic": "phi_electronic"}
+#: conductivity contrast beyond which double precision cannot resolve both phases [-]
+MAX_CONDUCTIVITY_CONTRAST = 1e16
+
+
+def arrhenius(sigma_ref: float, t_ref: float, e_a: float, temperature: float) -> float:
+    """sigma(T) = sigma_ref (T_ref/T) exp(-E_a/R (1/T - 1/T_ref)) (E_a in J/mol)."""
+    return (
+        sigma_ref
+        * (t_ref / temperature)
+        * np.exp(-e_a / GAS_CONSTANT * (1.0 / temperature - 1.0 / t_ref))
+    )
+
+
+@dataclass
+class CarrierField:
+    """The potential of one carrier and its conductivity parameters (DG0 on the submesh)."""
+
+    carrier: str  # ionic | electronic
+    name: str  # unknown name
+    sub: SubMesh
+    regions: tuple[str, ...]
+    u: fem.Function  # potential [V]
+    sigma_ref: fem.Function  # [S/m] at t_ref
+    t_ref: fem.Function  # [K]
+    activation: fem.Function  # E_a [J/mol]
+    prefactor: fem.Function  # exponent p of (T_ref/T)
+
+    def sigma(self, temperature: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+        """Conductivity [S/m] at ``temperature`` [K] (UFL)."""
+        T = temperature
+        return (
+            self.sigma_ref
+            * (self.t_ref / T) ** self.prefactor
+            * ufl.exp(-self.activation / GAS_CONSTANT * (1.0 / T - 1.0 / self.t_ref))
+        )
+
+
+def region_carriers(problem: Problem) -> dict[str, list[str]]:
+    """Region -> carriers it conducts (``regions[*].carriers``, else from the category)."""
+    out = {}
+    for region in problem.case.regions:
+        mat = problem.materials[region.name]
+        default = ["ionic"] if mat.category in IONIC_CATEGORIES else ["electronic"]
+        out[region.name] = list(default if region.carriers is None else region.carriers)
+    return out
+
+
+def declare_fields(
+    problem: Problem, physics: str, carriers: dict[str, list[str]], arrhenius_on: bool
+) -> dict[str, CarrierField]:
+    """One unknown per carrier that some region conducts, with its conductivity data."""
+    bundle = problem.bundle
+    fields: dict[str, CarrierField] = {}
+    for carrier, fname in CARRIER_FIELD.items():
+        regions = tuple(r for r, c in carriers.items() if carrier in c)
+        if not regions:
+            continue
+        sub = bundle.submesh(regions)
+        V = fem.functionspace(sub.mesh, ("Lagrange", 1))
+        Q = fem.functionspace(sub.mesh, ("DG", 0))
+        dg0 = [fem.Function(Q, name=f"{n}_{carrier}") for n in ("sigma", "tref", "ea", "p")]
+        fields[carrier] = CarrierField(
+            carrier,
+            fname,
+            sub,
+            regions,
+            problem.add_unknown(physics, fname, V, sub.cell_map),
+            *dg0,
+        )
+    _set_conductivities(problem, fields, arrhenius_on)
+    return fields
+
+
+def _set_conductivities(
+    problem: Problem, fields: dict[str, CarrierField], arrhenius_on: bool
+) -> None:
+    bundle = problem.bundle
+    tag_of = cell_tag_array(bundle)
+    paths = {r.name: f"materials.{r.material}" for r in problem.case.regions}
+    values = []
+    for carrier, f in fields.items():
+        n = f.sub.mesh.topology.index_map(f.sub.mesh.topology.dim)
+        cells = np.arange(n.size_local + n.num_ghosts, dtype=np.int32)
+        parent = f.sub.cell_map.sub_topology_to_topology(cells, inverse=False)
+        for region in f.regions:
+            mat = problem.materials[region]
+            key = f"{carrier}_conductivity"
+            sigma = mat.require(key, paths[region])
+            if not (np.isfinite(sigma) and sigma > 0):
+                raise CaseError(
+                    f"{key} must be a finite value > 0 (got {sigma:g} S/m); make the region "
+                    "insulating with `carriers: []` instead",
+                    f"{paths[region]}.{key}",
+                )
+            values.append(sigma)
+            e_a = mat.get("activation_energy") if carrier == "ionic" else None
+            use = arrhenius_on and e_a is not None
+            sel = cells[tag_of[parent] == bundle.regions[region]]
+            f.sigma_ref.x.array[sel] = sigma
+            f.t_ref.x.array[sel] = mat.get("reference_temperature", 298.15) if use else 298.15
+            f.activation.x.array[sel] = e_a if use else 0.0
+            f.prefactor.x.array[sel] = 1.0 if use else 0.0
+    if values and max(values) / min(values) > MAX_CONDUCTIVITY_CONTRAST:
+        raise CaseError(
+            f"conductivities span {min(values):.3g} to {max(values):.3g} S/m, a contrast "
+            f"beyond {MAX_CONDUCTIVITY_CONTRAST:.0e} that double precision cannot resolve "
+            "(the result would be round-off); make the poor conductor insulating with "
+            "`carriers: []`",
+            "materials",
+        )
+
+
+def cell_tag_array(bundle: MeshBundle) -> np.ndarray:
+    """Region tag of every local cell (owned + ghost)."""
+    imap = bundle.mesh.topology.index_map(bundle.dim)
+    tags = np.zeros(imap.size_local + imap.num_ghosts, dtype=np.int32)
+    tags[bundle.cell_tags.indices] = bundle.cell_tags.values
+    return tags
+
+
+def parent_cells(sub: SubMesh) -> tuple[np.ndarray, np.ndarray]:
+    """(local submesh cells, their parent cells), owned + ghost."""
+    imap = sub.mesh.topology.index_map(sub.mesh.topology.dim)
+    cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+    return cells, sub.cell_map.sub_topology_to_topology(cells, inverse=False)

@@ -1,0 +1,169 @@
+"""Interface kinetics of conduction: the rate law on every declared electrode | electrolyte
+interface, with optional film resistance (an extra electrode-side potential ``phi_film``) and
+double-layer capacitance. The '+' side of every interface facet is forced to the electrode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import ufl
+from dolfinx import fem
+from petsc4py import PETSc
+
+from sse_fem.errors import CaseError
+from sse_fem.logs import get_logger
+from sse_fem.mesh import MeshBundle
+from sse_fem.physics.conduction.fields import CarrierField, cell_tag_array
+from sse_fem.physics.kinetics import RateLaw
+
+if TYPE_CHECKING:
+    from sse_fem.config.schema import ConductionInterface
+    from sse_fem.problem import Problem
+
+
+@dataclass
+class InterfaceModel:
+    """One interface with kinetics; parameters are Constants (no recompilation)."""
+
+    name: str
+    tag: int
+    electrode: str  # region name on the '+' side
+    electrolyte: str
+    law: RateLaw
+    film_resistance: fem.Constant | None  # [Ohm m^2]; None: no film
+    capacitance: fem.Constant | None  # [F/m^2]; None: no double layer
+    ocp: fem.Constant  # open-circuit potential [V]
+    domains: np.ndarray  # (cell+, lf+, cell-, lf-) owned facets, '+' = electrode
+
+
+def build_interfaces(
+    problem: Problem,
+    specs: list[ConductionInterface],
+    carriers: dict[str, list[str]],
+    fields: dict[str, CarrierField],
+) -> list[InterfaceModel]:
+    """Interface models of ``specs`` (``interfaces.conduction``)."""
+    bundle = problem.bundle
+    msh = bundle.mesh
+
+    def constant(value: float) -> fem.Constant:
+        return fem.Constant(msh, PETSc.ScalarType(value))
+
+    pairs = interface_region_pairs(bundle)
+    out: list[InterfaceModel] = []
+    for k, spec in enumerate(specs):
+        path = f"interfaces.conduction[{k}]({spec.name})"
+        regions = pairs.get(spec.name, set())
+        el = [r for r in regions if "electronic" in carriers[r] and "ionic" not in carriers[r]]
+        io = [r for r in regions if "ionic" in carriers[r]]
+        if len(el) != 1 or len(io) != 1:
+            raise CaseError(
+                f"interface must separate one electron-conducting region from one "
+                f"ion-conducting region; it touches {sorted(regions)} "
+                f"with carriers {[carriers[r] for r in sorted(regions)]}",
+                path,
+            )
+        mat = problem.materials[el[0]]
+        z = spec.charge_number or int(mat.get("charge_number", 1) or 1)
+        law = RateLaw(
+            spec.kinetics,
+            constant(spec.exchange_current_density or 0.0),
+            constant(spec.alpha_a),
+            constant(spec.alpha_c),
+            constant(z),
+        )
+        out.append(
+            InterfaceModel(
+                spec.name,
+                bundle.interfaces[spec.name],
+                el[0],
+                io[0],
+                law,
+                constant(spec.film_resistance) if spec.film_resistance > 0 else None,
+                constant(spec.double_layer_capacitance)
+                if spec.double_layer_capacitance > 0
+                else None,
+                constant(spec.open_circuit_potential),
+                bundle.interface_domains(spec.name, fields["electronic"].sub),
+            )
+        )
+    declared = {s.name for s in specs}
+    for name, regions in pairs.items():
+        kinds = {c for r in regions for c in carriers[r]}
+        if name not in declared and len(kinds) > 1 and len(regions) == 2:
+            get_logger().warning(
+                "interface %r between %s has no kinetics: no current crosses it",
+                name,
+                sorted(regions),
+            )
+    return out
+
+
+def interface_measure(bundle: MeshBundle, interfaces: list[InterfaceModel]) -> ufl.Measure:
+    """dS over the interfaces with the '+' side forced to the electrode."""
+    return ufl.Measure(
+        "dS",
+        domain=bundle.mesh,
+        subdomain_data=[(i.tag, i.domains) for i in interfaces],
+        metadata={"quadrature_degree": 4},
+    )
+
+
+def film_unknown(
+    problem: Problem, physics: str, interfaces: list[InterfaceModel], electronic: CarrierField
+) -> tuple[fem.Function, fem.DirichletBC] | None:
+    """``phi_film`` (electrode-side potential behind the film) where any interface has a
+    film; its dofs off the film interfaces are pinned to 0 by a Dirichlet condition."""
+    with_film = [i for i in interfaces if i.film_resistance is not None]
+    if not with_film:
+        return None
+    V = electronic.u.function_space
+    film = problem.add_unknown(physics, "phi_film", V, electronic.sub.cell_map)
+    fdim = problem.bundle.dim - 1
+    on_film = np.unique(
+        np.concatenate(
+            [
+                fem.locate_dofs_topological(V, fdim, electronic.sub.facet_tags.find(i.tag))
+                for i in with_film
+            ]
+        )
+    )
+    n = V.dofmap.index_map
+    others = np.setdiff1d(np.arange(n.size_local + n.num_ghosts, dtype=np.int32), on_film)
+    return film, fem.dirichletbc(PETSc.ScalarType(0.0), others.astype(np.int32), V)
+
+
+def overpotential(
+    problem: Problem, i: InterfaceModel, level: int = 0
+) -> tuple[ufl.core.expr.Expr, ufl.core.expr.Expr | None]:
+    """(eta on dS, film current density or None) at history ``level``."""
+    phi_s = problem.state("phi_electronic", level)
+    phi_e = problem.state("phi_ionic", level)
+    if i.film_resistance is not None:
+        psi = problem.state("phi_film", level)
+        return psi("+") - phi_e("-") - i.ocp, (phi_s("+") - psi("+")) / i.film_resistance
+    return phi_s("+") - phi_e("-") - i.ocp, None
+
+
+def on_interface(q: ufl.core.expr.Expr, is_constant: bool) -> ufl.core.expr.Expr:
+    """A cell quantity on interface facets: its electrode ('+') side value."""
+    return q if is_constant else q("+")
+
+
+def interface_region_pairs(bundle: MeshBundle) -> dict[str, set[str]]:
+    """Interface name -> names of the regions on its two sides (global)."""
+    tdim = bundle.dim
+    bundle.mesh.topology.create_connectivity(tdim - 1, tdim)
+    f2c = bundle.mesh.topology.connectivity(tdim - 1, tdim)
+    tag_of = cell_tag_array(bundle)
+    name_of = {t: n for n, t in bundle.regions.items()}
+    out: dict[str, set[str]] = {}
+    for name in bundle.interfaces:
+        local = set()
+        for facet in bundle.facets(name):
+            local.update(name_of.get(int(tag_of[c]), "?") for c in f2c.links(facet))
+        out[name] = set().union(*bundle.comm.allgather(local))
+    return out

@@ -1,0 +1,256 @@
+"""Electroneutral conduction: Ohmic ionic transport (single-ion conductor, t+ = 1) with
+Arrhenius sigma(T), electronic conduction in electrode phases, interface kinetics, and the
+cell's terminal (the controller of protocol steps).
+
+Fields: ``phi_ionic`` [V] on the submesh of ion-conducting regions, ``phi_electronic`` [V] on
+the submesh of electron-conducting regions; they are discontinuous across interfaces, coupled
+by the rate law at every declared interface (``'+'`` side forced to the electrode). Optional:
+``phi_film`` (electrode-side film potential, interfaces with film resistance), ``V_terminal``
+(global unknown: potential of a current-controlled, equipotential terminal).
+
+Requires ``temperature``; provides ``potential.<carrier>``, ``current_density.<carrier>``,
+``joule_heat.<carrier>`` and, per interface, ``interface_current_density.<name>`` and
+``interface_heat.<name>`` (``sse_fem.quantities``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import ufl
+from dolfinx import fem
+
+from sse_fem.errors import CaseError
+from sse_fem.physics.base import Physics
+from sse_fem.physics.conduction.fields import CarrierField, declare_fields, region_carriers
+from sse_fem.physics.conduction.interfaces import (
+    InterfaceModel,
+    build_interfaces,
+    film_unknown,
+    interface_measure,
+    on_interface,
+    overpotential,
+)
+from sse_fem.physics.conduction.outputs import ConductionOutputs
+from sse_fem.physics.conduction.terminals import FixedPotential, Terminal, build_boundaries
+
+if TYPE_CHECKING:
+    from sse_fem.config.schema import ConductionPhysics
+    from sse_fem.problem import Problem
+
+
+class Conduction(ConductionOutputs, Physics):
+    """Ohmic conduction of ions and electrons with interface kinetics and a terminal."""
+
+    name = "conduction"
+
+    def __init__(self, cfg: ConductionPhysics) -> None:
+        self.cfg = cfg
+
+    # --- setup ---------------------------------------------------------------------------
+    def declare(self, problem: Problem) -> None:
+        case = problem.case
+        self.carriers = region_carriers(problem)
+        self.fields: dict[str, CarrierField] = declare_fields(
+            problem, self.name, self.carriers, self.cfg.arrhenius
+        )
+        specs = case.interfaces.conduction
+        self.interfaces: list[InterfaceModel] = (
+            build_interfaces(problem, specs, self.carriers, self.fields) if specs else []
+        )
+        self.dS = interface_measure(problem.bundle, self.interfaces)
+        film = (
+            film_unknown(problem, self.name, self.interfaces, self.fields["electronic"])
+            if self.interfaces
+            else None
+        )
+        self.film, self._film_bc = film if film is not None else (None, None)
+        self.fixed: list[FixedPotential]
+        self.terminal: Terminal | None
+        self.fixed, self.terminal = build_boundaries(
+            problem, self.name, case.boundary_conditions.conduction, self.fields
+        )
+        self._provide(problem)
+
+    def _provide(self, problem: Problem) -> None:
+        dx = problem.bundle.dx()
+        for carrier, f in self.fields.items():
+            tags = tuple(problem.bundle.regions[r] for r in f.regions)
+            where = dx(tags)
+            problem.provide(f"potential.{carrier}", f.u, "V", self.name, where)
+            problem.provide(
+                f"current_density.{carrier}",
+                lambda lvl, f=f: -self._sigma(problem, f) * ufl.grad(f.u),
+                "A/m^2",
+                self.name,
+                where,
+            )
+            problem.provide(
+                f"joule_heat.{carrier}",
+                lambda lvl, f=f: self._sigma(problem, f) * ufl.inner(ufl.grad(f.u), ufl.grad(f.u)),
+                "W/m^3",
+                self.name,
+                where,
+            )
+        for i in self.interfaces:
+            problem.provide(
+                f"interface_current_density.{i.name}",
+                lambda lvl, i=i: self._faradaic(problem, i),
+                "A/m^2",
+                self.name,
+                self.dS(i.tag),
+            )
+            problem.provide(
+                f"interface_heat.{i.name}",
+                lambda lvl, i=i: self._interface_heat(problem, i),
+                "W/m^2",
+                self.name,
+                self.dS(i.tag),
+            )
+
+    def _temperature(self, problem: Problem) -> tuple[ufl.core.expr.Expr, bool]:
+        q = problem.require("temperature", self.name)
+        return q(), q.is_constant
+
+    def _sigma(self, problem: Problem, f: CarrierField) -> ufl.core.expr.Expr:
+        return f.sigma(self._temperature(problem)[0])
+
+    def _faradaic(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr:
+        T, const = self._temperature(problem)
+        eta, _ = overpotential(problem, i)
+        return i.law.current(eta, on_interface(T, const), ufl.exp)
+
+    def _crossing(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr:
+        """Current density [A/m^2] crossing ``i``: faradaic + double-layer charging."""
+        i_ct = self._faradaic(problem, i)
+        if i.capacitance is not None:
+            i_ct = i_ct + i.capacitance * problem.ddt(lambda lvl: overpotential(problem, i, lvl)[0])
+        return i_ct
+
+    def _interface_heat(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr:
+        """Irreversible interface heat i eta + i_film^2 R_film [W/m^2]."""
+        eta, i_film = overpotential(problem, i)
+        heat = self._faradaic(problem, i) * eta
+        if i_film is not None:
+            heat = heat + i_film**2 * i.film_resistance
+        return heat
+
+    def validate(self, problem: Problem) -> None:
+        """Every field must reach a fixed potential (a Dirichlet condition of the problem)
+        directly or through interface kinetics; otherwise the system is singular."""
+        constrained = {id(bc.function_space) for bc in problem.bcs}
+        fixed = {
+            carrier
+            for carrier, f in self.fields.items()
+            if id(f.u.function_space._cpp_object) in constrained
+        }
+        coupled = any(
+            i.law.kind != "blocking" or (i.capacitance is not None and problem.transient)
+            for i in self.interfaces
+        )
+        if coupled and fixed:
+            fixed = set(self.fields)
+        for carrier, f in self.fields.items():
+            if carrier not in fixed:
+                raise CaseError(
+                    f"the {carrier} potential ({f.name} in regions {list(f.regions)}) is "
+                    "undetermined: no ground/potential condition acts on it and no interface "
+                    "kinetics couple it to one. Add one (a boundary condition's `carrier` "
+                    "picks the field), or make those regions insulating with `carriers: []`",
+                    "boundary_conditions.conduction",
+                )
+
+    # --- forms ---------------------------------------------------------------------------
+    def residual(self, problem: Problem) -> ufl.Form:
+        dx = problem.bundle.dx()
+        T, _ = self._temperature(problem)
+        F = 0
+        for f in self.fields.values():
+            v = problem.test(f.name)
+            tags = tuple(problem.bundle.regions[r] for r in f.regions)
+            F += f.sigma(T) * ufl.inner(ufl.grad(f.u), ufl.grad(v)) * dx(tags)
+        for i in self.interfaces:
+            _, i_film = overpotential(problem, i)
+            i_ct = self._crossing(problem, i)
+            vs = problem.test("phi_electronic")
+            ve = problem.test("phi_ionic")
+            dS = self.dS(i.tag)
+            if i_film is None:
+                F += i_ct * vs("+") * dS - i_ct * ve("-") * dS
+            else:
+                w = problem.test("phi_film")
+                F += i_film * vs("+") * dS - i_ct * ve("-") * dS + (i_ct - i_film) * w("+") * dS
+        if self.film is not None:
+            # negligible mass term: gives the constrained (non-interface) film dofs their
+            # diagonal entries in the sparsity pattern
+            w = problem.test("phi_film")
+            tags = tuple(problem.bundle.regions[r] for r in self.fields["electronic"].regions)
+            F += 1e-30 * self.film * w * dx(tags)
+        t = self.terminal
+        if t is not None:
+            f = self.fields[t.carrier]
+            u, v = f.u, problem.test(f.name)
+            ds = problem.bundle.measure(t.boundary)
+            j = (t.potential - u) / t.contact_resistance
+            w = problem.test("V_terminal")
+            set_j = (
+                t.current_mode * (j - problem.load * t.current / t.area)
+                + (1 - t.current_mode)
+                * (t.potential - problem.load * t.voltage)
+                / t.contact_resistance
+            )
+            F += -j * v * ds + set_j * w * ds
+        return F
+
+    def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
+        return [fp.bc for fp in self.fixed] + ([self._film_bc] if self._film_bc else [])
+
+    # --- controller ----------------------------------------------------------------------
+    def set_load(self, factor: float) -> None:
+        """Scale fixed potentials by ``factor`` (steady continuation; the terminal's set
+        value is scaled in the form through ``problem.load``)."""
+        for fp in self.fixed:
+            fp.potential.value = factor * fp.value
+
+    def set_drive(self, mode: str, value: float | None) -> None:
+        if self.terminal is None:
+            raise CaseError(
+                "the protocol needs a terminal boundary", "boundary_conditions.conduction"
+            )
+        self.terminal.drive(mode, value)
+
+    @contextmanager
+    def at_rest(self) -> Iterator[None]:
+        t = self.terminal
+        if t is None:
+            yield
+            return
+        saved = (float(t.current_mode.value), float(t.current.value))
+        t.drive("rest", None)
+        try:
+            yield
+        finally:
+            t.current_mode.value, t.current.value = saved
+
+    def step_finished(self, step: Any, row: dict[str, float]) -> bool:
+        v = row.get("voltage_V")
+        j = row.get("current_density_A_m2")
+        return bool(
+            (
+                v is not None
+                and step.until_voltage_above is not None
+                and v >= step.until_voltage_above
+            )
+            or (
+                v is not None
+                and step.until_voltage_below is not None
+                and v <= step.until_voltage_below
+            )
+            or (
+                j is not None
+                and step.until_current_below is not None
+                and abs(j) <= step.until_current_below
+            )
+        )

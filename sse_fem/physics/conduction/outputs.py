@@ -1,0 +1,276 @@
+"""Outputs of conduction: observed values per step, the current balance (conservation check),
+fields for ParaView, and the final interface tables, facet fields and pictures."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mpi4py import MPI
+
+import numpy as np
+import ufl
+from dolfinx import fem
+
+from sse_fem.physics.conduction.fields import parent_cells
+
+if TYPE_CHECKING:
+    from sse_fem.io.results import ResultsWriter
+    from sse_fem.physics.conduction.fields import CarrierField
+    from sse_fem.physics.conduction.interfaces import InterfaceModel
+    from sse_fem.physics.conduction.terminals import FixedPotential, Terminal
+    from sse_fem.problem import Problem
+
+
+class ConductionOutputs:
+    """Mixin of ``Conduction``: everything it reports (state from the module's setup)."""
+
+    name: str
+    fields: dict[str, CarrierField]
+    interfaces: list[InterfaceModel]
+    fixed: list[FixedPotential]
+    terminal: Terminal | None
+    film: fem.Function | None
+    dS: ufl.Measure
+
+    def _crossing(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr: ...
+
+    # --- currents ------------------------------------------------------------------------
+    def _row_sums(self, problem: Problem) -> list[tuple[str, str, fem.Form]]:
+        """(kind, label, form) of residual row sums in amperes: the reaction current into
+        the cell at each fixed-potential boundary ("boundary"), and the net current left
+        unbalanced by the free rows of each unknown of this module ("imbalance")."""
+        if getattr(self, "_row_forms", None) is not None:
+            return self._row_forms
+        names = [uk.name for uk in problem.unknowns]
+        fdim = problem.bundle.dim - 1
+        forms: list[tuple[str, str, fem.Form]] = []
+        self._indicators: list[fem.Function] = []
+
+        def row_sum(unknown: str, dofs: np.ndarray | None) -> fem.Form:
+            V = problem.unknown(unknown).u.function_space
+            g = fem.Function(V)
+            if dofs is None:
+                g.x.array[:] = 1.0
+            else:
+                g.x.array[dofs] = 1.0
+            self._indicators.append(g)
+            block = problem.blocks[names.index(unknown)]
+            return fem.form(
+                ufl.replace(block, {problem.test(unknown): g}), entity_maps=problem.entity_maps
+            )
+
+        constrained: dict[str, list[np.ndarray]] = {}
+        for fp in self.fixed:
+            f = self.fields[fp.carrier]
+            V = f.u.function_space
+            dofs = fem.locate_dofs_topological(
+                V, fdim, f.sub.facet_tags.find(problem.bundle.boundaries[fp.boundary])
+            )
+            constrained.setdefault(f.name, []).append(dofs)
+            forms.append(("boundary", fp.boundary, row_sum(f.name, dofs)))
+        for uk in problem.unknowns:
+            if uk.physics != self.name or uk.name == "phi_film":
+                continue
+            V = uk.u.function_space
+            n = V.dofmap.index_map.size_local + V.dofmap.index_map.num_ghosts
+            free = np.setdiff1d(np.arange(n), np.concatenate([[], *constrained.get(uk.name, [])]))
+            forms.append(("imbalance", uk.name, row_sum(uk.name, free.astype(np.int32))))
+        if self.film is not None:  # film rows exist on film interfaces only
+            forms.append(("imbalance", "phi_film", row_sum("phi_film", None)))
+        self._row_forms = forms
+        return forms
+
+    def _row_values(self, problem: Problem) -> list[tuple[str, str, float]]:
+        return [
+            (kind, label, problem.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM))
+            for kind, label, form in self._row_sums(problem)
+        ]
+
+    def _terminal_current(self, problem: Problem) -> float:
+        """Current [A] into the cell through the terminal's contact, from the state."""
+        t = self.terminal
+        if not hasattr(self, "_terminal_form"):
+            f = self.fields[t.carrier]
+            j = (t.potential - f.u) / t.contact_resistance
+            ds = problem.bundle.measure(t.boundary)
+            self._terminal_form = fem.form(j * ds, entity_maps=problem.entity_maps)
+        return problem.comm.allreduce(fem.assemble_scalar(self._terminal_form), op=MPI.SUM)
+
+    def conservation(self, problem: Problem) -> dict[str, float]:
+        """Current in = current out: terminal and boundary currents, interface currents,
+        and the largest current left unbalanced by any unknown's rows, relative to the
+        largest of those currents (``balance_error``)."""
+        values = self._row_values(problem)
+        out: dict[str, float] = {}
+        currents = []
+        for kind, label, value in values:
+            if kind == "boundary":
+                out[f"current_{label}_A"] = value
+                currents.append(value)
+        if self.terminal is not None:
+            value = self._terminal_current(problem)
+            out[f"current_{self.terminal.boundary}_A"] = value
+            currents.append(value)
+        for i in self.interfaces:
+            value = self._interface_current(problem, i)
+            out[f"current_{i.name}_A"] = value
+            currents.append(value)
+        imbalance = max((abs(v) for k, _, v in values if k == "imbalance"), default=0.0)
+        out["boundary_sum_A"] = sum(
+            v
+            for k, v in out.items()
+            if k.removeprefix("current_").removesuffix("_A")
+            in {fp.boundary for fp in self.fixed}
+            | ({self.terminal.boundary} if self.terminal else set())
+        )
+        out["imbalance_A"] = imbalance
+        reference = max((abs(c) for c in currents), default=0.0)
+        imbalance = max(imbalance, abs(out["boundary_sum_A"]))
+        if reference > 0:
+            out["balance_error"] = imbalance / reference
+        else:
+            out["balance_error"] = 0.0 if imbalance == 0.0 else float("inf")
+        out["tolerance"] = problem.case.solver.balance_tolerance
+        return out
+
+    def _interface_current(self, problem: Problem, i: InterfaceModel) -> float:
+        """Current [A] crossing interface ``i`` (faradaic + double layer), electrode to
+        electrolyte."""
+        forms = self.__dict__.setdefault("_crossing_forms", {})
+        if i.name not in forms:
+            forms[i.name] = fem.form(
+                self._crossing(problem, i) * self.dS(i.tag), entity_maps=problem.entity_maps
+            )
+        return problem.comm.allreduce(fem.assemble_scalar(forms[i.name]), op=MPI.SUM)
+
+    # --- per step ------------------------------------------------------------------------
+    def observe(self, problem: Problem) -> dict[str, float]:
+        from sse_fem.postprocess.interfaces import interface_statistics
+
+        row: dict[str, float] = {}
+        currents = {label: v for k, label, v in self._row_values(problem) if k == "boundary"}
+        t = self.terminal
+        if t is not None:
+            row["voltage_V"] = float(t.potential.x.array[0]) - self._reference_potential()
+            current_mode = float(t.current_mode.value) == 1.0
+            row["current_A"] = (  # the set value under current control, else measured
+                float(t.current.value) * float(problem.load.value)
+                if current_mode
+                else self._terminal_current(problem)
+            )
+            row["terminal_area_m2"] = t.area
+        else:
+            drive = [fp for fp in self.fixed if fp.value != self._reference_potential()]
+            if drive:
+                fp = drive[0]
+                row["voltage_V"] = float(fp.potential.value) - self._reference_potential()
+                row["current_A"] = currents[fp.boundary]
+                row["terminal_area_m2"] = problem.bundle.area(fp.boundary)
+        if "current_A" in row:
+            row["current_density_A_m2"] = row["current_A"] / row["terminal_area_m2"]
+        for b, cur in currents.items():
+            row[f"current_{b}_A"] = cur
+        ct_total = 0.0
+        for i in self.interfaces:
+            stats = interface_statistics(
+                self, problem, i, problem.case.outputs.current_threshold_factor
+            )
+            for key, value in stats.items():
+                row[f"{i.name}.{key}"] = value
+            ct_total += abs(stats["mean_overpotential_V"])
+        if "voltage_V" in row:
+            row["charge_transfer_overpotential_V"] = ct_total
+            row["ohmic_overpotential_V"] = abs(row["voltage_V"]) - ct_total
+            if row.get("current_density_A_m2"):
+                row["area_specific_resistance_ohm_m2"] = (
+                    row["voltage_V"] / row["current_density_A_m2"]
+                )
+        return row
+
+    def _reference_potential(self) -> float:
+        grounds = [fp.value for fp in self.fixed]
+        return min(grounds, key=abs) if grounds else 0.0
+
+    def temperature_at(self, problem: Problem, x: np.ndarray, cells: np.ndarray) -> Any:
+        """Temperature [K] at points ``x`` in parent ``cells`` (a float when constant)."""
+        q = problem.require("temperature", self.name)
+        value = q()
+        if isinstance(value, fem.Constant):
+            return float(value.value)
+        if isinstance(value, fem.Function):
+            return value.eval(x, cells).ravel() if len(cells) else np.zeros(0)
+        raise NotImplementedError("temperature given as an expression: evaluate it per facet")
+
+    def output_functions(self, problem: Problem) -> dict[str, list[fem.Function]]:
+        """Potentials (DG1) and current densities (DG0 vectors) on the parent mesh."""
+        if not hasattr(self, "_out"):
+            msh = problem.bundle.mesh
+            gdim = msh.geometry.dim
+            self._out: dict[str, list[fem.Function]] = {"potentials": [], "currents": []}
+            self._transfers = []
+            for carrier, f in self.fields.items():
+                pot = fem.Function(fem.functionspace(msh, ("DG", 1)), name=f.name)
+                cur = fem.Function(
+                    fem.functionspace(msh, ("DG", 0, (gdim,))), name=f"current_density_{carrier}"
+                )
+                Vq = fem.functionspace(f.sub.mesh, ("DG", 0, (gdim,)))
+                q = problem.require(f"current_density.{carrier}", self.name)
+                expr = fem.Expression(
+                    q(), Vq.element.interpolation_points, entity_maps=problem.entity_maps or None
+                )
+                qsub = fem.Function(Vq)
+                self._out["potentials"].append(pot)
+                self._out["currents"].append(cur)
+                self._transfers.append((f, pot, cur, expr, qsub))
+        for f, pot, cur, expr, qsub in self._transfers:
+            cells, parent = parent_cells(f.sub)
+            pot.interpolate(f.u, cells0=cells, cells1=parent)
+            qsub.interpolate(expr)
+            cur.interpolate(qsub, cells0=cells, cells1=parent)
+            pot.x.scatter_forward()
+            cur.x.scatter_forward()
+        return self._out
+
+    # --- at the end ----------------------------------------------------------------------
+    def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, Any]:
+        """Interface tables (CSV), facet fields (VTU), time-series and 2D field pictures."""
+        from sse_fem.io.plots import plot_field_2d, plot_interfaces, plot_timeseries
+        from sse_fem.io.results import write_facet_field
+        from sse_fem.postprocess.interfaces import interface_samples
+
+        comm, outdir = problem.comm, writer.outdir
+        samples = {}
+        for i in self.interfaces:
+            s = interface_samples(self, problem, i)
+            gathered = comm.gather(s, root=0)
+            if comm.rank == 0:
+                s = {k: np.concatenate([g[k] for g in gathered]) for k in s}
+                samples[i.name] = s
+                writer.write_table(
+                    f"interface_{i.name}.csv",
+                    {
+                        "x_m": s["x"][:, 0],
+                        "y_m": s["x"][:, 1],
+                        "z_m": s["x"][:, 2],
+                        "area": s["area"],
+                        "overpotential_V": s["eta"],
+                        "current_density_A_m2": s["current"],
+                    },
+                )
+                write_facet_field(
+                    outdir / f"interface_{i.name}.vtu",
+                    s["vertices"],
+                    {"current_density_A_m2": s["current"], "overpotential_V": s["eta"]},
+                )
+        if not problem.case.outputs.plots:
+            return {}
+        if comm.rank == 0:
+            plot_timeseries(writer.rows, outdir, prefix=f"{self.name}.")
+            plot_interfaces(samples, problem.bundle.dim, outdir)
+        msh = problem.bundle.mesh
+        if problem.bundle.dim == 2 and msh.topology.cell_name() == "triangle":
+            self.output_functions(problem)
+            for f, pot, *_ in self._transfers:
+                cells = problem.bundle.region_cells(f.regions)
+                plot_field_2d(pot, cells, outdir / f"{pot.name}.png", f"{pot.name} [V]")
+        return {}

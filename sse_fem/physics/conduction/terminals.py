@@ -1,0 +1,133 @@
+"""Electrical boundary conditions of conduction: fixed potentials (ground, potential) and one
+equipotential terminal whose potential is a global unknown, driven by current, current
+density, voltage or rest (protocol steps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mpi4py import MPI
+
+import basix.ufl
+import numpy as np
+from dolfinx import fem
+from petsc4py import PETSc
+
+from sse_fem.errors import CaseError
+from sse_fem.mesh import MeshBundle
+from sse_fem.physics.conduction.fields import CarrierField
+
+if TYPE_CHECKING:
+    from sse_fem.config.schema import ConductionBoundaryCondition
+    from sse_fem.problem import Problem
+
+
+@dataclass
+class FixedPotential:
+    """A Dirichlet boundary: potential ``value`` [V] scaled by the load factor."""
+
+    boundary: str
+    carrier: str
+    potential: fem.Constant  # applied value [V]
+    value: float  # full-load value [V]
+    bc: fem.DirichletBC
+
+
+@dataclass
+class Terminal:
+    """Equipotential terminal on a boundary: contact law j = (V - phi) / R_c into the cell."""
+
+    boundary: str
+    carrier: str
+    area: float  # m^2 (length in 2D, 1 in 1D)
+    contact_resistance: fem.Constant  # [Ohm m^2]
+    potential: fem.Function  # global unknown V [V]
+    current: fem.Constant  # set current [A] (current mode)
+    voltage: fem.Constant  # set potential [V] (voltage mode)
+    current_mode: fem.Constant  # 1: current control, 0: voltage control
+
+    def drive(self, mode: str, value: float | None) -> None:
+        """Apply a protocol step: current [A], current_density [A/m^2], voltage [V], rest."""
+        if mode == "voltage":
+            self.current_mode.value, self.voltage.value = 0.0, value
+            return
+        current = {"current": value, "current_density": (value or 0.0) * self.area}
+        self.current_mode.value = 1.0
+        self.current.value = current.get(mode, 0.0)
+
+
+def field_on_boundary(
+    bundle: MeshBundle,
+    fields: dict[str, CarrierField],
+    bc: ConductionBoundaryCondition,
+    path: str,
+) -> str:
+    """The carrier whose field a boundary condition acts on."""
+    tag = bundle.boundaries[bc.name]
+    touches = {}
+    for carrier, f in fields.items():
+        n = f.sub.facet_tags.find(tag).size if f.sub.facet_tags is not None else 0
+        touches[carrier] = bundle.comm.allreduce(n, op=MPI.SUM) > 0
+    if bc.carrier is not None:
+        if not touches.get(bc.carrier):
+            raise CaseError(
+                f"boundary {bc.name!r} touches no {bc.carrier}-conducting region; it "
+                f"touches {sorted(c for c, t in touches.items() if t) or 'none'}",
+                f"{path}.carrier",
+            )
+        return bc.carrier
+    for carrier in ("electronic", "ionic"):
+        if touches.get(carrier):
+            return carrier
+    raise CaseError(f"boundary {bc.name!r} touches no conducting region", path)
+
+
+def build_boundaries(
+    problem: Problem,
+    physics: str,
+    specs: list[ConductionBoundaryCondition],
+    fields: dict[str, CarrierField],
+) -> tuple[list[FixedPotential], Terminal | None]:
+    """Fixed potentials and the terminal of ``boundary_conditions.conduction``."""
+    bundle = problem.bundle
+    msh, fdim = bundle.mesh, bundle.dim - 1
+    fixed: list[FixedPotential] = []
+    terminal = None
+    for k, spec in enumerate(specs):
+        path = f"boundary_conditions.conduction[{k}]({spec.name})"
+        if spec.type == "insulated":
+            continue
+        carrier = field_on_boundary(bundle, fields, spec, path)
+        f = fields[carrier]
+        if spec.type in ("ground", "potential"):
+            value = 0.0 if spec.type == "ground" else float(spec.value)
+            c = fem.Constant(f.sub.mesh, PETSc.ScalarType(value))
+            V = f.u.function_space
+            dofs = fem.locate_dofs_topological(
+                V, fdim, f.sub.facet_tags.find(bundle.boundaries[spec.name])
+            )
+            fixed.append(FixedPotential(spec.name, carrier, c, value, fem.dirichletbc(c, dofs, V)))
+            continue
+        sub = f.sub.mesh
+        R = fem.functionspace(
+            sub, basix.ufl.real_element(sub.basix_cell(), value_shape=(), dtype=np.float64)
+        )
+        V_t = problem.add_unknown(physics, "V_terminal", R, f.sub.cell_map, is_global=True)
+        area = bundle.area(spec.name)
+        current = {"current": spec.value, "current_density": (spec.value or 0.0) * area}
+
+        def constant(v: float) -> fem.Constant:
+            return fem.Constant(msh, PETSc.ScalarType(v))
+
+        terminal = Terminal(
+            spec.name,
+            carrier,
+            area,
+            constant(spec.contact_resistance),
+            V_t,
+            constant(current.get(spec.type, 0.0)),
+            constant(0.0),
+            constant(1.0),
+        )
+    return fixed, terminal

@@ -1,0 +1,106 @@
+"""Shared quantities: how physics modules meet without reaching into each other.
+
+A module *provides* a named quantity (temperature, a carrier's potential, Joule heat, the
+current density on an interface, ...) as a UFL expression, optionally per history level for
+time derivatives, with the measure where it is defined (``dx`` over its regions, ``dS`` over
+an interface with the '+' side forced to the electrode); others *require* it by name and
+integrate ``q() * v * q.measure``. Quantities nobody provides fall back to a default (the
+temperature to the case's constant). Provisions happen in ``declare``, requirements in
+``residual``, so the order of the modules does not matter and a monolithic coupling is just
+a residual using another module's quantity.
+
+Names used by the shipped physics (unit):
+
+- ``temperature`` (K): heat, else ``case.temperature``;
+- ``potential.<carrier>`` (V), ``current_density.<carrier>`` (A/m^2, vector),
+  ``joule_heat.<carrier>`` (W/m^3, regions conducting it): conduction;
+- ``interface_current_density.<interface>`` (A/m^2, on the interface, '+' = electrode side),
+  ``interface_heat.<interface>`` (W/m^2): conduction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import ufl
+from dolfinx import fem
+
+Expr = ufl.core.expr.Expr
+
+
+@dataclass
+class SharedQuantity:
+    """A named quantity: ``q(level)`` is its UFL expression now (0) or at history levels."""
+
+    name: str
+    unit: str
+    provider: str  # module name, or "default"
+    value: Callable[[int], Expr]
+    measure: ufl.Measure | None = None  # where it is defined (None: everywhere)
+    users: set[str] = field(default_factory=set)
+
+    def __call__(self, level: int = 0) -> Expr:
+        return self.value(level)
+
+    @property
+    def is_constant(self) -> bool:
+        """Whether the quantity is a plain ``fem.Constant`` (no field is coupled)."""
+        return isinstance(self.value(0), fem.Constant)
+
+
+def _as_levels(value: Expr | Callable[[int], Expr]) -> Callable[[int], Expr]:
+    if callable(value) and not isinstance(value, ufl.core.expr.Expr):
+        return value
+    return lambda level: value
+
+
+class Quantities:
+    """The registry of one problem."""
+
+    def __init__(self) -> None:
+        self._provided: dict[str, SharedQuantity] = {}
+        self._defaults: dict[str, SharedQuantity] = {}
+
+    def provide(
+        self,
+        name: str,
+        value: Expr | Callable[[int], Expr],
+        unit: str,
+        provider: str,
+        measure: ufl.Measure | None = None,
+    ) -> None:
+        """Register ``value`` (an expression, or level -> expression) under ``name``."""
+        if name in self._provided:
+            raise ValueError(
+                f"quantity {name!r} is provided twice: by {self._provided[name].provider!r} "
+                f"and {provider!r}"
+            )
+        default = self._defaults.get(name)
+        if default is not None and default.unit != unit:
+            raise ValueError(f"quantity {name!r}: unit {unit!r} differs from {default.unit!r}")
+        self._provided[name] = SharedQuantity(name, unit, provider, _as_levels(value), measure)
+
+    def default(self, name: str, value: Expr, unit: str) -> None:
+        """The value of ``name`` when no module provides it."""
+        self._defaults[name] = SharedQuantity(name, unit, "default", _as_levels(value))
+
+    def require(self, name: str, by: str) -> SharedQuantity:
+        """The provided quantity, else its default; KeyError naming the known ones."""
+        q = self._provided.get(name) or self._defaults.get(name)
+        if q is None:
+            known = sorted(set(self._provided) | set(self._defaults))
+            raise KeyError(f"{by} requires quantity {name!r}, which nothing provides: {known}")
+        q.users.add(by)
+        return q
+
+    def report(self) -> dict[str, dict[str, object]]:
+        """Name -> provider, unit and users, for the run summary."""
+        merged = self._defaults | self._provided
+        return {
+            n: {"provider": q.provider, "unit": q.unit, "users": sorted(q.users)}
+            for n, q in sorted(merged.items())
+        }
+
+
+__all__ = ["Quantities", "SharedQuantity"]
