@@ -15,51 +15,178 @@ from pydantic import BaseModel, ValidationError
 
 from sse_fem.config.schema import Case, check_consistency
 from sse_fem.errors import CaseError
+from sse_fem.units import short_repr
+
+#: Largest case file, its includes counted with it, in bytes.
+MAX_CASE_BYTES = 1 << 20
+#: Deepest nesting of mappings and lists (also through aliases and includes).
+MAX_DEPTH = 64
+#: Most values in a case: YAML nodes read, and values after expanding aliases ("billion laughs").
+MAX_NODES = 50_000
+#: Longest chain of ``!include`` (a file including a file ...).
+MAX_INCLUDE_DEPTH = 8
 
 
-def _include_loader(base: Path, depth: int = 0) -> type[yaml.SafeLoader]:
-    class Loader(yaml.SafeLoader):
+class _Budget:
+    """Bytes and YAML nodes read so far by one load (a case file and all its includes)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.nodes = 0
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that stops at MAX_DEPTH nesting (before Python recursion fails) and at
+    MAX_NODES nodes (before parsing takes long)."""
+
+    source: str  # the file or override named in errors, set by ``_loader``
+    budget: _Budget  # shared by a case file and its includes, set by ``_loader``
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self._depth += 1
+        self.budget.nodes += 1
+        try:
+            line = self.peek_event().start_mark.line + 1
+            if self._depth > MAX_DEPTH:
+                raise CaseError(
+                    f"{self.source}: nested deeper than {MAX_DEPTH} levels at line {line}"
+                )
+            if self.budget.nodes > MAX_NODES:
+                raise CaseError(f"{self.source}: more than {MAX_NODES} values at line {line}")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _loader(
+    source: str, budget: _Budget, path: Path | None = None, depth: int = 0
+) -> type[_Loader]:
+    """A loader class for one text; with ``path``, ``!include`` reads files below its folder."""
+
+    class Loader(_Loader):
         pass
 
+    Loader.source, Loader.budget = source, budget
+    if path is None:
+        return Loader
+    base = path.parent.resolve()
+
     def include(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-        rel = loader.construct_scalar(node)
-        target = (base / str(rel)).resolve()
-        if depth > 8:
-            raise CaseError(f"!include nested too deeply at {rel!r}")
-        if not target.is_file():
-            raise CaseError(f"!include {rel!r}: no such file ({target.name})")
-        return _read_yaml(target, depth + 1)
+        rel = str(loader.construct_scalar(node))
+        shown = f"{path.name}: !include {short_repr(rel)}"
+        if depth >= MAX_INCLUDE_DEPTH:
+            raise CaseError(f"{shown}: includes nested more than {MAX_INCLUDE_DEPTH} deep")
+        below = "only files in the including file's folder or below it can be included"
+        if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise CaseError(f"{shown}: {below}; give a relative path without '..'")
+        target = (base / rel).resolve()
+        if not target.is_relative_to(base):
+            raise CaseError(f"{shown}: {below}; the path leads outside through a link")
+        if not target.exists():
+            raise CaseError(f"{shown}: no such file")
+        return _read_yaml(target, depth + 1, budget)
 
     Loader.add_constructor("!include", include)
     return Loader
 
 
-def _read_yaml(path: Path, depth: int = 0) -> Any:
+def _read_text(path: Path, budget: _Budget) -> str:
+    """The text of a case file; CaseError (never echoing its contents) unless it is UTF-8 text
+    within the size budget."""
+    shown = short_repr(str(path))
     try:
-        text = path.read_text()
+        if not path.is_file():
+            what = "no such file" if not path.exists() else "not a regular file"
+            raise CaseError(f"cannot read case file {shown}: {what}")
+        with path.open("rb") as f:
+            raw = f.read(MAX_CASE_BYTES - budget.bytes + 1)
     except OSError as err:
-        raise CaseError(f"cannot read case file {str(path)!r}: {err.strerror}") from None
+        raise CaseError(f"cannot read case file {shown}: {err.strerror}") from None
+    budget.bytes += len(raw)
+    if budget.bytes > MAX_CASE_BYTES:
+        raise CaseError(
+            f"{path.name}: a case file with its includes is limited to "
+            f"{MAX_CASE_BYTES // 1024} KiB; keep large data in mesh or image files"
+        )
+    if b"\0" in raw:
+        raise CaseError(f"{path.name}: a binary file, not a YAML case file")
     try:
-        return yaml.load(text, Loader=_include_loader(path.parent, depth))  # noqa: S506
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CaseError(f"{path.name}: not UTF-8 text (byte {err.start})") from None
+
+
+def _load_yaml(text: str, loader: type[_Loader]) -> Any:
+    """Parse YAML text; every failure is one CaseError naming ``loader.source`` and the line."""
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise CaseError(f"{path.name}: not valid YAML{where}: {problem}") from None
+        raise CaseError(f"{loader.source}: not valid YAML{where}: {problem[:80]}") from None
+    except RecursionError:
+        raise CaseError(f"{loader.source}: nested too deeply") from None
+    except (ValueError, OverflowError):  # an int of thousands of digits, an impossible date
+        raise CaseError(f"{loader.source}: a number or date that cannot be read") from None
+
+
+def _check_size(data: Any, name: str) -> None:
+    """CaseError when ``data`` nests deeper than MAX_DEPTH, holds more than MAX_NODES values
+    (a shared object, from an alias or a repeated include, counted at every use) or itself."""
+    memo: dict[int, tuple[int, int]] = {}  # id -> (values, height)
+    active: set[int] = set()
+
+    def visit(node: Any, depth: int) -> tuple[int, int]:
+        if not isinstance(node, dict | list):
+            return 1, 0
+        if id(node) in active:
+            raise CaseError(f"{name}: an alias refers to itself (a recursive YAML anchor)")
+        if id(node) not in memo:
+            if depth >= MAX_DEPTH:
+                raise CaseError(f"{name}: nested deeper than {MAX_DEPTH} levels")
+            active.add(id(node))
+            count, height = 1, 0
+            for child in node.values() if isinstance(node, dict) else node:
+                c, h = visit(child, depth + 1)
+                count, height = count + c, max(height, h + 1)
+                if count > MAX_NODES:
+                    raise CaseError(
+                        f"{name}: more than {MAX_NODES} values (aliases counted at every use)"
+                    )
+            active.discard(id(node))
+            memo[id(node)] = (count, height)
+        count, height = memo[id(node)]
+        if depth + height >= MAX_DEPTH:
+            raise CaseError(f"{name}: nested deeper than {MAX_DEPTH} levels (through aliases)")
+        return count, height
+
+    visit(data, 0)
+
+
+def _read_yaml(path: Path, depth: int = 0, budget: _Budget | None = None) -> Any:
+    budget = budget or _Budget()
+    return _load_yaml(_read_text(path, budget), _loader(path.name, budget, path, depth))
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
     """``"a.b.c=value"`` -> (["a", "b", "c"], value parsed as YAML scalar/list)."""
     if "=" not in text:
-        raise CaseError(f"override {text!r} must look like key.path=value")
+        raise CaseError(f"override {short_repr(text)} must look like key.path=value")
     key, _, raw = text.partition("=")
     parts = [p for p in key.strip().split(".")]
     if not key.strip() or any(not p for p in parts):
-        raise CaseError(f"override {text!r}: empty key in path")
+        raise CaseError(f"override {short_repr(text)}: empty key in path")
+    source = f"override {short_repr(key.strip())}"
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = yaml.load(raw, Loader=_loader(source, _Budget())) if raw.strip() else ""  # noqa: S506
+    except (yaml.YAMLError, ValueError, OverflowError):  # not YAML: the text as given
         value = raw
+    _check_size(value, source)
     return parts, value
 
 
@@ -162,9 +289,7 @@ def _first_error(err: ValidationError, data: Any) -> CaseError:
     if kind == "missing":
         return CaseError("required key is missing", path)
     msg = e["msg"].removeprefix("Value error, ")
-    shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
+    shown = short_repr(given) if not isinstance(given, dict | list) else type(given).__name__
     return CaseError(f"{msg} (got {shown})", path)
 
 
@@ -172,6 +297,7 @@ def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
     """Read, override and validate a case file; CaseError on any problem."""
     path = Path(path)
     data = _read_yaml(path)
+    _check_size(data, path.name)
     if not isinstance(data, dict):
         raise CaseError(
             f"{path.name}: a case file is a mapping of blocks (case, geometry, materials, ...)"

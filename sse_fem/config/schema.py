@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from sse_fem.config.geometry import geometry_union
+from sse_fem.config.petsc_policy import PetscOptions
 from sse_fem.config.types import NonNegative, Positive, Quantity, Strict
 from sse_fem.errors import CaseError
 from sse_fem.materials.properties import PROPERTIES
@@ -258,7 +259,9 @@ class SolverBlock(Strict):
     #: largest accepted imbalance of a conserved quantity (current, energy, charge) relative
     #: to its driving flux; a step beyond it ends the run with status failed
     balance_tolerance: Positive("dimensionless") = 1e-6
-    petsc_options: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    #: raw PETSc options (no prefix); options that view, log, monitor, debug or touch files
+    #: are refused (``sse_fem.config.petsc_policy``)
+    petsc_options: PetscOptions = Field(default_factory=dict)
 
 
 class OutputsBlock(Strict):

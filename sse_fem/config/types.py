@@ -7,13 +7,23 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from sse_fem.errors import CaseError
-from sse_fem.units import to_si
+from sse_fem.units import short_repr, si_numbers, to_si
 
 
 class Strict(BaseModel):
-    """Base of every case-file block: unknown keys are errors; values validated on assignment."""
+    """Base of every case-file block: unknown keys are errors; values validated on assignment.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    Plain float fields refuse inf and nan. Numbers assigned from Python after validation are SI
+    (``case.geometry.width = 60e-6``); case files and overrides need units.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+    )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        with si_numbers():  # the Python API: bare numbers are SI
+            super().__setattr__(name, value)
 
 
 def _quantity(dimension: str, positive: bool = False, nonnegative: bool = False):
@@ -22,19 +32,18 @@ def _quantity(dimension: str, positive: bool = False, nonnegative: bool = False)
             si = to_si(value, dimension)
         except CaseError as err:  # pydantic adds the key path
             raise ValueError(str(err)) from None
-        if si != si:  # NaN
-            raise ValueError(f"{value!r} is not a number")
         if positive and si <= 0:
-            raise ValueError(f"{value!r} must be > 0")
+            raise ValueError(f"{short_repr(value)} must be > 0")
         if nonnegative and si < 0:
-            raise ValueError(f"{value!r} must be >= 0")
+            raise ValueError(f"{short_repr(value)} must be >= 0")
         return si
 
     return BeforeValidator(convert)
 
 
 def Quantity(dimension: str):  # noqa: N802 - reads as a type in models
-    """Float field given as a string with units (or a bare SI number), stored in SI."""
+    """Float field given as a string with units ("10 um"), stored in SI; bare numbers only for
+    dimensionless quantities and 0 (see ``sse_fem.units.to_si``)."""
     return Annotated[float, _quantity(dimension)]
 
 

@@ -6,6 +6,8 @@ here; the dimension (a key of ``sse_fem.units.DIMENSIONS``) fixes the SI unit it
 
 from __future__ import annotations
 
+import math
+
 PROPERTIES: dict[str, tuple[str, str]] = {
     # charge transport
     "charge_number": ("dimensionless", "charge number z of the mobile ion (or of the metal ion)"),
@@ -55,4 +57,43 @@ PROPERTIES: dict[str, tuple[str, str]] = {
     "yield_strength": ("pressure", "yield strength"),
     "fracture_toughness": ("stress_intensity", "fracture toughness K_IC"),
     "surface_energy": ("surface_energy", "surface energy gamma"),
+}
+
+_POSITIVE = (0.0, math.inf)
+
+#: Open interval (low, high) of physically possible SI values; properties not listed take any
+#: finite value (potentials, thermal expansion, partial molar volume, transference number).
+LIMITS: dict[str, tuple[float, float]] = {
+    "charge_number": _POSITIVE,
+    "ionic_conductivity": _POSITIVE,
+    "ionic_conductivity_bulk": _POSITIVE,
+    "ionic_conductivity_grain_boundary": _POSITIVE,
+    "reference_temperature": _POSITIVE,
+    "activation_energy": _POSITIVE,
+    "electronic_conductivity": _POSITIVE,
+    "mobile_ion_concentration": _POSITIVE,
+    "total_ion_concentration": _POSITIVE,
+    "salt_concentration": _POSITIVE,
+    "cation_diffusivity": _POSITIVE,
+    "anion_diffusivity": _POSITIVE,
+    "nernst_einstein_diffusivity": _POSITIVE,
+    "relative_permittivity": _POSITIVE,
+    "vft_prefactor": _POSITIVE,
+    "vft_pseudo_activation": _POSITIVE,
+    "vft_ideal_glass_temperature": _POSITIVE,
+    "specific_capacity": _POSITIVE,
+    "max_concentration": _POSITIVE,
+    "solid_diffusivity": _POSITIVE,
+    "molar_mass": _POSITIVE,
+    "molar_volume": _POSITIVE,
+    "density": _POSITIVE,
+    "thermal_conductivity": _POSITIVE,
+    "specific_heat": _POSITIVE,
+    "melting_temperature": _POSITIVE,
+    "youngs_modulus": _POSITIVE,
+    "shear_modulus": _POSITIVE,
+    "poissons_ratio": (-1.0, 0.5),
+    "yield_strength": _POSITIVE,
+    "fracture_toughness": _POSITIVE,
+    "surface_energy": _POSITIVE,
 }

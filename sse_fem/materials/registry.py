@@ -20,6 +20,7 @@ or ``typical`` (a common literature value, not measured for this exact compositi
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,8 +29,8 @@ from typing import Any
 import yaml
 
 from sse_fem.errors import CaseError
-from sse_fem.materials.properties import PROPERTIES
-from sse_fem.units import DIMENSIONS, to_si
+from sse_fem.materials.properties import LIMITS, PROPERTIES
+from sse_fem.units import DIMENSIONS, short_repr, to_si
 
 DATA_DIR = Path(__file__).parent / "data"
 CATEGORIES = (
@@ -95,7 +96,7 @@ class Material:
             dim = PROPERTIES[key][0]
             props[key] = Property(
                 key,
-                to_si(given, dim, f"{path}.{key}"),
+                check_limits(key, to_si(given, dim, f"{path}.{key}"), given, f"{path}.{key}"),
                 DIMENSIONS[dim],
                 str(given),
                 "case file",
@@ -125,6 +126,22 @@ def check_property_name(key: str, path: str) -> None:
         )
 
 
+def check_limits(key: str, value: float, given: object, path: str) -> float:
+    """``value`` (SI) of property ``key``; CaseError naming ``path`` when it is physically
+    impossible (outside ``LIMITS``: e.g. a conductivity or Young's modulus <= 0)."""
+    low, high = LIMITS.get(key, (-math.inf, math.inf))
+    if low < value < high:
+        return value
+    unit = DIMENSIONS[PROPERTIES[key][0]]
+    unit = "" if unit == "dimensionless" else f" {unit}"
+    allowed = (
+        f"> {low:g}{unit}" if high == math.inf else f"strictly between {low:g} and {high:g}{unit}"
+    )
+    raise CaseError(
+        f"{short_repr(given)} is not possible: {key.replace('_', ' ')} must be {allowed}", path
+    )
+
+
 def _parse(data: dict, origin: str) -> Material:
     name = data["name"]
     if data.get("category") not in CATEGORIES:
@@ -137,7 +154,7 @@ def _parse(data: dict, origin: str) -> Material:
         dim = PROPERTIES[key][0]
         unit = str(entry.get("unit", "dimensionless"))
         given = f"{entry['value']} {unit}" if unit != "dimensionless" else str(entry["value"])
-        si = to_si(given, dim, where)
+        si = check_limits(key, to_si(given, dim, where), given, where)
         if entry.get("source") not in refs:
             raise ValueError(f"{where}: source {entry.get('source')!r} not in references")
         if entry.get("flag") not in FLAGS:
