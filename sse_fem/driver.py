@@ -8,8 +8,11 @@ module), balances (a miss ends the run ``failed``) and final outputs.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import signal
 import sys
+import threading
 import time as clock
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +22,7 @@ from mpi4py import MPI
 import numpy as np
 
 from sse_fem.config import resolved_dict
-from sse_fem.errors import CaseError, SolverFailure
+from sse_fem.errors import CaseError, Interrupted, SolverFailure
 from sse_fem.io.results import ResultsWriter
 from sse_fem.logs import get_logger
 
@@ -59,6 +62,10 @@ class Run:
         from sse_fem.runtime import versions
 
         t_start = clock.perf_counter()
+        if self.restart:
+            self._check_restartable()
+        self._signal: str | None = None
+        self._old_handlers: dict[int, Any] = {}
         self.writer = ResultsWriter(self.outdir, self.comm, self.case.outputs.field_format)
         handler = self._attach_logfile()
         self.writer.write_resolved_case(resolved_dict(self.case))
@@ -77,6 +84,7 @@ class Run:
             summary["mesh"] = self._mesh_summary(bundle)
             t0 = clock.perf_counter()
             problem = build_problem(self.case, bundle)
+            self._catch_signals()  # after PETSc's own handlers are in place
             timings["setup_s"] = clock.perf_counter() - t0
             summary["solver"] = {
                 "preset": problem.preset,
@@ -106,7 +114,12 @@ class Run:
             summary["status"] = "failed"
             summary["reason"] = str(err)
             self.log.error("run failed: %s", err)
+        except Interrupted as err:
+            summary["status"] = "interrupted"
+            summary["reason"] = str(err)
+            self.log.warning("run interrupted: %s (continue with --restart %s)", err, self.outdir)
         finally:
+            self._restore_signals()
             timings["total_s"] = clock.perf_counter() - t_start
             summary["timings"] = timings
             summary["statistics"] = {
@@ -284,8 +297,11 @@ class Run:
                 order = 2
                 row = self._record(problem, t, its, lin, h)
                 self._progress(t, t_stop, h, its, row)
-                if self.steps % tb.checkpoint_every == 0:
+                stop = self._stop_requested()
+                if stop or self.steps % tb.checkpoint_every == 0:
                     self._save_checkpoint(problem, t, dt, index, step_start or 0.0)
+                if stop:
+                    raise Interrupted(f"{stop} at t = {t:.6g} s (checkpoint written)")
                 if step is not None and problem.controller.step_finished(step, row):
                     self.log.info("protocol step %d ended by cut-off at t = %.6g s", index, t)
                     break
@@ -329,6 +345,50 @@ class Run:
     def _fail(self, problem: Problem, reason: str, t: float) -> None:
         problem.restore()
         raise SolverFailure(reason)
+
+    # --- interrupts ----------------------------------------------------------------------
+    def _catch_signals(self) -> None:
+        """SIGINT/SIGTERM only set a flag; ranks agree on it at step boundaries, so every
+        rank stops after the same step, writes a checkpoint and closes its files. A second
+        signal stops at once."""
+
+        def note(signum: int, frame: Any) -> None:
+            if self._signal is not None:  # a second signal: stop now
+                self._restore_signals()
+                raise KeyboardInterrupt
+            self._signal = signal.Signals(signum).name
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old_handlers[sig] = signal.signal(sig, note)
+
+    def _restore_signals(self) -> None:
+        for sig, handler in self._old_handlers.items():
+            signal.signal(sig, handler)
+        self._old_handlers.clear()
+
+    def _stop_requested(self) -> str | None:
+        """The signal any rank received (collective), else None."""
+        names = self.comm.allgather(self._signal)
+        return next((n for n in names if n), None)
+
+    def _check_restartable(self) -> None:
+        """--restart continues an unfinished transient run only."""
+        if self.case.time.mode != "transient":
+            raise CaseError("steady runs have no checkpoint; run the case again", "--restart")
+        status = None
+        f = self.outdir / "summary.json"
+        if self.comm.rank == 0 and f.is_file():
+            try:
+                status = json.loads(f.read_text()).get("status")
+            except (OSError, ValueError):
+                status = None
+        status = self.comm.bcast(status, root=0)
+        if status == "ok":
+            raise CaseError(
+                f"the run in {self.outdir} finished (status ok); nothing to continue",
+                "--restart",
+            )
 
     # --- checkpoint/restart --------------------------------------------------------------
     def _checkpoint_file(self) -> Path:

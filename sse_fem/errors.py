@@ -16,3 +16,7 @@ class CaseError(Exception):
 
 class SolverFailure(RuntimeError):
     """A solve that diverged after every step cut; the run writes partial results."""
+
+
+class Interrupted(RuntimeError):
+    """SIGINT/SIGTERM seen by any rank; all ranks stop at the same step boundary."""

@@ -1,6 +1,6 @@
 """Physics modules: each turns one ``physics:`` block into fields, residual terms, BCs, outputs.
 
-A module implements the ``PhysicsModule`` protocol of ``sse_fem.problem``; adding a physics is
+A module subclasses ``sse_fem.physics.base.Physics``; adding a physics is
 adding a module here and a config model in ``sse_fem.config.schema.PhysicsBlock``.
 """
 

@@ -12,15 +12,67 @@ protocol steps, load continuation) implements ``Controller``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import ufl
     from dolfinx import fem
+    from dolfinx.mesh import EntityMap
+    from petsc4py import PETSc
 
+    from sse_fem.config.schema import Case
     from sse_fem.io.results import ResultsWriter
-    from sse_fem.problem import Problem
+    from sse_fem.materials.registry import Material
+    from sse_fem.mesh import MeshBundle
+    from sse_fem.quantities import SharedQuantity
+
+
+class Problem(Protocol):
+    """What a physics module may use of the coupled problem (``sse_fem.problem.Problem``
+    implements it); modules never import the problem itself, so imports go one way."""
+
+    case: Case
+    bundle: MeshBundle
+    comm: Any  # mpi4py communicator
+    materials: dict[str, Material]
+    transient: bool
+    load: fem.Constant  # steady continuation factor
+    unknowns: list[Any]  # sse_fem.problem.Unknown
+    blocks: list[ufl.Form | None]
+    entity_maps: list[EntityMap]
+    bcs: list[fem.DirichletBC]
+
+    def add_unknown(
+        self,
+        physics: str,
+        name: str,
+        space: fem.FunctionSpace,
+        entity_map: EntityMap | None,
+        is_global: bool = False,
+        scale: float = 1.0,
+        near_nullspace: Callable[[fem.FunctionSpace], PETSc.NullSpace] | None = None,
+    ) -> fem.Function: ...
+
+    def unknown(self, name: str) -> Any: ...
+
+    def test(self, name: str) -> ufl.Argument: ...
+
+    def provide(
+        self,
+        name: str,
+        value: Any,
+        unit: str,
+        provider: str,
+        measure: ufl.Measure | None = None,
+    ) -> None: ...
+
+    def require(self, name: str, by: str) -> SharedQuantity: ...
+
+    def ddt(self, expression: Callable[[int], Any]) -> Any: ...
+
+    def state(self, name: str, level: int) -> fem.Function: ...
 
 
 class Physics:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import math
 
+from mpi4py import MPI
+
 import numpy as np
 import pytest
 
 from sse_fem.driver import Run
+from sse_fem.errors import CaseError
 from sse_fem.materials import get_material
 from tests.physics.helpers import FARADAY, GAS, capacitive_interfaces, symmetric_case
 
@@ -68,6 +71,12 @@ def test_restart_from_checkpoint_reproduces_the_run(shared_tmp):
         },
     )
     full = Run(case, outdir=str(shared_tmp)).execute()
+    with pytest.raises(CaseError, match="finished"):
+        Run(case, restart=str(shared_tmp)).execute()
+    # as after kill -9 past the last checkpoint: no summary, rows beyond the checkpoint
+    if MPI.COMM_WORLD.rank == 0:
+        shared_tmp.joinpath("summary.json").unlink()
+    MPI.COMM_WORLD.barrier()
     again = Run(case, restart=str(shared_tmp)).execute()
     assert again["status"] == "ok"
     assert again["statistics"]["steps"] == 7  # rest state + 6 steps, 2 of them recomputed

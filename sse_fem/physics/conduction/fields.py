@@ -20,7 +20,7 @@ from sse_fem.mesh import MeshBundle, SubMesh
 from sse_fem.physics.kinetics import GAS_CONSTANT
 
 if TYPE_CHECKING:
-    from sse_fem.problem import Problem
+    from sse_fem.physics.base import Problem
 
 IONIC_CATEGORIES = ("solid_electrolyte", "polymer_electrolyte", "coating")
 CARRIER_FIELD = {"ionic": "phi_ionic", "electronic": "phi_electronic"}

@@ -21,7 +21,7 @@ from sse_fem.physics.kinetics import RateLaw
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import ConductionInterface
-    from sse_fem.problem import Problem
+    from sse_fem.physics.base import Problem
 
 
 @dataclass

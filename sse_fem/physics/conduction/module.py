@@ -38,7 +38,7 @@ from sse_fem.physics.conduction.terminals import FixedPotential, Terminal, build
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import ConductionPhysics
-    from sse_fem.problem import Problem
+    from sse_fem.physics.base import Problem
 
 
 class Conduction(ConductionOutputs, Physics):

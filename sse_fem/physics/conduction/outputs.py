@@ -15,10 +15,10 @@ from sse_fem.physics.conduction.fields import parent_cells
 
 if TYPE_CHECKING:
     from sse_fem.io.results import ResultsWriter
+    from sse_fem.physics.base import Problem
     from sse_fem.physics.conduction.fields import CarrierField
     from sse_fem.physics.conduction.interfaces import InterfaceModel
     from sse_fem.physics.conduction.terminals import FixedPotential, Terminal
-    from sse_fem.problem import Problem
 
 
 class ConductionOutputs:

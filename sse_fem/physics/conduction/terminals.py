@@ -20,7 +20,7 @@ from sse_fem.physics.conduction.fields import CarrierField
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import ConductionBoundaryCondition
-    from sse_fem.problem import Problem
+    from sse_fem.physics.base import Problem
 
 
 @dataclass
