@@ -129,6 +129,10 @@ class Run:
                 "step_cuts": self.cuts,
             }
             summary["conservation"] = self.balances
+            if problem is not None and problem.block_counter is not None:
+                summary["statistics"]["krylov_iterations_by_block"] = dict(
+                    problem.block_counter.total
+                )
             if problem is not None:
                 summary["results"] = self.writer.rows[-1] if self.writer.rows else {}
                 try:

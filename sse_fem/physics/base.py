@@ -108,6 +108,12 @@ class Physics:
         """Parent-mesh functions to write, grouped by element (one writer per group)."""
         return {}
 
+    def block_options(self) -> dict[str, object]:
+        """PETSc options of this physics' block in a multi-physics field split (without
+        prefix; the block is applied once per outer iteration unless ``ksp_type`` says
+        otherwise): one AMG V-cycle by default."""
+        return {"pc_type": "gamg", "pc_gamg_threshold": 0.01}
+
     def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, Any]:
         """Final outputs (tables, pictures; collective); returns entries for the summary."""
         return {}

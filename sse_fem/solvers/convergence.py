@@ -13,7 +13,9 @@ when the scaled residual is, from the second iteration on: the Jacobi scaling un
 the error where the system is ill-conditioned (a stiff metal coupled to a terminal), so the
 first Newton step, exact for a linear problem only up to the linear solver's accuracy, is
 followed by a correction (an iterative refinement step) unless the problem is linear and the
-caller lets the residual decide from the first iteration on (``residual_from_iteration=1``).
+caller lets the residual decide from the first iteration on (``residual_from_iteration=1``),
+or on the update alone (``None``: where the linear solves are inexact, e.g. a multi-physics
+field split with a stiff global row).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class ScaledConvergence:
         jacobian: PETSc.Mat,
         scales: PETSc.Vec,
         tolerance: float,
-        residual_from_iteration: int = 2,
+        residual_from_iteration: int | None = 2,
     ) -> None:
         self.jacobian = jacobian
         self.residual_from_iteration = residual_from_iteration
@@ -61,7 +63,8 @@ class ScaledConvergence:
         work.pointwiseDivide(snes.getSolutionUpdate(), self.scales)
         update = work.norm(PETSc.NormType.INFINITY)
         self.last = (residual, update)
-        if residual < self.tolerance and it >= self.residual_from_iteration:
+        rfi = self.residual_from_iteration
+        if residual < self.tolerance and rfi is not None and it >= rfi:
             return Reason.CONVERGED_FNORM_ABS
         if update < self.tolerance:
             return Reason.CONVERGED_SNORM_RELATIVE

@@ -16,13 +16,15 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
+from sse_fem.solvers.plan import GLOBAL_BLOCK
+
 if TYPE_CHECKING:
     from sse_fem.config.schema import SolverBlock
 
 _counter = itertools.count()
 
 FIELDS_SPLIT = "fields"
-GLOBAL_SPLIT = "globals"
+GLOBAL_SPLIT = GLOBAL_BLOCK
 
 
 def unique_prefix(name: str) -> str:
@@ -39,10 +41,13 @@ def newton_options(
     has_global_unknown: bool,
     dofs: int = 0,
     linear: bool = False,
+    physics_blocks: dict[str, dict] | None = None,
 ) -> tuple[str, dict]:
     """(preset name, PETSc options) for a ``SolverBlock`` and a problem of ``dofs`` global
     unknowns; preset is ``direct``, ``iterative`` or ``iterative_schur`` (iterative with
-    split-off global unknowns). ``linear`` problems take the direct preset's single LU
+    split-off global unknowns) or ``iterative_fieldsplit`` (several physics: one split per
+    entry of ``physics_blocks``, name -> that block's options, ``sse_fem.solvers.plan``).
+    ``linear`` problems take the direct preset's single LU
     solve as final (SNES ``ksponly``); iterative solves keep Newton's convergence test,
     which accepts them after one step when the residual allows (``ScaledConvergence``)."""
     preset = solver.preset
@@ -66,6 +71,26 @@ def newton_options(
             "mat_mumps_icntl_14": 80,
             "mat_mumps_icntl_24": 1,
         }
+    elif len(physics_blocks or {}) > 1:
+        preset = "iterative_fieldsplit"
+        opts |= {
+            "ksp_type": "gmres",
+            "ksp_gmres_restart": 100,
+            "ksp_max_it": 1000,
+            "ksp_pc_side": "left",  # preconditioned residual: in units of the unknowns
+            "ksp_rtol": solver.linear_rtol,
+            "pc_type": "fieldsplit",
+            "pc_fieldsplit_type": "multiplicative",
+        }
+        for name, block in (physics_blocks or {}).items():
+            opts |= {
+                f"fieldsplit_{name}_{k}": v for k, v in ({"ksp_type": "preonly"} | block).items()
+            }
+        if has_global_unknown:
+            opts |= {
+                f"fieldsplit_{GLOBAL_BLOCK}_ksp_type": "preonly",
+                f"fieldsplit_{GLOBAL_BLOCK}_pc_type": "redundant",
+            }
     elif not has_global_unknown:
         krylov = {"ksp_type": "gmres", "ksp_gmres_restart": 100, "ksp_max_it": 1000}
         opts |= krylov | {"ksp_rtol": solver.linear_rtol} | amg

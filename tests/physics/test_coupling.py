@@ -52,8 +52,8 @@ class Heating(Physics):
         return [fem.dirichletbc(PETSc.ScalarType(T0), dofs, V)]
 
 
-def _problem(compact: bool) -> tuple[Problem, Heating, Conduction]:
-    case = symmetric_case(2, size="10 um")
+def _problem(compact: bool, preset: str = "auto") -> tuple[Problem, Heating, Conduction]:
+    case = symmetric_case(2, {"solver": {"preset": preset}}, size="10 um")
     conduction, heating = Conduction(case.physics.conduction), Heating()
     problem = Problem(case, build_mesh(case), [conduction, heating], compact_jacobian=compact)
     return problem, heating, conduction
@@ -150,4 +150,28 @@ def test_compact_pattern_keeps_couplings_that_vanish_at_the_rest_state():
     ok, _ = _solve(problem)
     assert ok
     assert _block_nonzeros(problem, problem.A, "s", "phi_ionic") > 0
+    problem.close()
+
+
+@pytest.mark.mpi
+def test_iterative_plan_splits_per_physics_and_counts_every_block():
+    """Several physics: one split per physics (GAMG each) plus the terminal's global dof,
+    under left-preconditioned GMRES; same answer as LU, every block's iterations counted."""
+    direct, heating_d, _ = _problem(compact=True)
+    assert direct.preset == "direct"
+    assert _solve(direct)[0]
+    v_direct = direct.observe()["conduction"]["voltage_V"]
+    s_direct = direct.comm.allreduce(heating_d.s.x.array.max(), op=MPI.MAX)
+    direct.close()
+    problem, heating, _ = _problem(compact=True, preset="iterative")
+    assert problem.preset == "iterative_fieldsplit"
+    assert problem.block_counter.names == ["conduction", "globals", "heating"]
+    ok, its, lin = problem.solve()
+    assert ok and lin > 0
+    counts = problem.block_counter.total
+    assert all(counts[name] > 0 for name in ("conduction", "heating", "globals")), counts
+    tol = problem.case.solver.newton_tolerance
+    assert problem.observe()["conduction"]["voltage_V"] == pytest.approx(v_direct, abs=10 * tol)
+    s_max = problem.comm.allreduce(heating.s.x.array.max(), op=MPI.MAX)
+    assert s_max == pytest.approx(s_direct, abs=10 * tol * T0)
     problem.close()
