@@ -17,7 +17,11 @@ def case_at(size_um: float) -> dict:
     data = yaml.safe_load((ROOT / "cases" / "symmetric_cell" / "case.yaml").read_text())
     data["geometry"] |= {"dimension": 3, "width": "60 um"}
     data["geometry"]["mesh"] = {"size": f"{size_um} um"}
-    data["boundary_conditions"]["conduction"][0] = {"name": "bottom", "type": "potential", "value": "50 mV"}
+    data["boundary_conditions"]["conduction"][0] = {
+        "name": "bottom",
+        "type": "potential",
+        "value": "50 mV",
+    }
     data["solver"] = {"preset": "iterative", "linear_rtol": 1e-8}
     data["outputs"] = {"fields": False, "plots": False}
     return data

@@ -114,7 +114,7 @@ def main(name: str, case_at: Callable[[float], dict], default_sizes: str) -> Non
                 subprocess.run(cmd, check=True, env=os.environ | {"PYTHONUNBUFFERED": "1"})
                 row = json.loads(Path(tmp.name).read_text())
             rows.append(row)
-            print({k: row[k] for k, _ in COLUMNS} | {"status": row["conduction.status"]}, flush=True)
+            print({k: row[k] for k, _ in COLUMNS} | {"status": row["status"]}, flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {
         "benchmark": name,

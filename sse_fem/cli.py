@@ -1,6 +1,9 @@
 """``sse-fem`` command line: run, validate, mesh, materials, info.
 
-Works under ``mpirun -n N``. A bad case or bad CLI use prints one line and exits with 2.
+Works under ``mpirun -n N``. Every error ends every rank with one line on stderr
+(``sse_fem.parallel``): a bad case or bad CLI use ``error: ...`` and exit status 2, an
+internal error ``error: internal error: ...`` (traceback in the log) and 4. A run whose summary
+status is not ok (failed, interrupted) exits with 3, a KeyboardInterrupt with 130.
 """
 
 from __future__ import annotations
@@ -10,9 +13,7 @@ import sys
 from pathlib import Path
 
 from sse_fem.errors import CaseError
-
-EXIT_BAD_INPUT = 2
-EXIT_SOLVER_FAILED = 3
+from sse_fem.parallel import EXIT_SOLVER_FAILED
 
 
 class _Parser(argparse.ArgumentParser):
@@ -130,30 +131,29 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sse-fem`` console script."""
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        parser = _parser()
-        args, extra = parser.parse_known_args(argv)
-        if extra:  # overrides given after options (e.g. `run case.yaml -o out a.b=1`)
-            if not hasattr(args, "overrides") or any(
-                "=" not in e or e.startswith("-") for e in extra
-            ):
-                parser.error(f"unrecognized arguments: {' '.join(extra)}")
-            args.overrides += extra
-        from sse_fem.logs import setup_logging
+    """Entry point of the ``sse-fem`` console script; returns the exit status."""
+    from sse_fem import parallel
 
-        setup_logging(all_ranks=args.log_all_ranks, verbose=args.verbose)
+    argv = sys.argv[1:] if argv is None else argv
+    parallel.init()  # collective, before any work
+    return parallel.run_guarded(lambda: _main(argv))
+
+
+def _main(argv: list[str]) -> int:
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # overrides given after options (e.g. `run case.yaml -o out a.b=1`)
+        if not hasattr(args, "overrides") or any("=" not in e or e.startswith("-") for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides += extra
+    from sse_fem.logs import setup_logging
+
+    setup_logging(all_ranks=args.log_all_ranks, verbose=args.verbose)
+    try:
         return COMMANDS[args.command](args)
-    except CaseError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except BrokenPipeError:  # e.g. `sse-fem materials | head`
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

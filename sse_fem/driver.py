@@ -25,6 +25,7 @@ from sse_fem.config import resolved_dict
 from sse_fem.errors import CaseError, Interrupted, SolverFailure
 from sse_fem.io.results import ResultsWriter
 from sse_fem.logs import get_logger
+from sse_fem.parallel import log_traceback
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import Case, ProtocolStep
@@ -118,6 +119,14 @@ class Run:
             summary["status"] = "interrupted"
             summary["reason"] = str(err)
             self.log.warning("run interrupted: %s (continue with --restart %s)", err, self.outdir)
+        except Exception as err:  # recorded in summary.json and run.log, then re-raised
+            summary["status"] = "failed"
+            if isinstance(err, CaseError):
+                summary["reason"] = str(err)
+            else:
+                summary["reason"] = f"internal error: {type(err).__name__}: {err}"
+                log_traceback(err)
+            raise
         finally:
             self._restore_signals()
             timings["total_s"] = clock.perf_counter() - t_start
@@ -139,14 +148,12 @@ class Run:
                     for m in problem.modules:
                         summary.setdefault("outputs", {})[m.name] = m.finalize(problem, self.writer)
                 finally:
-                    self.writer.close()
                     problem.close()
-            else:
-                self.writer.close()
-            if "status" in summary and summary["status"] == "running":
+            if summary["status"] == "running":
                 summary["status"] = "failed"
                 summary["reason"] = "aborted by an error (see run.log)"
             self.writer.write_summary(summary)
+            self.writer.close()  # releases OUT/.lock after the summary is on disk
             self.comm.barrier()  # every rank returns once the files are on disk
             if handler is not None:
                 handler.close()
@@ -256,11 +263,16 @@ class Run:
 
     def _transient(self, problem: Problem) -> None:
         tb = self.case.time
+        if tb.dt is None:
+            raise CaseError("transient runs need dt", "time.dt")
         dt = tb.dt
         dt_min = tb.dt_min or dt * 1e-6
         dt_max = tb.dt_max or (tb.t_end or dt * 1e6)
         t = 0.0
         steps = self._protocol()
+        controller = problem.controller
+        if controller is None and any(s is not None for s in steps):
+            raise CaseError("the protocol needs a physics that drives the cell", "time.protocol")
         start_index, step_start = 0, None
         if self.restart:
             t, dt, start_index, step_start = self._load_checkpoint(problem)
@@ -269,7 +281,8 @@ class Run:
         for index in range(start_index, len(steps)):
             step = steps[index]
             if step is not None:
-                problem.controller.set_drive(step.mode, step.value)
+                assert controller is not None  # checked above
+                controller.set_drive(step.mode, step.si_value)
                 if step_start is None or index != start_index:
                     step_start = t
                 t_stop = step_start + step.duration
@@ -306,7 +319,7 @@ class Run:
                     self._save_checkpoint(problem, t, dt, index, step_start or 0.0)
                 if stop:
                     raise Interrupted(f"{stop} at t = {t:.6g} s (checkpoint written)")
-                if step is not None and problem.controller.step_finished(step, row):
+                if step is not None and controller and controller.step_finished(step, row):
                     self.log.info("protocol step %d ended by cut-off at t = %.6g s", index, t)
                     break
                 if tb.adaptive and cuts == 0:
@@ -421,8 +434,6 @@ class Run:
         )
 
     def _load_checkpoint(self, problem: Problem) -> tuple[float, float, int, float]:
-        import csv
-
         f = self._checkpoint_file()
         if not self.comm.allreduce(f.is_file(), op=MPI.LAND):
             raise CaseError(
@@ -438,10 +449,7 @@ class Run:
         t = float(data["t"])
         problem.time.value = t
         problem._dt_prev = float(data["dt_prev"]) or None
-        if self.comm.rank == 0 and (self.outdir / "timeseries.csv").is_file():
-            with open(self.outdir / "timeseries.csv") as fh:
-                rows = [{k: float(v) for k, v in r.items() if v != ""} for r in csv.DictReader(fh)]
-            self.writer.rows = [r for r in rows if r["time_s"] <= t * (1 + 1e-12)]
+        self.writer.resume(t)
         self.steps = int(data["steps"])
         self.log.info("restarting from t = %.6g s", t)
         return t, float(data["dt"]), int(data["index"]), float(data["step_start"])

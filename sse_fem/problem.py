@@ -84,14 +84,12 @@ class Problem:
         self.materials = resolve_case_materials(case)
         msh = bundle.mesh
         self.transient = case.time.mode == "transient"
-        self.dt = fem.Constant(msh, PETSc.ScalarType(case.time.dt or 1.0))
-        self.bdf = [fem.Constant(msh, PETSc.ScalarType(c)) for c in (1.0, -1.0, 0.0)]
-        self.time = fem.Constant(msh, PETSc.ScalarType(0.0))
-        self.load = fem.Constant(msh, PETSc.ScalarType(1.0))  # continuation factor (steady)
+        self.dt = fem.Constant(msh, float(case.time.dt or 1.0))
+        self.bdf = [fem.Constant(msh, c) for c in (1.0, -1.0, 0.0)]
+        self.time = fem.Constant(msh, 0.0)
+        self.load = fem.Constant(msh, 1.0)  # continuation factor (steady)
         self.quantities = Quantities()
-        self.quantities.default(
-            "temperature", fem.Constant(msh, PETSc.ScalarType(case.case.temperature)), "K"
-        )
+        self.quantities.default("temperature", fem.Constant(msh, case.case.temperature), "K")
         self.unknowns: list[Unknown] = []
         self.modules = list(modules)
         controllers = [m for m in self.modules if isinstance(m, Controller)]
@@ -212,9 +210,9 @@ class Problem:
     def _attach_near_nullspaces(self) -> None:
         """Near-nullspaces of single-block problems go on the matrix (GAMG reads them);
         blocks of coupled problems carry theirs into their field split."""
-        with_ns = [uk for uk in self.unknowns if uk.near_nullspace is not None]
-        if len(self.unknowns) == 1 and with_ns:
-            self._nullspace = with_ns[0].near_nullspace(with_ns[0].u.function_space)
+        build = self.unknowns[0].near_nullspace if len(self.unknowns) == 1 else None
+        if build is not None:
+            self._nullspace = build(self.unknowns[0].u.function_space)
             self.A.setNearNullSpace(self._nullspace)
 
     def _owned_blocks(self) -> list[tuple[Unknown, int, int]]:

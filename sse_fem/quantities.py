@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 
 import ufl
 from dolfinx import fem
-
-Expr = ufl.core.expr.Expr
+from ufl.core.expr import Expr
 
 
 @dataclass
@@ -50,7 +49,7 @@ class SharedQuantity:
 
 
 def _as_levels(value: Expr | Callable[[int], Expr]) -> Callable[[int], Expr]:
-    if callable(value) and not isinstance(value, ufl.core.expr.Expr):
+    if callable(value) and not isinstance(value, Expr):
         return value
     return lambda level: value
 

@@ -14,12 +14,15 @@ from sse_fem.config.types import NonNegative, Positive, Strict
 
 
 class MeshControl(Strict):
-    """Mesh sizes (gmsh characteristic lengths)."""
+    """Mesh sizes (gmsh characteristic lengths) and a guard against huge meshes."""
 
     size: Positive("length") | None = None  # global element size; default: builder's choice
     interface_size: Positive("length") | None = None  # size on interfaces (refinement)
     size_growth_distance: Positive("length") | None = None  # distance over which size grows
     order: Literal[1, 2] = 1  # geometry order
+    #: refuse (before meshing) a geometry whose estimated element count, from its measure and
+    #: the sizes above (voxel count for images), exceeds this; raise it for very large runs
+    max_elements: float = Field(default=2e7, gt=0)
 
 
 class GeometryBase(Strict):

@@ -132,6 +132,11 @@ class ConductionBoundaryCondition(Strict):
     #: (default: electronic there, else whichever conducts)
     carrier: Literal["ionic", "electronic"] | None = None
 
+    @property
+    def si_value(self) -> float:
+        """The value in SI units (0 when the type takes none)."""
+        return float(self.value or 0.0)
+
     @model_validator(mode="after")
     def _value(self) -> ConductionBoundaryCondition:
         dims = {
@@ -203,6 +208,11 @@ class ProtocolStep(Strict):
     until_voltage_above: Quantity("potential") | None = None
     until_voltage_below: Quantity("potential") | None = None
     until_current_below: NonNegative("current_density") | None = None
+
+    @property
+    def si_value(self) -> float | None:
+        """The value in SI units (None for rest)."""
+        return None if self.value is None else float(self.value)
 
     @model_validator(mode="after")
     def _value(self) -> ProtocolStep:

@@ -4,6 +4,8 @@ A builder is ``build(cfg, model_name) -> dict`` run on rank 0 inside an initiali
 session: it creates the model, one physical group per name in ``cfg.group_names()``, meshes it,
 and returns a report (achieved fractions, contacts, ...) for ``summary.json``.
 Builders that make dolfinx meshes directly (voxel images) register in ``DIRECT_BUILDERS``.
+Each gmsh builder also has ``estimate(cfg)``, a rough element count computed before meshing
+(``ESTIMATES``), checked against ``geometry.mesh.max_elements``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sse_fem.errors import CaseError
 from sse_fem.geometry import composite_cathode, layered_cell, metal_se_interface, polycrystal
 
 
@@ -30,3 +33,23 @@ GMSH_BUILDERS: dict[str, Callable[[Any], dict]] = {
 
 #: type -> build(cfg, comm) -> MeshBundle, for meshes made without gmsh
 DIRECT_BUILDERS: dict[str, Callable[..., Any]] = {"from_image": _build_image}
+
+#: type -> estimate(cfg) -> rough element count of the gmsh builder's mesh, before meshing
+ESTIMATES: dict[str, Callable[[Any], float]] = {
+    "layered_cell": layered_cell.estimate,
+    "composite_cathode": composite_cathode.estimate,
+    "metal_se_interface": metal_se_interface.estimate,
+    "polycrystal": polycrystal.estimate,
+}
+
+
+def check_element_count(cfg: Any, elements: float, advice: str) -> None:
+    """Refuse a mesh of more than ``cfg.mesh.max_elements`` elements (same on every rank)."""
+    limit = cfg.mesh.max_elements
+    if elements > limit:
+        raise CaseError(
+            f"this mesh would have about {elements:.3g} elements, more than "
+            f"geometry.mesh.max_elements = {limit:.3g}; {advice}, or raise "
+            "geometry.mesh.max_elements",
+            "geometry",
+        )

@@ -17,7 +17,8 @@ from dolfinx import mesh
 
 from sse_fem.config.geometry import FromImage
 from sse_fem.errors import CaseError
-from sse_fem.mesh import MeshBundle
+from sse_fem.geometry import check_element_count
+from sse_fem.mesh.bundle import MeshBundle
 
 
 def read_image(cfg: FromImage) -> np.ndarray:
@@ -52,6 +53,7 @@ def read_image(cfg: FromImage) -> np.ndarray:
 def build(cfg: FromImage, comm: MPI.Comm) -> MeshBundle:
     """Mesh and tag the image (coordinates in metres)."""
     img = read_image(cfg)
+    check_element_count(cfg, img.size, "crop or downsample the image (one element per voxel)")
     dim, h = img.ndim, cfg.voxel_size
     extent = np.array(img.shape, float) * h
     create, cell = {

@@ -6,7 +6,30 @@ import gmsh
 import numpy as np
 
 from sse_fem.config.geometry import LayeredCell
-from sse_fem.geometry.gmsh_tools import add_groups, entities_at, set_sizes, um
+from sse_fem.geometry.gmsh_tools import add_groups, entities_at, estimate_cells, set_sizes, um
+
+
+def default_size(cfg: LayeredCell) -> float:
+    """Element size [m] when ``mesh.size`` is not given: 1/20 of the stack."""
+    return sum(layer.thickness for layer in cfg.layers) / 20
+
+
+def estimate(cfg: LayeredCell) -> float:
+    """Rough element count of ``build(cfg)``, before meshing."""
+    size = cfg.mesh.size or default_size(cfg)
+    total = sum(layer.thickness for layer in cfg.layers)
+    if cfg.dimension == 1:
+        return float(sum(layer.cells or layer.thickness / size for layer in cfg.layers))
+    width = cfg.width or total
+    lateral = width * (cfg.depth or width) if cfg.dimension == 3 else width
+    interfaces = (len(cfg.layers) - 1) * lateral
+    return estimate_cells(
+        cfg.dimension,
+        lateral * total,
+        size,
+        [(interfaces, 1, cfg.mesh.interface_size)],
+        cfg.mesh.size_growth_distance,
+    )
 
 
 def build(cfg: LayeredCell) -> dict:
@@ -19,7 +42,7 @@ def build(cfg: LayeredCell) -> dict:
     depth = um(cfg.depth) if cfg.depth is not None else width
     tol = 1e-6 * max(total, width)
     occ = gmsh.model.occ
-    size = um(cfg.mesh.size) if cfg.mesh.size is not None else total / 20
+    size = um(cfg.mesh.size or default_size(cfg))
     isize = um(cfg.mesh.interface_size) if cfg.mesh.interface_size is not None else None
     growth = um(cfg.mesh.size_growth_distance) if cfg.mesh.size_growth_distance else None
     if dim == 1:

@@ -15,7 +15,7 @@ import numpy as np
 
 from sse_fem.config.geometry import MetalSEInterface, Voids
 from sse_fem.errors import CaseError
-from sse_fem.geometry.gmsh_tools import add_groups, set_sizes, um
+from sse_fem.geometry.gmsh_tools import add_groups, estimate_cells, set_sizes, um
 
 
 def _footprint(r: np.ndarray | float, dim: int) -> np.ndarray | float:
@@ -76,6 +76,38 @@ def place_voids(
                 "geometry.voids",
             )
     return centres, radii
+
+
+def default_size(cfg: MetalSEInterface) -> float:
+    """Element size [m] when ``mesh.size`` is not given: 1/10 of the smallest extent."""
+    return min(cfg.width, cfg.electrolyte_thickness, cfg.metal_thickness) / 10
+
+
+def estimate(cfg: MetalSEInterface) -> float:
+    """Rough element count of ``build(cfg)``, before meshing (refinement as in ``build``)."""
+    dim = cfg.dimension
+    size = cfg.mesh.size or default_size(cfg)
+    area = cfg.width * (cfg.depth or cfg.width) if dim == 3 else cfg.width
+    v, f = cfg.voids, cfg.filament
+    if v is not None:  # refined around the void rims: points (2D), circles (3D)
+        if v.count is not None:
+            n, r = v.count, v.radius
+        else:
+            n = max(1, round((1 - v.contact_fraction) * area / float(_footprint(v.radius, dim))))
+            r = ((1 - v.contact_fraction) * area / n / float(_footprint(1.0, dim))) ** (
+                1 / (dim - 1)
+            )
+        r_min = max(r - 2 * v.radius_std, 0.3 * r)
+        isize = cfg.mesh.interface_size or min(size / 3, r_min / 4)
+        refined = [(2.0 * n if dim == 2 else 2 * np.pi * r * n, 2, isize)]
+    elif f is not None:  # refined along the filament or crack walls
+        isize = cfg.mesh.interface_size or min(size / 3, f.tip_radius / 2)
+        walls = 2 * f.length if dim == 2 else np.pi * f.width * f.length / 2
+        refined = [(walls, 1, isize)]
+    else:
+        refined = [(area, 1, cfg.mesh.interface_size)]
+    volume = area * (cfg.electrolyte_thickness + cfg.metal_thickness)
+    return estimate_cells(dim, volume, size, refined, cfg.mesh.size_growth_distance)
 
 
 def _surface_2d(xs: np.ndarray, zs: np.ndarray, zbot: float, ztop: float) -> tuple[int, int]:
@@ -203,7 +235,7 @@ def build(cfg: MetalSEInterface) -> dict:
             facets["void_surface"].append(s)
     add_groups(dim - 1, {n: v for n, v in facets.items() if v})
 
-    size = um(cfg.mesh.size) if cfg.mesh.size else min(w, tse, tm) / 10
+    size = um(cfg.mesh.size or default_size(cfg))
     isize = um(cfg.mesh.interface_size) if cfg.mesh.interface_size else None
     growth = um(cfg.mesh.size_growth_distance) if cfg.mesh.size_growth_distance else None
     if radii.size:  # refine where the voids meet the contact

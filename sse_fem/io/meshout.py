@@ -21,7 +21,7 @@ from dolfinx import io  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 
 from sse_fem.geometry.quality import cell_edges, cell_vertex_coords, quality_report  # noqa: E402
-from sse_fem.mesh import MeshBundle  # noqa: E402
+from sse_fem.mesh.bundle import MeshBundle  # noqa: E402
 
 
 def write_mesh_files(bundle: MeshBundle, outdir: Path) -> dict:

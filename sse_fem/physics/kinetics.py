@@ -19,7 +19,7 @@ from dolfinx import fem
 FARADAY = 96485.33212  # C/mol
 GAS_CONSTANT = 8.314462618  # J/(mol K)
 
-Parameter = fem.Constant | float
+type Parameter = fem.Constant | float
 
 
 @dataclass(frozen=True)

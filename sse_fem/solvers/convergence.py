@@ -24,6 +24,7 @@ import numpy as np
 from petsc4py import PETSc
 
 Reason = PETSc.SNES.ConvergedReason
+INFINITY = PETSc.NormType.INFINITY
 
 
 class ScaledConvergence:
@@ -42,12 +43,14 @@ class ScaledConvergence:
         self.tolerance = tolerance
         self._work = scales.duplicate()
         self._diag = scales.duplicate()
-        self.last = (np.inf, np.inf)  # (scaled residual, scaled update) of the last test
+        #: (scaled residual, scaled update) of the last test
+        self.last: tuple[float, float] = (np.inf, np.inf)
 
     def __call__(self, snes: PETSc.SNES, it: int, norms: tuple[float, float, float]) -> int:
+        """A ``SNESConvergedReason`` value (ITERATING, CONVERGED_* or DIVERGED_*)."""
         _, update_norm, residual_norm = norms
         if not (np.isfinite(residual_norm) and np.isfinite(update_norm)):
-            return Reason.DIVERGED_FNORM_NAN
+            return Reason.DIVERGED_FUNCTION_NANORINF
         if residual_norm == 0.0:
             return Reason.CONVERGED_FNORM_ABS
         if it == 0:
@@ -59,9 +62,9 @@ class ScaledConvergence:
         work = self._work
         work.pointwiseDivide(snes.getFunction()[0], self._diag)
         work.pointwiseDivide(work, self.scales)
-        residual = work.norm(PETSc.NormType.INFINITY)
+        residual = float(work.norm(INFINITY))  # type: ignore[arg-type]
         work.pointwiseDivide(snes.getSolutionUpdate(), self.scales)
-        update = work.norm(PETSc.NormType.INFINITY)
+        update = float(work.norm(INFINITY))  # type: ignore[arg-type]
         self.last = (residual, update)
         rfi = self.residual_from_iteration
         if residual < self.tolerance and rfi is not None and it >= rfi:

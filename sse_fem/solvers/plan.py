@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from mpi4py import MPI
+
 import numpy as np
 from petsc4py import PETSc
 
@@ -53,9 +55,9 @@ def plan_blocks(
     return list(blocks.values())
 
 
-def index_set(block: Block, comm: object) -> PETSc.IS:
+def index_set(block: Block, comm: PETSc.Comm | MPI.Comm) -> PETSc.IS:
     rows = np.concatenate(block.rows) if block.rows else np.zeros(0, dtype=PETSc.IntType)
-    iset = PETSc.IS().createGeneral(rows.astype(PETSc.IntType), comm=comm)
+    iset = PETSc.IS().createGeneral(rows.astype(PETSc.IntType), comm=comm)  # type: ignore[arg-type]
     if block.nullspace is not None:  # PCFIELDSPLIT hands it to the block's sub-matrix
         iset.compose("nearnullspace", block.nullspace)
     return iset

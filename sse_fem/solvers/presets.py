@@ -50,7 +50,7 @@ def newton_options(
     ``linear`` problems take the direct preset's single LU
     solve as final (SNES ``ksponly``); iterative solves keep Newton's convergence test,
     which accepts them after one step when the residual allows (``ScaledConvergence``)."""
-    preset = solver.preset
+    preset: str = solver.preset
     if preset == "auto":
         small = dim == 1 or (dim == 2 and dofs <= DIRECT_2D_MAX_DOFS)
         preset = "direct" if small else "iterative"

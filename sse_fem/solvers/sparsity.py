@@ -46,7 +46,7 @@ class CompactMatrix:
 
     def update(self) -> None:
         values = self.full.getValuesCSR()[2]
-        self.mat.setValuesCSR(self.ia, self.ja, values[self.keep])
+        self.mat.setValuesCSR(self.ia, self.ja, values[self.keep])  # type: ignore[arg-type]
         self.mat.assemble()
 
 

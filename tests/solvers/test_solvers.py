@@ -89,3 +89,17 @@ def test_newton_stops_on_scaled_update(comm):
     residual, update = problem.convergence.last
     assert min(residual, update) < problem.case.solver.newton_tolerance
     problem.close()
+
+
+def test_non_finite_norms_are_a_divergence_reason():
+    """NaN/inf in the residual or update ends Newton with a PETSc divergence reason."""
+    from petsc4py import PETSc
+
+    from sse_fem.solvers.convergence import ScaledConvergence
+
+    scales = PETSc.Vec().createSeq(3, comm=PETSc.COMM_SELF)
+    scales.set(1.0)
+    test = ScaledConvergence(PETSc.Mat(), scales, 1e-10)
+    reason = test(PETSc.SNES(), 1, (1.0, float("nan"), 1.0))
+    assert reason == PETSc.SNES.ConvergedReason.DIVERGED_FUNCTION_NANORINF
+    assert test(PETSc.SNES(), 0, (0.0, 0.0, 0.0)) == PETSc.SNES.ConvergedReason.CONVERGED_FNORM_ABS

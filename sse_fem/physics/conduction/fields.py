@@ -144,6 +144,13 @@ def cell_tag_array(bundle: MeshBundle) -> np.ndarray:
     return tags
 
 
+def boundary_facets(sub: SubMesh, tag: int) -> np.ndarray:
+    """Local facets of ``sub`` with facet tag ``tag`` (none when it has no facet tags)."""
+    if sub.facet_tags is None:
+        return np.zeros(0, dtype=np.int32)
+    return sub.facet_tags.find(tag)
+
+
 def parent_cells(sub: SubMesh) -> tuple[np.ndarray, np.ndarray]:
     """(local submesh cells, their parent cells), owned + ghost."""
     imap = sub.mesh.topology.index_map(sub.mesh.topology.dim)

@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import ufl
 from dolfinx import fem
-from petsc4py import PETSc
 
 from sse_fem.errors import CaseError
 from sse_fem.logs import get_logger
 from sse_fem.mesh import MeshBundle
-from sse_fem.physics.conduction.fields import CarrierField, cell_tag_array
+from sse_fem.physics.conduction.fields import CarrierField, boundary_facets, cell_tag_array
 from sse_fem.physics.kinetics import RateLaw
 
 if TYPE_CHECKING:
@@ -50,7 +49,7 @@ def build_interfaces(
     msh = bundle.mesh
 
     def constant(value: float) -> fem.Constant:
-        return fem.Constant(msh, PETSc.ScalarType(value))
+        return fem.Constant(msh, float(value))
 
     pairs = interface_region_pairs(bundle)
     out: list[InterfaceModel] = []
@@ -126,14 +125,14 @@ def film_unknown(
     on_film = np.unique(
         np.concatenate(
             [
-                fem.locate_dofs_topological(V, fdim, electronic.sub.facet_tags.find(i.tag))
+                fem.locate_dofs_topological(V, fdim, boundary_facets(electronic.sub, i.tag))
                 for i in with_film
             ]
         )
     )
     n = V.dofmap.index_map
     others = np.setdiff1d(np.arange(n.size_local + n.num_ghosts, dtype=np.int32), on_film)
-    return film, fem.dirichletbc(PETSc.ScalarType(0.0), others.astype(np.int32), V)
+    return film, fem.dirichletbc(0.0, others.astype(np.int32), V)
 
 
 def overpotential(
@@ -162,7 +161,7 @@ def interface_region_pairs(bundle: MeshBundle) -> dict[str, set[str]]:
     name_of = {t: n for n, t in bundle.regions.items()}
     out: dict[str, set[str]] = {}
     for name in bundle.interfaces:
-        local = set()
+        local: set[str] = set()
         for facet in bundle.facets(name):
             local.update(name_of.get(int(tag_of[c]), "?") for c in f2c.links(facet))
         out[name] = set().union(*bundle.comm.allgather(local))

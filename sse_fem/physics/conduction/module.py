@@ -66,7 +66,8 @@ class Conduction(ConductionOutputs, Physics):
             if self.interfaces
             else None
         )
-        self.film, self._film_bc = film if film is not None else (None, None)
+        self.film: fem.Function | None = film[0] if film else None
+        self._film_bc: fem.DirichletBC | None = film[1] if film else None
         self.fixed: list[FixedPotential]
         self.terminal: Terminal | None
         self.fixed, self.terminal = build_boundaries(

@@ -11,7 +11,7 @@ import numpy as np
 import ufl
 from dolfinx import fem
 
-from sse_fem.physics.conduction.fields import parent_cells
+from sse_fem.physics.conduction.fields import boundary_facets, parent_cells
 
 if TYPE_CHECKING:
     from sse_fem.io.results import ResultsWriter
@@ -31,6 +31,7 @@ class ConductionOutputs:
     terminal: Terminal | None
     film: fem.Function | None
     dS: ufl.Measure
+    _row_forms: list[tuple[str, str, fem.Form]] | None = None
 
     def _crossing(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr: ...
 
@@ -39,7 +40,7 @@ class ConductionOutputs:
         """(kind, label, form) of residual row sums in amperes: the reaction current into
         the cell at each fixed-potential boundary ("boundary"), and the net current left
         unbalanced by the free rows of each unknown of this module ("imbalance")."""
-        if getattr(self, "_row_forms", None) is not None:
+        if self._row_forms is not None:
             return self._row_forms
         names = [uk.name for uk in problem.unknowns]
         fdim = problem.bundle.dim - 1
@@ -64,7 +65,7 @@ class ConductionOutputs:
             f = self.fields[fp.carrier]
             V = f.u.function_space
             dofs = fem.locate_dofs_topological(
-                V, fdim, f.sub.facet_tags.find(problem.bundle.boundaries[fp.boundary])
+                V, fdim, boundary_facets(f.sub, problem.bundle.boundaries[fp.boundary])
             )
             constrained.setdefault(f.name, []).append(dofs)
             forms.append(("boundary", fp.boundary, row_sum(f.name, dofs)))
@@ -89,6 +90,7 @@ class ConductionOutputs:
     def _terminal_current(self, problem: Problem) -> float:
         """Current [A] into the cell through the terminal's contact, from the state."""
         t = self.terminal
+        assert t is not None, "no terminal"
         if not hasattr(self, "_terminal_form"):
             f = self.fields[t.carrier]
             j = (t.potential - f.u) / t.contact_resistance

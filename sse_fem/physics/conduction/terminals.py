@@ -12,11 +12,10 @@ from mpi4py import MPI
 import basix.ufl
 import numpy as np
 from dolfinx import fem
-from petsc4py import PETSc
 
 from sse_fem.errors import CaseError
 from sse_fem.mesh import MeshBundle
-from sse_fem.physics.conduction.fields import CarrierField
+from sse_fem.physics.conduction.fields import CarrierField, boundary_facets
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import ConductionBoundaryCondition
@@ -67,7 +66,7 @@ def field_on_boundary(
     tag = bundle.boundaries[bc.name]
     touches = {}
     for carrier, f in fields.items():
-        n = f.sub.facet_tags.find(tag).size if f.sub.facet_tags is not None else 0
+        n = boundary_facets(f.sub, tag).size
         touches[carrier] = bundle.comm.allreduce(n, op=MPI.SUM) > 0
     if bc.carrier is not None:
         if not touches.get(bc.carrier):
@@ -101,11 +100,11 @@ def build_boundaries(
         carrier = field_on_boundary(bundle, fields, spec, path)
         f = fields[carrier]
         if spec.type in ("ground", "potential"):
-            value = 0.0 if spec.type == "ground" else float(spec.value)
-            c = fem.Constant(f.sub.mesh, PETSc.ScalarType(value))
+            value = spec.si_value
+            c = fem.Constant(f.sub.mesh, value)
             V = f.u.function_space
             dofs = fem.locate_dofs_topological(
-                V, fdim, f.sub.facet_tags.find(bundle.boundaries[spec.name])
+                V, fdim, boundary_facets(f.sub, bundle.boundaries[spec.name])
             )
             fixed.append(FixedPotential(spec.name, carrier, c, value, fem.dirichletbc(c, dofs, V)))
             continue
@@ -115,10 +114,10 @@ def build_boundaries(
         )
         V_t = problem.add_unknown(physics, "V_terminal", R, f.sub.cell_map, is_global=True)
         area = bundle.area(spec.name)
-        current = {"current": spec.value, "current_density": (spec.value or 0.0) * area}
+        current = {"current": spec.si_value, "current_density": spec.si_value * area}
 
         def constant(v: float) -> fem.Constant:
-            return fem.Constant(msh, PETSc.ScalarType(v))
+            return fem.Constant(msh, float(v))
 
         terminal = Terminal(
             spec.name,

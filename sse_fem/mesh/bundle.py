@@ -1,0 +1,144 @@
+"""``MeshBundle``: what every physics module sees of the mesh: the parent mesh, its cell and
+facet tags, the name maps of regions (cells), interfaces (internal facets between regions) and
+boundaries, and helpers for measures by name and per-region submeshes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mpi4py import MPI
+
+import numpy as np
+import ufl
+from dolfinx import fem, mesh
+
+from sse_fem.errors import CaseError
+
+
+@dataclass
+class SubMesh:
+    """A submesh of the parent over a set of regions, with maps and transferred facet tags."""
+
+    mesh: mesh.Mesh
+    cell_map: Any  # EntityMap sub -> parent cells
+    vertex_map: Any
+    facet_tags: mesh.MeshTags | None
+    regions: tuple[str, ...]
+
+
+@dataclass
+class MeshBundle:
+    """Parent mesh with tags and name maps (region/interface/boundary -> tag)."""
+
+    mesh: mesh.Mesh
+    cell_tags: mesh.MeshTags
+    facet_tags: mesh.MeshTags | None
+    regions: dict[str, int]
+    interfaces: dict[str, int]
+    boundaries: dict[str, int]
+    info: dict = field(default_factory=dict)
+    _submeshes: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def comm(self) -> MPI.Comm:
+        return self.mesh.comm
+
+    @property
+    def dim(self) -> int:
+        return self.mesh.topology.dim
+
+    def region_cells(self, names: list[str] | tuple[str, ...]) -> np.ndarray:
+        """Local (owned + ghost) cells of the named regions."""
+        ids = [self.regions[n] for n in names]
+        return np.sort(np.concatenate([self.cell_tags.find(i) for i in ids])).astype(np.int32)
+
+    def facets(self, name: str) -> np.ndarray:
+        """Local facets of a named interface or boundary."""
+        tag = self.facet_tag(name)
+        return self.facet_tags.find(tag)
+
+    def facet_tag(self, name: str) -> int:
+        if name in self.interfaces:
+            return self.interfaces[name]
+        if name in self.boundaries:
+            return self.boundaries[name]
+        raise CaseError(
+            f"no interface or boundary named {name!r}; have "
+            f"{sorted(self.interfaces) + sorted(self.boundaries)}"
+        )
+
+    def dx(self) -> ufl.Measure:
+        return ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags)
+
+    def ds(self) -> ufl.Measure:
+        return ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags)
+
+    def submesh(self, regions: tuple[str, ...]) -> SubMesh:
+        """Submesh over ``regions`` (cached), with the parent facet tags transferred."""
+        key = tuple(sorted(regions))
+        if key not in self._submeshes:
+            tdim = self.dim
+            self.mesh.topology.create_connectivity(tdim - 1, tdim)
+            sm, cmap, vmap, _ = mesh.create_submesh(self.mesh, tdim, self.region_cells(key))
+            ft = None
+            if self.facet_tags is not None:
+                ft = mesh.transfer_meshtags_to_submesh(self.facet_tags, sm, vmap, cmap)
+            sm.topology.create_connectivity(tdim - 1, tdim)
+            self._submeshes[key] = SubMesh(sm, cmap, vmap, ft, key)
+        return self._submeshes[key]
+
+    def interface_domains(self, name: str, plus: SubMesh) -> np.ndarray:
+        """Owned facets of interface ``name`` as (cell+, lf+, cell-, lf-) with '+' in ``plus``.
+
+        dolfinx picks '+' arbitrarily (and differently per rank): this imposes the order.
+        """
+        facets = self.facets(name)
+        d = (
+            np.asarray(
+                fem.compute_integration_domains(
+                    fem.IntegralType.interior_facet, self.mesh.topology, facets
+                )
+            )
+            .reshape(-1, 4)
+            .copy()
+        )
+        if len(d):
+            flip = plus.cell_map.sub_topology_to_topology(d[:, 0], inverse=True) < 0
+            d[flip] = d[flip][:, [2, 3, 0, 1]]
+        return d.ravel()
+
+    def measure(self, name: str, metadata: dict | None = None) -> ufl.Measure:
+        """ds over boundary ``name`` (all boundary facets are exterior)."""
+        return ufl.Measure(
+            "ds", domain=self.mesh, subdomain_data=self.facet_tags, metadata=metadata or {}
+        )(self.boundaries[name])
+
+    def area(self, name: str) -> float:
+        """Global measure (length/area) of a boundary or interface."""
+        if name in self.boundaries:
+            form = fem.form(fem.Constant(self.mesh, 1.0) * self.measure(name))
+        else:
+            dS = ufl.Measure(
+                "dS",
+                domain=self.mesh,
+                subdomain_data=[
+                    (
+                        1,
+                        np.asarray(
+                            fem.compute_integration_domains(
+                                fem.IntegralType.interior_facet,
+                                self.mesh.topology,
+                                self.facets(name),
+                            )
+                        ),
+                    )
+                ],
+            )
+            form = fem.form(fem.Constant(self.mesh, 1.0) * dS(1))
+        return self.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
+
+    def volume(self, region: str) -> float:
+        form = fem.form(fem.Constant(self.mesh, 1.0) * self.dx()(self.regions[region]))
+        return self.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
