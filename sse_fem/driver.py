@@ -447,6 +447,7 @@ class Run:
             for k, h in enumerate(uk.history):
                 h.x.array[:] = data[f"{uk.name}__h{k}"]
         t = float(data["t"])
+        problem.state_token += 1
         problem.time.value = t
         problem._dt_prev = float(data["dt_prev"]) or None
         self.writer.resume(t)

@@ -16,7 +16,7 @@ from mpi4py import MPI
 
 import numpy as np
 import ufl
-from dolfinx import fem
+from dolfinx import fem, la
 from dolfinx.fem import petsc as fpetsc
 from dolfinx.mesh import EntityMap
 from petsc4py import PETSc
@@ -148,7 +148,12 @@ class Problem:
             petsc_options=self.petsc_options,
         )
         self.snes = self.nonlinear.solver
-        self.A = self._compact_jacobian() if compact_jacobian else self.nonlinear.A
+        interface_terms = isinstance(self.residual_form, ufl.Form) and any(
+            itg.integral_type() == "interior_facet" for itg in self.residual_form.integrals()
+        )
+        self.A = (
+            self._compact_jacobian() if compact_jacobian and interface_terms else self.nonlinear.A
+        )
         self.convergence = ScaledConvergence(
             self.A,
             self._scale_vector(),
@@ -158,6 +163,9 @@ class Problem:
         self.snes.setConvergenceTest(self.convergence)
         self._attach_near_nullspaces()
         self._dt_prev: float | None = None
+        #: changes whenever the state may have changed (solve, restore, restart)
+        self.state_token = 0
+        self._rows: tuple[int, dict[str, np.ndarray]] | None = None
         self.block_counter: BlockCounter | None = None
         if self.preset in ("iterative_schur", "iterative_fieldsplit"):
             self._set_field_split()
@@ -168,7 +176,9 @@ class Problem:
         The pattern comes from one assembly at a generic state: unknowns and constants set
         to generic values, so that no coupling that vanishes at a particular state (drift at
         zero field, Joule heat at zero current, a mode constant at 0) is dropped. When
-        nothing is dropped, dolfinx's matrix is used as it is (no copy per iteration)."""
+        nothing is dropped, dolfinx's matrix is used as it is (no copy per iteration). Only
+        problems with interface (dS) integrals, the source of the spurious entries, get
+        here; the others use dolfinx's pattern from the forms as it is."""
         full, snes = self.nonlinear.A, self.snes
         ctx = {"u": self.nonlinear.u, "jacobian": self.nonlinear.J, "preconditioner": None}
         ctx["bcs"] = self.bcs
@@ -313,10 +323,30 @@ class Problem:
         uk = self.unknown(name)
         return uk.u if level == 0 else uk.history[level - 1]
 
+    def residual_rows(self) -> dict[str, np.ndarray]:
+        """The residual at the current state without boundary conditions, owned rows of
+        each unknown (in that block's units, e.g. amperes for a current balance); one
+        assembly per state, shared by every module's observe and conservation."""
+        if self._rows is None or self._rows[0] != self.state_token:
+            rows = {}
+            forms = self.nonlinear.F
+            for uk, form in zip(self.unknowns, forms, strict=True):
+                imap = uk.u.function_space.dofmap.index_map
+                n = imap.size_local * uk.block_size
+                if form is None:
+                    rows[uk.name] = np.zeros(n)
+                    continue
+                vec = fem.assemble_vector(form)
+                vec.scatter_reverse(la.InsertMode.add)
+                rows[uk.name] = vec.array[:n].copy()
+            self._rows = (self.state_token, rows)
+        return self._rows[1]
+
     # --- solving -------------------------------------------------------------------------
     def solve(self) -> tuple[bool, int, int]:
         """One Newton solve from the current iterate: (converged, newton its, krylov its);
         with split-off global unknowns the Krylov count is that of the inner AMG solves."""
+        self.state_token += 1
         try:
             self.nonlinear.solve()
             reason = self.snes.getConvergedReason()
@@ -355,6 +385,7 @@ class Problem:
 
     def restore(self) -> None:
         """Reset the iterate to the last accepted state (after a failed solve)."""
+        self.state_token += 1
         for uk in self.unknowns:
             uk.u.x.array[:] = uk.history[0].x.array
 

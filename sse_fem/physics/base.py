@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import numpy as np
     import ufl
     from dolfinx import fem
     from dolfinx.mesh import EntityMap
@@ -73,6 +74,8 @@ class Problem(Protocol):
     def ddt(self, expression: Callable[[int], Any]) -> Any: ...
 
     def state(self, name: str, level: int) -> fem.Function: ...
+
+    def residual_rows(self) -> dict[str, np.ndarray]: ...
 
 
 class Physics:

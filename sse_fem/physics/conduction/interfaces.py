@@ -159,10 +159,13 @@ def interface_region_pairs(bundle: MeshBundle) -> dict[str, set[str]]:
     f2c = bundle.mesh.topology.connectivity(tdim - 1, tdim)
     tag_of = cell_tag_array(bundle)
     name_of = {t: n for n, t in bundle.regions.items()}
+    offsets, cells = f2c.offsets, f2c.array
     out: dict[str, set[str]] = {}
     for name in bundle.interfaces:
-        local: set[str] = set()
-        for facet in bundle.facets(name):
-            local.update(name_of.get(int(tag_of[c]), "?") for c in f2c.links(facet))
+        facets = bundle.facets(name)
+        first, count = offsets[facets], offsets[facets + 1] - offsets[facets]
+        within = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        tags = np.unique(tag_of[cells[np.repeat(first, count) + within]])
+        local = {name_of.get(int(t), "?") for t in tags}
         out[name] = set().union(*bundle.comm.allgather(local))
     return out

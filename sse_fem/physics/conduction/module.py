@@ -165,8 +165,10 @@ class Conduction(ConductionOutputs, Physics):
 
     # --- forms ---------------------------------------------------------------------------
     def residual(self, problem: Problem) -> ufl.Form:
-        dx = problem.bundle.dx()
-        T, _ = self._temperature(problem)
+        T, constant_t = self._temperature(problem)
+        dx = problem.bundle.dx()(
+            metadata={"quadrature_degree": self._bulk_degree(problem, constant_t)}
+        )
         F = 0
         for f in self.fields.values():
             v = problem.test(f.name)
@@ -204,6 +206,18 @@ class Conduction(ConductionOutputs, Physics):
             )
             F += -j * v * ds + set_j * w * ds
         return F
+
+    @staticmethod
+    def _bulk_degree(problem: Problem, constant_temperature: bool) -> int:
+        """Quadrature degree of sigma(T) grad(phi) . grad(v): exact for P1 on affine
+        simplices (0) and Q1 on affine boxes (2) with cellwise sigma; +2 where sigma follows
+        a temperature field (UFL would count exp() as degree + 2 and multiply through)."""
+        simplex = problem.bundle.mesh.topology.cell_name() in (
+            "interval",
+            "triangle",
+            "tetrahedron",
+        )
+        return (0 if simplex else 2) + (0 if constant_temperature else 2)
 
     def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
         return [fp.bc for fp in self.fixed] + ([self._film_bc] if self._film_bc else [])

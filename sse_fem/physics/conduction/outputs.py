@@ -31,60 +31,53 @@ class ConductionOutputs:
     terminal: Terminal | None
     film: fem.Function | None
     dS: ufl.Measure
-    _row_forms: list[tuple[str, str, fem.Form]] | None = None
+    _row_index: list[tuple[str, str, str, np.ndarray]] | None = None
 
     def _crossing(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr: ...
 
     # --- currents ------------------------------------------------------------------------
-    def _row_sums(self, problem: Problem) -> list[tuple[str, str, fem.Form]]:
-        """(kind, label, form) of residual row sums in amperes: the reaction current into
-        the cell at each fixed-potential boundary ("boundary"), and the net current left
-        unbalanced by the free rows of each unknown of this module ("imbalance")."""
-        if self._row_forms is not None:
-            return self._row_forms
-        names = [uk.name for uk in problem.unknowns]
+    def _row_sets(self, problem: Problem) -> list[tuple[str, str, str, np.ndarray]]:
+        """(kind, label, unknown, owned rows) whose residual sums are currents [A]: the
+        reaction current into the cell at each fixed-potential boundary ("boundary"), and
+        the current left unbalanced by the free rows of each unknown ("imbalance")."""
+        if self._row_index is not None:
+            return self._row_index
         fdim = problem.bundle.dim - 1
-        forms: list[tuple[str, str, fem.Form]] = []
-        self._indicators: list[fem.Function] = []
-
-        def row_sum(unknown: str, dofs: np.ndarray | None) -> fem.Form:
-            V = problem.unknown(unknown).u.function_space
-            g = fem.Function(V)
-            if dofs is None:
-                g.x.array[:] = 1.0
-            else:
-                g.x.array[dofs] = 1.0
-            self._indicators.append(g)
-            block = problem.blocks[names.index(unknown)]
-            return fem.form(
-                ufl.replace(block, {problem.test(unknown): g}), entity_maps=problem.entity_maps
-            )
-
+        out: list[tuple[str, str, str, np.ndarray]] = []
         constrained: dict[str, list[np.ndarray]] = {}
+
+        def owned(unknown: str, dofs: np.ndarray) -> np.ndarray:
+            V = problem.unknown(unknown).u.function_space
+            n = V.dofmap.index_map.size_local * V.dofmap.index_map_bs
+            return dofs[dofs < n]
+
         for fp in self.fixed:
             f = self.fields[fp.carrier]
-            V = f.u.function_space
             dofs = fem.locate_dofs_topological(
-                V, fdim, boundary_facets(f.sub, problem.bundle.boundaries[fp.boundary])
+                f.u.function_space,
+                fdim,
+                boundary_facets(f.sub, problem.bundle.boundaries[fp.boundary]),
             )
             constrained.setdefault(f.name, []).append(dofs)
-            forms.append(("boundary", fp.boundary, row_sum(f.name, dofs)))
+            out.append(("boundary", fp.boundary, f.name, owned(f.name, dofs)))
         for uk in problem.unknowns:
-            if uk.physics != self.name or uk.name == "phi_film":
+            if uk.physics != self.name:
                 continue
             V = uk.u.function_space
-            n = V.dofmap.index_map.size_local + V.dofmap.index_map.num_ghosts
-            free = np.setdiff1d(np.arange(n), np.concatenate([[], *constrained.get(uk.name, [])]))
-            forms.append(("imbalance", uk.name, row_sum(uk.name, free.astype(np.int32))))
-        if self.film is not None:  # film rows exist on film interfaces only
-            forms.append(("imbalance", "phi_film", row_sum("phi_film", None)))
-        self._row_forms = forms
-        return forms
+            n = V.dofmap.index_map.size_local * V.dofmap.index_map_bs
+            taken = np.concatenate([np.zeros(0, np.int32), *constrained.get(uk.name, [])])
+            free = np.setdiff1d(np.arange(n, dtype=np.int32), taken)
+            out.append(("imbalance", uk.name, uk.name, free))
+        self._row_index = out
+        return out
 
     def _row_values(self, problem: Problem) -> list[tuple[str, str, float]]:
+        rows = problem.residual_rows()
+        local = [float(rows[unknown][idx].sum()) for _, _, unknown, idx in self._row_sets(problem)]
+        totals = problem.comm.allreduce(np.array(local), op=MPI.SUM) if local else []
         return [
-            (kind, label, problem.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM))
-            for kind, label, form in self._row_sums(problem)
+            (kind, label, float(v))
+            for (kind, label, _, _), v in zip(self._row_sets(problem), totals, strict=True)
         ]
 
     def _terminal_current(self, problem: Problem) -> float:
