@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import shutil
 import signal
 import sys
 import threading
@@ -408,33 +410,59 @@ class Run:
             )
 
     # --- checkpoint/restart --------------------------------------------------------------
-    def _checkpoint_file(self) -> Path:
-        return self.outdir / "checkpoint" / f"rank{self.comm.rank}of{self.comm.size}.npz"
+    def _checkpoint_file(self, step: int) -> Path:
+        """This rank's file of the checkpoint after ``step`` steps."""
+        name = f"rank{self.comm.rank}of{self.comm.size}.npz"
+        return self.outdir / "checkpoint" / f"step{step:08d}" / name
+
+    def _latest_checkpoint(self) -> Path:
+        """Names the newest complete checkpoint (replaced atomically once every rank wrote)."""
+        return self.outdir / "checkpoint" / "latest"
 
     def _save_checkpoint(
         self, problem: Problem, t: float, dt: float, index: int, step_start: float
     ) -> None:
-        if self.comm.rank == 0:
-            (self.outdir / "checkpoint").mkdir(exist_ok=True)
-        self.comm.barrier()
         arrays = {}
         for uk in problem.unknowns:
             arrays[uk.name] = uk.u.x.array
             for k, h in enumerate(uk.history):
                 arrays[f"{uk.name}__h{k}"] = h.x.array
-        np.savez(
-            self._checkpoint_file(),
-            t=t,
-            dt=dt,
-            step_start=step_start,
-            index=index,
-            dt_prev=problem._dt_prev or 0.0,
-            steps=self.steps,
-            **arrays,
-        )
+        # every rank writes into a new step folder; once all have, rank 0 points `latest` at
+        # it (atomic rename): a run killed at any moment keeps a complete checkpoint
+        final = self._checkpoint_file(self.steps)
+        if self.comm.rank == 0:
+            final.parent.mkdir(parents=True, exist_ok=True)
+        self.comm.barrier()
+        with open(final, "wb") as fh:
+            np.savez(
+                fh,
+                t=t,
+                dt=dt,
+                step_start=step_start,
+                index=index,
+                dt_prev=problem._dt_prev or 0.0,
+                steps=self.steps,
+                **arrays,
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.comm.barrier()
+        if self.comm.rank == 0:
+            latest = self._latest_checkpoint()
+            previous = latest.read_text().strip() if latest.is_file() else None
+            part = latest.with_suffix(".part")
+            part.write_text(final.parent.name)
+            os.replace(part, latest)
+            if previous and previous != final.parent.name:
+                shutil.rmtree(latest.parent / previous, ignore_errors=True)
 
     def _load_checkpoint(self, problem: Problem) -> tuple[float, float, int, float]:
-        f = self._checkpoint_file()
+        latest = self._latest_checkpoint()
+        step_dir = None
+        if self.comm.rank == 0 and latest.is_file():
+            step_dir = latest.read_text().strip()
+        step_dir = self.comm.bcast(step_dir, root=0)
+        f = latest.parent / (step_dir or "none") / self._checkpoint_file(0).name
         if not self.comm.allreduce(f.is_file(), op=MPI.LAND):
             raise CaseError(
                 f"no checkpoint for {self.comm.size} rank(s) in {self.outdir}; "

@@ -9,8 +9,7 @@ unknowns and provide quantities -> residuals (requiring quantities) and BCs ->
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mpi4py import MPI
 
@@ -36,28 +35,10 @@ from sse_fem.solvers.presets import (
     unique_prefix,
 )
 from sse_fem.solvers.sparsity import CompactMatrix, generic_state, generic_unknowns
+from sse_fem.unknowns import Unknown
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import Case
-
-
-@dataclass
-class Unknown:
-    """One block of the coupled system, with its history for BDF time derivatives."""
-
-    name: str
-    physics: str  # name of the module that owns it (solver field split, block counts)
-    u: fem.Function
-    history: list[fem.Function]  # [u_{n}, u_{n-1}]
-    entity_map: EntityMap | None  # submesh cell map, None on the parent mesh
-    is_global: bool = False  # one scalar dof (real element), e.g. a terminal potential
-    scale: float = 1.0  # typical magnitude in SI units (Newton tolerance is relative to it)
-    #: rigid-body (or other) near-nullspace of the block for AMG, built from its space
-    near_nullspace: Callable[[fem.FunctionSpace], PETSc.NullSpace] | None = None
-
-    @property
-    def block_size(self) -> int:
-        return self.u.function_space.dofmap.index_map_bs
 
 
 def bdf_coefficients(order: int, dt: float, dt_prev: float | None) -> tuple[float, float, float]:
@@ -311,7 +292,7 @@ class Problem:
         ``residual`` or later."""
         return self.quantities.require(name, by)
 
-    def ddt(self, expression: Callable[[int], Any]) -> Any:
+    def ddt(self, expression: Callable[[int], ufl.core.expr.Expr]) -> ufl.core.expr.Expr | int:
         """BDF approximation of d/dt of ``expression(level)`` (level 0: now, 1, 2: history);
         zero in steady runs."""
         if not self.transient:
@@ -395,9 +376,15 @@ class Problem:
                 h.x.array[:] = uk.u.x.array
 
     def close(self) -> None:
-        """Destroy PETSc objects collectively (avoids MUMPS teardown hangs at exit)."""
+        """Destroy PETSc objects collectively (avoids MUMPS teardown hangs at exit) and
+        remove this problem's options from PETSc's global database (they would leak into a
+        later solver with the same prefix, and PETSc lists unused ones at exit)."""
         import gc
 
+        db = PETSc.Options()
+        for key in self.petsc_options:
+            if db.hasName(self.prefix + key):
+                db.delValue(self.prefix + key)
         self.snes.destroy()
         self.A.destroy()
         del self.nonlinear

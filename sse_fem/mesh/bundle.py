@@ -6,13 +6,13 @@ boundaries, and helpers for measures by name and per-region submeshes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from mpi4py import MPI
 
 import numpy as np
 import ufl
 from dolfinx import fem, mesh
+from dolfinx.mesh import EntityMap
 
 from sse_fem.errors import CaseError
 
@@ -22,8 +22,8 @@ class SubMesh:
     """A submesh of the parent over a set of regions, with maps and transferred facet tags."""
 
     mesh: mesh.Mesh
-    cell_map: Any  # EntityMap sub -> parent cells
-    vertex_map: Any
+    cell_map: EntityMap  # sub -> parent cells
+    vertex_map: EntityMap
     facet_tags: mesh.MeshTags | None
     regions: tuple[str, ...]
 
@@ -57,6 +57,8 @@ class MeshBundle:
     def facets(self, name: str) -> np.ndarray:
         """Local facets of a named interface or boundary."""
         tag = self.facet_tag(name)
+        if self.facet_tags is None:
+            return np.zeros(0, dtype=np.int32)
         return self.facet_tags.find(tag)
 
     def facet_tag(self, name: str) -> int:

@@ -14,20 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from mpi4py import MPI
+
     import numpy as np
     import ufl
     from dolfinx import fem
     from dolfinx.mesh import EntityMap
     from petsc4py import PETSc
 
-    from sse_fem.config.schema import Case
+    from sse_fem.config.schema import Case, ProtocolStep
     from sse_fem.io.results import ResultsWriter
     from sse_fem.materials.registry import Material
     from sse_fem.mesh import MeshBundle
     from sse_fem.quantities import SharedQuantity
+    from sse_fem.unknowns import Unknown
 
 
 class Problem(Protocol):
@@ -36,11 +39,11 @@ class Problem(Protocol):
 
     case: Case
     bundle: MeshBundle
-    comm: Any  # mpi4py communicator
+    comm: MPI.Comm
     materials: dict[str, Material]
     transient: bool
     load: fem.Constant  # steady continuation factor
-    unknowns: list[Any]  # sse_fem.problem.Unknown
+    unknowns: list[Unknown]
     blocks: list[ufl.Form | None]
     entity_maps: list[EntityMap]
     bcs: list[fem.DirichletBC]
@@ -56,14 +59,14 @@ class Problem(Protocol):
         near_nullspace: Callable[[fem.FunctionSpace], PETSc.NullSpace] | None = None,
     ) -> fem.Function: ...
 
-    def unknown(self, name: str) -> Any: ...
+    def unknown(self, name: str) -> Unknown: ...
 
     def test(self, name: str) -> ufl.Argument: ...
 
     def provide(
         self,
         name: str,
-        value: Any,
+        value: ufl.core.expr.Expr | Callable[[int], ufl.core.expr.Expr],
         unit: str,
         provider: str,
         measure: ufl.Measure | None = None,
@@ -71,7 +74,7 @@ class Problem(Protocol):
 
     def require(self, name: str, by: str) -> SharedQuantity: ...
 
-    def ddt(self, expression: Callable[[int], Any]) -> Any: ...
+    def ddt(self, expression: Callable[[int], ufl.core.expr.Expr]) -> ufl.core.expr.Expr | int: ...
 
     def state(self, name: str, level: int) -> fem.Function: ...
 
@@ -117,7 +120,7 @@ class Physics:
         otherwise): one AMG V-cycle by default."""
         return {"pc_type": "gamg", "pc_gamg_threshold": 0.01}
 
-    def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, Any]:
+    def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
         """Final outputs (tables, pictures; collective); returns entries for the summary."""
         return {}
 
@@ -137,7 +140,7 @@ class Controller(Protocol):
     def set_load(self, factor: float) -> None:
         """Scale the drive by ``factor`` in [0, 1] (steady load continuation)."""
 
-    def step_finished(self, step: Any, row: dict[str, float]) -> bool:
+    def step_finished(self, step: ProtocolStep, row: dict[str, float]) -> bool:
         """Whether ``row`` (this module's observed values) meets a cut-off of ``step``."""
 
 

@@ -1,9 +1,8 @@
-"""Interface current distribution: per-facet current density and overpotential, and figures of
-merit (mean, max, focusing factor max/mean, area fraction above k x mean)."""
+"""Interface current distribution: facet geometry, and figures of merit of per-facet current
+densities and overpotentials (mean, max, focusing factor max/mean, area fraction above
+k x mean). The physics samples its own interfaces."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from mpi4py import MPI
 
@@ -31,49 +30,10 @@ def facet_areas(msh: dmesh.Mesh, facets: np.ndarray) -> np.ndarray:
     return area
 
 
-def interface_samples(module: Any, problem: Any, iface: Any) -> dict[str, np.ndarray]:
-    """Owned facets of ``iface``: midpoints ``x``, node coordinates ``vertices``, areas,
-    overpotential ``eta`` [V], current density ``current`` [A/m^2]."""
-    msh = problem.bundle.mesh
-    tdim = msh.topology.dim
-    d = iface.domains.reshape(-1, 4)
-    if len(d) == 0:
-        empty = np.zeros(0)
-        nodes = {1: 1, 2: 2, 3: 3 if msh.topology.cell_name() == "tetrahedron" else 4}[tdim]
-        return {
-            "x": np.zeros((0, 3)),
-            "vertices": np.zeros((0, nodes, 3)),
-            "area": empty,
-            "eta": empty,
-            "current": empty,
-        }
-    msh.topology.create_connectivity(tdim, tdim - 1)
-    c2f = msh.topology.connectivity(tdim, tdim - 1)
-    facets = np.array([c2f.links(c)[lf] for c, lf in d[:, :2]], dtype=np.int32)
-    x = dmesh.compute_midpoints(msh, tdim - 1, facets)
-    es = module.fields["electronic"]
-    ei = module.fields["ionic"]
-    cs = es.sub.cell_map.sub_topology_to_topology(d[:, 0], inverse=True)
-    ce = ei.sub.cell_map.sub_topology_to_topology(d[:, 2], inverse=True)
-    phi_e = ei.u.eval(x, ce).ravel()
-    side = module.film if iface.film_resistance is not None else es.u
-    phi_s = side.eval(x, cs).ravel()
-    eta = phi_s - phi_e - float(iface.ocp.value)
-    temperature = module.temperature_at(problem, x, d[:, 0])
-    current = np.asarray(iface.law.numeric().current(eta, temperature, np.exp), dtype=float)
-    return {
-        "x": x,
-        "vertices": facet_vertices(msh, facets),
-        "area": facet_areas(msh, facets),
-        "eta": eta,
-        "current": current,
-    }
-
-
-def interface_statistics(module: Any, problem: Any, iface: Any, k: float) -> dict[str, float]:
-    """Global figures of merit of the faradaic current on ``iface`` (collective)."""
-    s = interface_samples(module, problem, iface)
-    comm = problem.comm
+def interface_statistics(s: dict[str, np.ndarray], k: float, comm: MPI.Comm) -> dict[str, float]:
+    """Global figures of merit of the current density on an interface from the owned facet
+    samples ``s`` of every rank (``area`` [m^2], ``current`` [A/m^2], ``eta`` [V]); ``k``:
+    threshold factor of the area fraction above k x mean (collective)."""
     area = comm.allreduce(float(s["area"].sum()), op=MPI.SUM)
     total = comm.allreduce(float((s["area"] * s["current"]).sum()), op=MPI.SUM)
     eta_mean = comm.allreduce(float((s["area"] * s["eta"]).sum()), op=MPI.SUM) / area

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING
 
 import ufl
 from dolfinx import fem
@@ -37,7 +38,7 @@ from sse_fem.physics.conduction.outputs import ConductionOutputs
 from sse_fem.physics.conduction.terminals import FixedPotential, Terminal, build_boundaries
 
 if TYPE_CHECKING:
-    from sse_fem.config.schema import ConductionPhysics
+    from sse_fem.config.schema import ConductionPhysics, ProtocolStep
     from sse_fem.physics.base import Problem
 
 
@@ -76,40 +77,46 @@ class Conduction(ConductionOutputs, Physics):
         self._provide(problem)
 
     def _provide(self, problem: Problem) -> None:
+        """Share potentials, current densities and Joule heat per carrier, and the current
+        density and heat of every interface (each at any history level)."""
         dx = problem.bundle.dx()
         for carrier, f in self.fields.items():
-            tags = tuple(problem.bundle.regions[r] for r in f.regions)
-            where = dx(tags)
-            problem.provide(f"potential.{carrier}", f.u, "V", self.name, where)
-            problem.provide(
-                f"current_density.{carrier}",
-                lambda lvl, f=f: -self._sigma(problem, f) * ufl.grad(f.u),
-                "A/m^2",
-                self.name,
-                where,
-            )
-            problem.provide(
-                f"joule_heat.{carrier}",
-                lambda lvl, f=f: self._sigma(problem, f) * ufl.inner(ufl.grad(f.u), ufl.grad(f.u)),
-                "W/m^3",
-                self.name,
-                where,
-            )
+            where = dx(tuple(problem.bundle.regions[r] for r in f.regions))
+            for name, unit, value in (
+                ("potential", "V", self._potential),
+                ("current_density", "A/m^2", self._current_density),
+                ("joule_heat", "W/m^3", self._joule_heat),
+            ):
+                problem.provide(
+                    f"{name}.{carrier}", partial(value, problem, f), unit, self.name, where
+                )
         for i in self.interfaces:
-            problem.provide(
-                f"interface_current_density.{i.name}",
-                lambda lvl, i=i: self._faradaic(problem, i),
-                "A/m^2",
-                self.name,
-                self.dS(i.tag),
-            )
-            problem.provide(
-                f"interface_heat.{i.name}",
-                lambda lvl, i=i: self._interface_heat(problem, i),
-                "W/m^2",
-                self.name,
-                self.dS(i.tag),
-            )
+            for name, unit, iface_value in (
+                ("interface_current_density", "A/m^2", self._faradaic),
+                ("interface_heat", "W/m^2", self._interface_heat),
+            ):
+                problem.provide(
+                    f"{name}.{i.name}",
+                    partial(iface_value, problem, i),
+                    unit,
+                    self.name,
+                    self.dS(i.tag),
+                )
+
+    @staticmethod
+    def _potential(problem: Problem, f: CarrierField, level: int = 0) -> ufl.core.expr.Expr:
+        return problem.state(f.name, level)
+
+    def _current_density(
+        self, problem: Problem, f: CarrierField, level: int = 0
+    ) -> ufl.core.expr.Expr:
+        """-sigma(T) grad(phi) [A/m^2]."""
+        return -self._sigma(problem, f) * ufl.grad(problem.state(f.name, level))
+
+    def _joule_heat(self, problem: Problem, f: CarrierField, level: int = 0) -> ufl.core.expr.Expr:
+        """sigma(T) |grad(phi)|^2 [W/m^3]."""
+        grad = ufl.grad(problem.state(f.name, level))
+        return self._sigma(problem, f) * ufl.inner(grad, grad)
 
     def _temperature(self, problem: Problem) -> tuple[ufl.core.expr.Expr, bool]:
         q = problem.require("temperature", self.name)
@@ -118,9 +125,10 @@ class Conduction(ConductionOutputs, Physics):
     def _sigma(self, problem: Problem, f: CarrierField) -> ufl.core.expr.Expr:
         return f.sigma(self._temperature(problem)[0])
 
-    def _faradaic(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr:
+    def _faradaic(self, problem: Problem, i: InterfaceModel, level: int = 0) -> ufl.core.expr.Expr:
+        """Faradaic current density [A/m^2] (electrode to electrolyte, anodic > 0)."""
         T, const = self._temperature(problem)
-        eta, _ = overpotential(problem, i)
+        eta, _ = overpotential(problem, i, level)
         return i.law.current(eta, on_interface(T, const), ufl.exp)
 
     def _crossing(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr:
@@ -130,10 +138,12 @@ class Conduction(ConductionOutputs, Physics):
             i_ct = i_ct + i.capacitance * problem.ddt(lambda lvl: overpotential(problem, i, lvl)[0])
         return i_ct
 
-    def _interface_heat(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr:
+    def _interface_heat(
+        self, problem: Problem, i: InterfaceModel, level: int = 0
+    ) -> ufl.core.expr.Expr:
         """Irreversible interface heat i eta + i_film^2 R_film [W/m^2]."""
-        eta, i_film = overpotential(problem, i)
-        heat = self._faradaic(problem, i) * eta
+        eta, i_film = overpotential(problem, i, level)
+        heat = self._faradaic(problem, i, level) * eta
         if i_film is not None:
             heat = heat + i_film**2 * i.film_resistance
         return heat
@@ -249,7 +259,7 @@ class Conduction(ConductionOutputs, Physics):
         finally:
             t.current_mode.value, t.current.value = saved
 
-    def step_finished(self, step: Any, row: dict[str, float]) -> bool:
+    def step_finished(self, step: ProtocolStep, row: dict[str, float]) -> bool:
         v = row.get("voltage_V")
         j = row.get("current_density_A_m2")
         return bool(

@@ -3,15 +3,17 @@ fields for ParaView, and the final interface tables, facet fields and pictures."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mpi4py import MPI
 
 import numpy as np
 import ufl
 from dolfinx import fem
+from dolfinx import mesh as dmesh
 
 from sse_fem.physics.conduction.fields import boundary_facets, parent_cells
+from sse_fem.postprocess.interfaces import facet_areas, facet_vertices, interface_statistics
 
 if TYPE_CHECKING:
     from sse_fem.io.results import ResultsWriter
@@ -32,6 +34,7 @@ class ConductionOutputs:
     film: fem.Function | None
     dS: ufl.Measure
     _row_index: list[tuple[str, str, str, np.ndarray]] | None = None
+    _transfers: list[tuple[CarrierField, fem.Function, fem.Function, fem.Expression, fem.Function]]
 
     def _crossing(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr: ...
 
@@ -140,8 +143,6 @@ class ConductionOutputs:
 
     # --- per step ------------------------------------------------------------------------
     def observe(self, problem: Problem) -> dict[str, float]:
-        from sse_fem.postprocess.interfaces import interface_statistics
-
         row: dict[str, float] = {}
         currents = {label: v for k, label, v in self._row_values(problem) if k == "boundary"}
         t = self.terminal
@@ -168,7 +169,9 @@ class ConductionOutputs:
         ct_total = 0.0
         for i in self.interfaces:
             stats = interface_statistics(
-                self, problem, i, problem.case.outputs.current_threshold_factor
+                self.interface_samples(problem, i),
+                problem.case.outputs.current_threshold_factor,
+                problem.comm,
             )
             for key, value in stats.items():
                 row[f"{i.name}.{key}"] = value
@@ -186,7 +189,46 @@ class ConductionOutputs:
         grounds = [fp.value for fp in self.fixed]
         return min(grounds, key=abs) if grounds else 0.0
 
-    def temperature_at(self, problem: Problem, x: np.ndarray, cells: np.ndarray) -> Any:
+    def interface_samples(self, problem: Problem, iface: InterfaceModel) -> dict[str, np.ndarray]:
+        """Owned facets of ``iface``: midpoints ``x``, node coordinates ``vertices``, areas,
+        overpotential ``eta`` [V], faradaic current density ``current`` [A/m^2]."""
+        msh = problem.bundle.mesh
+        tdim = msh.topology.dim
+        d = iface.domains.reshape(-1, 4)
+        if len(d) == 0:
+            empty = np.zeros(0)
+            nodes = {1: 1, 2: 2, 3: 3 if msh.topology.cell_name() == "tetrahedron" else 4}[tdim]
+            return {
+                "x": np.zeros((0, 3)),
+                "vertices": np.zeros((0, nodes, 3)),
+                "area": empty,
+                "eta": empty,
+                "current": empty,
+            }
+        msh.topology.create_connectivity(tdim, tdim - 1)
+        c2f = msh.topology.connectivity(tdim, tdim - 1)
+        facets = np.array([c2f.links(c)[lf] for c, lf in d[:, :2]], dtype=np.int32)
+        x = dmesh.compute_midpoints(msh, tdim - 1, facets)
+        es, ei = self.fields["electronic"], self.fields["ionic"]
+        cs = es.sub.cell_map.sub_topology_to_topology(d[:, 0], inverse=True)
+        ce = ei.sub.cell_map.sub_topology_to_topology(d[:, 2], inverse=True)
+        phi_e = ei.u.eval(x, ce).ravel()
+        side = self.film if iface.film_resistance is not None and self.film is not None else es.u
+        phi_s = side.eval(x, cs).ravel()
+        eta = phi_s - phi_e - float(iface.ocp.value)
+        temperature = self.temperature_at(problem, x, d[:, 0])
+        current = np.asarray(iface.law.numeric().current(eta, temperature, np.exp), dtype=float)
+        return {
+            "x": x,
+            "vertices": facet_vertices(msh, facets),
+            "area": facet_areas(msh, facets),
+            "eta": eta,
+            "current": current,
+        }
+
+    def temperature_at(
+        self, problem: Problem, x: np.ndarray, cells: np.ndarray
+    ) -> float | np.ndarray:
         """Temperature [K] at points ``x`` in parent ``cells`` (a float when constant)."""
         q = problem.require("temperature", self.name)
         value = q()
@@ -227,18 +269,17 @@ class ConductionOutputs:
         return self._out
 
     # --- at the end ----------------------------------------------------------------------
-    def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, Any]:
+    def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
         """Interface tables (CSV), facet fields (VTU), time-series and 2D field pictures."""
         from sse_fem.io.plots import plot_field_2d, plot_interfaces, plot_timeseries
         from sse_fem.io.results import write_facet_field
-        from sse_fem.postprocess.interfaces import interface_samples
 
         comm, outdir = problem.comm, writer.outdir
         samples = {}
         for i in self.interfaces:
-            s = interface_samples(self, problem, i)
+            s = self.interface_samples(problem, i)
             gathered = comm.gather(s, root=0)
-            if comm.rank == 0:
+            if gathered is not None:  # rank 0
                 s = {k: np.concatenate([g[k] for g in gathered]) for k in s}
                 samples[i.name] = s
                 writer.write_table(
