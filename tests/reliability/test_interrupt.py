@@ -20,10 +20,10 @@ SSE_FEM = str(Path(sys.executable).with_name("sse-fem"))
 MPIRUN = str(Path(sys.executable).with_name("mpirun"))
 
 
-def _case(tmp: Path, steps: int = 40) -> Path:
+def _case(tmp: Path, steps: int = 40, fields: bool = False) -> Path:
     data = yaml.safe_load(SYMMETRIC.read_text())
     data["geometry"]["dimension"] = 1
-    data["outputs"] = {"plots": False, "fields": False}
+    data["outputs"] = {"plots": False, "fields": fields}
     for spec in data["interfaces"]["conduction"]:
         spec["double_layer_capacitance"] = "0.1 F/m^2"
     data["time"] = {
@@ -103,3 +103,24 @@ def test_interrupt_and_restart_reproduce_the_uninterrupted_run(tmp_path, sig, ra
     refused = _run(case, "--restart", str(cut))
     assert refused.returncode == 2 and "finished" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_restart_keeps_the_field_files_and_continues_in_a_new_segment(tmp_path):
+    case = _case(tmp_path, fields=True)
+    out = tmp_path / "cut"
+    assert _interrupt(case, out, signal.SIGINT, after_rows=8, ranks=1) != 0
+    first = {p.name: _tree_bytes(p) for p in out.glob("*.bp")}
+    assert "potentials.bp" in first
+    again = _run(case, "--restart", str(out))
+    assert again.returncode == 0, again.stderr
+    assert {p.name: _tree_bytes(p) for p in out.glob("potentials.bp")} == {
+        "potentials.bp": first["potentials.bp"]
+    }  # untouched
+    assert (out / "potentials.restart1.bp").is_dir()
+
+
+def _tree_bytes(path: Path) -> int:
+    """Total size of a file or of an ADIOS2 .bp folder [bytes]."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
