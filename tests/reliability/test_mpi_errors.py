@@ -8,7 +8,6 @@ inside an MPI job.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -69,13 +68,8 @@ def test_gmsh_failure_on_rank_0_ends_both_ranks(tmp_path):
     assert not (out / ".lock").exists()
 
 
-def test_unwritable_output_directory_ends_both_ranks(tmp_path):
-    if os.geteuid() == 0:  # root writes anywhere, but not into sysfs
-        out = Path("/sys/sse_fem_test_output")
-    else:
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o555)
-        out = locked / "out"
+def test_unwritable_output_directory_ends_both_ranks(unwritable_dir):
+    out = unwritable_dir
     proc = sse_fem_run("-o", out)
     assert proc.returncode == 2, proc.stderr
     line = one_error_line(proc)

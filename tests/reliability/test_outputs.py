@@ -43,15 +43,9 @@ def test_output_directory_that_is_a_file_or_under_one(tmp_path):
 
 
 @serial
-def test_unwritable_output_directory(tmp_path):
-    if os.geteuid() == 0:  # root writes anywhere, but not into sysfs
-        out = Path("/sys/sse_fem_test_output")
-    else:
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o555)
-        out = locked / "out"
+def test_unwritable_output_directory(unwritable_dir):
     with pytest.raises(CaseError, match=r"^output directory: cannot create"):
-        ResultsWriter(out, MPI.COMM_WORLD)
+        ResultsWriter(unwritable_dir, MPI.COMM_WORLD)
 
 
 @serial
