@@ -81,7 +81,13 @@ def _same_rows(a: list[dict], b: list[dict]) -> None:
 
 @pytest.mark.parametrize(
     ("sig", "ranks"),
-    [(signal.SIGINT, 1), (signal.SIGTERM, 1), (signal.SIGKILL, 1), (signal.SIGINT, 2)],
+    [
+        (signal.SIGINT, 1),
+        (signal.SIGTERM, 1),
+        (signal.SIGKILL, 1),
+        (signal.SIGINT, 2),
+        (signal.SIGTERM, 2),
+    ],
 )
 def test_interrupt_and_restart_reproduce_the_uninterrupted_run(tmp_path, sig, ranks):
     case = _case(tmp_path)
