@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -64,10 +65,32 @@ def _interrupt(case: Path, out: Path, sig: int, after_rows: int, ranks: int) -> 
     while time.monotonic() < deadline and proc.poll() is None:
         f = out / "timeseries.csv"
         if f.is_file() and len(f.read_text().strip().splitlines()) > after_rows:
-            proc.send_signal(sig)
+            if sig == signal.SIGKILL and ranks > 1:  # as a node failure: every rank at once
+                for pid in [*_descendants(proc.pid), proc.pid]:
+                    os.kill(pid, signal.SIGKILL)
+            else:
+                proc.send_signal(sig)
             break
         time.sleep(0.02)
     return proc.wait(timeout=240)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Processes below ``pid`` (Linux /proc)."""
+    parent = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(stat.parent.name)] = int(fields[1])
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        children = [c for c, pp in parent.items() if pp == p]
+        out += children
+        todo += children
+    return out
 
 
 def _same_rows(a: list[dict], b: list[dict]) -> None:
@@ -87,6 +110,7 @@ def _same_rows(a: list[dict], b: list[dict]) -> None:
         (signal.SIGKILL, 1),
         (signal.SIGINT, 2),
         (signal.SIGTERM, 2),
+        (signal.SIGKILL, 2),
     ],
 )
 def test_interrupt_and_restart_reproduce_the_uninterrupted_run(tmp_path, sig, ranks):
