@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time as clock
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +114,8 @@ class Run:
                 self._transient(problem)
             timings["solve_s"] = clock.perf_counter() - t0
             summary["status"] = "ok"
+            if self.comm.rank == 0:  # a finished run is not restarted: drop the field states
+                shutil.rmtree(self._field_state_dir(), ignore_errors=True)
         except SolverFailure as err:
             summary["status"] = "failed"
             summary["reason"] = str(err)
@@ -206,11 +209,9 @@ class Run:
             row[f"{module}.balance_error"] = balance["balance_error"]
         self.writer.add_row(row)
         if self.case.outputs.fields and (self.steps - 1) % self.case.outputs.every == 0:
-            groups: dict[str, list] = {}
-            for m in problem.modules:
-                for k, v in m.output_functions(problem).items():
-                    groups.setdefault(k, []).extend(v)
-            self.writer.write_fields(groups, t)
+            self._write_fields(problem, t)
+            if problem.transient:
+                self._save_field_state(problem, t)
         for module, balance in self.balances.items():
             if not balance["balance_error"] <= balance["tolerance"]:
                 raise SolverFailure(
@@ -365,6 +366,57 @@ class Run:
         problem.restore()
         raise SolverFailure(reason)
 
+    # --- fields --------------------------------------------------------------------------
+    def _write_fields(self, problem: Problem, t: float) -> None:
+        groups: dict[str, list] = {}
+        for m in problem.modules:
+            for k, v in m.output_functions(problem).items():
+                groups.setdefault(k, []).extend(v)
+        self.writer.write_fields(groups, t)
+
+    def _field_state_dir(self) -> Path:
+        return self.outdir / "checkpoint" / "fields"
+
+    def _save_field_state(self, problem: Problem, t: float) -> None:
+        """The unknowns of an output step, so that a restart can write the field files of
+        the uninterrupted run (field files cannot be appended to)."""
+        folder = self._field_state_dir() / f"step{self.steps:08d}"
+        if self.comm.rank == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        self.comm.barrier()
+        arrays = {uk.name: uk.u.x.array for uk in problem.unknowns}
+        np.savez(folder / f"rank{self.comm.rank}of{self.comm.size}.npz", t=t, **arrays)
+
+    def _replay_fields(self, problem: Problem, t_last: float) -> None:
+        """Write the field steps up to ``t_last`` [s] again from their saved unknowns (the
+        field files then hold what the uninterrupted run wrote), drop later ones, and leave
+        the state as it was."""
+        if not self.case.outputs.fields:
+            return
+        saved = {uk.name: uk.u.x.array.copy() for uk in problem.unknowns}
+        folders = sorted(self._field_state_dir().glob("step*")) if self.comm.rank == 0 else []
+        names = self.comm.bcast([f.name for f in folders], root=0)
+        rank_file = f"rank{self.comm.rank}of{self.comm.size}.npz"
+        for name in names:
+            folder = self._field_state_dir() / name
+            try:  # a state torn by kill -9 lies after the last checkpoint: dropped below
+                data = np.load(folder / rank_file)
+                t = float(data["t"])
+            except (OSError, ValueError, zipfile.BadZipFile):
+                t = np.inf
+            t = self.comm.allreduce(t, op=MPI.MAX)
+            if t > t_last * (1 + 1e-12):
+                self.comm.barrier()
+                if self.comm.rank == 0:
+                    shutil.rmtree(folder, ignore_errors=True)
+                continue
+            for uk in problem.unknowns:
+                uk.u.x.array[:] = data[uk.name]
+            self._write_fields(problem, t)
+        for uk in problem.unknowns:
+            uk.u.x.array[:] = saved[uk.name]
+        problem.state_token += 1
+
     # --- interrupts ----------------------------------------------------------------------
     def _catch_signals(self) -> None:
         """SIGINT/SIGTERM only set a flag; ranks agree on it at step boundaries, so every
@@ -479,6 +531,7 @@ class Run:
         problem.time.value = t
         problem._dt_prev = float(data["dt_prev"]) or None
         self.writer.resume(t)
+        self._replay_fields(problem, t)
         self.steps = int(data["steps"])
         self.log.info("restarting from t = %.6g s", t)
         return t, float(data["dt"]), int(data["index"]), float(data["step_start"])

@@ -131,7 +131,6 @@ class ResultsWriter:
         self._columns: list[str] = []
         self._csv: Any = None  # rank 0: timeseries.csv open for appending
         self._writers: dict[str, Any] = {}
-        self._segment = ""  # field files of a restarted run: "<group>.restart<k>.<ext>"
         lock = prepare_output_directory(self.outdir, comm, lock=True)
         self._unlock = weakref.finalize(self, lock.release) if lock is not None else None
         if fmt == "xdmf":
@@ -188,18 +187,12 @@ class ResultsWriter:
         if self.comm.rank == 0:
             with _writing(path):
                 self._rewrite()
-        # field files cannot be appended to: the continued run writes a new segment and the
-        # earlier files stay as they are (their steps after t_last are superseded)
-        k = 1
-        while any(self.outdir.glob(f"*.restart{k}.*")):
-            k += 1
-        self._segment = self.comm.bcast(f".restart{k}", root=0)
 
     def write_fields(self, groups: dict[str, list], t: float) -> None:
         """Write each group of same-element functions on one mesh at time ``t`` [s] (collective).
 
-        VTX: ``<group>.bp``; XDMF: ``<group>.xdmf`` (see ``XDMFGroup``); a restarted run
-        writes ``<group>.restart<k>.bp`` / ``.xdmf`` from its checkpoint on.
+        VTX: ``<group>.bp``; XDMF: ``<group>.xdmf`` (see ``XDMFGroup``). The files are
+        written anew by every run (a restart replays the earlier steps first).
         """
         for name, funcs in groups.items():
             if not funcs:
@@ -209,14 +202,12 @@ class ResultsWriter:
                     if self.fmt == "vtx":
                         self._writers[name] = io.VTXWriter(
                             self.comm,
-                            self.outdir / f"{name}{self._segment}.bp",
+                            self.outdir / f"{name}.bp",
                             funcs,
                             engine="BP4",
                         )
                     else:
-                        self._writers[name] = XDMFGroup(
-                            self.outdir / f"{name}{self._segment}.xdmf", funcs
-                        )
+                        self._writers[name] = XDMFGroup(self.outdir / f"{name}.xdmf", funcs)
                 self._writers[name].write(t)
 
     def close(self) -> None:
