@@ -141,7 +141,11 @@ class Problem:
             case.solver.newton_tolerance,
             residual_from_iteration=self._residual_from_iteration(has_real),
         )
-        self.snes.setConvergenceTest(self.convergence)
+        self._callback_error: BaseException | None = None
+        self.snes.setConvergenceTest(self._guarded(self.convergence))
+        self._step = {uk.name: fem.Function(uk.u.function_space) for uk in self.unknowns}
+        if not self.linear:
+            self.snes.setLineSearchPreCheck(self._guarded(self._limit_step))
         self._attach_near_nullspaces()
         self._dt_prev: float | None = None
         #: changes whenever the state may have changed (solve, restore, restart)
@@ -183,7 +187,7 @@ class Problem:
             fpetsc.assemble_jacobian(snes_, x_, full, None, **ctx)
             compact.update()
 
-        snes.setJacobian(jacobian, compact.mat, compact.mat)
+        snes.setJacobian(self._guarded(jacobian), compact.mat, compact.mat)
         self._compact = compact  # keeps the copy alive with the solver
         return compact.mat
 
@@ -205,6 +209,31 @@ class Problem:
         if build is not None:
             self._nullspace = build(self.unknowns[0].u.function_space)
             self.A.setNearNullSpace(self._nullspace)
+
+    def _guarded(self, callback: Callable[..., object]) -> Callable[..., object]:
+        """``callback`` for PETSc: an exception raised in it is kept and re-raised by
+        ``solve`` (PETSc would report it as a divergence and the step would be cut)."""
+
+        def call(*args: object) -> object:
+            try:
+                return callback(*args)
+            except Exception as err:
+                self._callback_error = err
+                raise
+
+        return call
+
+    def _limit_step(self, x: PETSc.Vec, y: PETSc.Vec) -> None:
+        """Scale the Newton step ``y`` (x_new = x - y) to the fraction every module accepts
+        (``Physics.step_fraction``)."""
+        start = y.getOwnershipRange()[0]
+        for uk, first, n in self._owned_blocks():
+            f = self._step[uk.name]
+            f.x.array[:n] = -y.array_r[first - start : first - start + n]
+            f.x.scatter_forward()
+        fraction = min((m.step_fraction(self, self._step) for m in self.modules), default=1.0)
+        if fraction < 1.0:
+            y.scale(fraction)
 
     def _owned_blocks(self) -> list[tuple[Unknown, int, int]]:
         """(unknown, first global row, owned rows) of every block on this rank."""
@@ -333,6 +362,9 @@ class Problem:
             reason = self.snes.getConvergedReason()
         except PETSc.Error:
             reason = -1
+        if self._callback_error is not None:  # a bug, not a divergence: say so
+            err, self._callback_error = self._callback_error, None
+            raise err
         its = self.snes.getIterationNumber()
         lin = self.snes.getLinearSolveIterations()
         if self.block_counter is not None:

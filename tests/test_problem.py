@@ -121,3 +121,21 @@ def test_nonlinear_kinetics_are_detected():
     problem = Problem(case, build_mesh(case), [MODULES["conduction"](case.physics.conduction)])
     assert not problem.linear and problem.petsc_options["snes_type"] == "newtonls"
     problem.close()
+
+
+class _Faulty(Physics):
+    """A module whose Newton-step hook has a bug."""
+
+    name = "faulty"
+
+    def step_fraction(self, problem, step):
+        raise RuntimeError("bug in a step hook")
+
+
+def test_an_exception_in_a_solver_callback_is_raised_not_taken_for_divergence():
+    case = symmetric_case(1)
+    conduction = MODULES["conduction"](case.physics.conduction)
+    problem = Problem(case, build_mesh(case), [conduction, _Faulty()])
+    with pytest.raises(RuntimeError, match="bug in a step hook"):
+        problem.solve()
+    problem.close()

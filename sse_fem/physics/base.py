@@ -114,6 +114,12 @@ class Physics:
         """Parent-mesh functions to write, grouped by element (one writer per group)."""
         return {}
 
+    def step_fraction(self, problem: Problem, step: dict[str, fem.Function]) -> float:
+        """The largest fraction in (0, 1] of a Newton step (``step``: the change of every
+        unknown, ghosts updated) that this physics accepts, e.g. to keep an exponential
+        rate law from overflowing; collective. 1 by default."""
+        return 1.0
+
     def block_options(self) -> dict[str, object]:
         """PETSc options of this physics' block in a multi-physics field split (without
         prefix; the block is applied once per outer iteration unless ``ksp_type`` says

@@ -69,7 +69,8 @@ def newton_options(
             "pc_type": "lu",
             "pc_factor_mat_solver_type": "mumps",
             "mat_mumps_icntl_14": 80,
-            "mat_mumps_icntl_24": 1,
+            # no null-pivot detection (ICNTL 24): it turned the near-singular first Newton
+            # system of starved kinetics into a zero update that passed as converged
         }
     elif len(physics_blocks or {}) > 1:
         preset = "iterative_fieldsplit"

@@ -20,6 +20,9 @@ from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING
 
+from mpi4py import MPI
+
+import numpy as np
 import ufl
 from dolfinx import fem
 
@@ -36,6 +39,9 @@ from sse_fem.physics.conduction.interfaces import (
 )
 from sse_fem.physics.conduction.outputs import ConductionOutputs
 from sse_fem.physics.conduction.terminals import FixedPotential, Terminal, build_boundaries
+
+#: largest change of a Butler-Volmer overpotential in one Newton step [V] (~10 V_T)
+MAX_OVERPOTENTIAL_STEP_V = 0.25
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import ConductionPhysics, ProtocolStep
@@ -231,6 +237,52 @@ class Conduction(ConductionOutputs, Physics):
 
     def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
         return [fp.bc for fp in self.fixed] + ([self._film_bc] if self._film_bc else [])
+
+    def step_fraction(self, problem: Problem, step: dict[str, fem.Function]) -> float:
+        """Newton steps change no Butler-Volmer overpotential by more than
+        ``MAX_OVERPOTENTIAL_STEP_V``: from rest, slow kinetics linearise to a near-singular
+        system whose full step overflows exp(); limited steps climb the exponential."""
+        largest = 0.0
+        for i in self.interfaces:
+            if i.law.kind != "butler_volmer":
+                continue
+            side, ionic = self._facet_dofs(i)
+            electrode = "phi_film" if i.film_resistance is not None else "phi_electronic"
+            if len(side):
+                d_eta = step[electrode].x.array[side].mean(axis=1) - step["phi_ionic"].x.array[
+                    ionic
+                ].mean(axis=1)
+                largest = max(largest, float(np.abs(d_eta).max()))
+        largest = problem.comm.allreduce(largest, op=MPI.MAX)
+        return min(1.0, MAX_OVERPOTENTIAL_STEP_V / largest) if largest > 0 else 1.0
+
+    def _facet_dofs(self, i: InterfaceModel) -> tuple[np.ndarray, np.ndarray]:
+        """(electrode-side, electrolyte-side) dofs of every owned facet of ``i``, one row
+        per facet (local indices, ghosts included)."""
+        cache = self.__dict__.setdefault("_facet_dof_cache", {})
+        if i.name not in cache:
+            d = i.domains.reshape(-1, 4)
+            out = []
+            for field, cells, local in (
+                (self.fields["electronic"], d[:, 0], d[:, 1]),
+                (self.fields["ionic"], d[:, 2], d[:, 3]),
+            ):
+                V = field.u.function_space
+                fdim = V.mesh.topology.dim - 1
+                sub_cells = field.sub.cell_map.sub_topology_to_topology(cells, inverse=True)
+                layout = V.dofmap.dof_layout
+                per_facet = len(layout.entity_closure_dofs(fdim, 0))
+                out.append(
+                    np.array(
+                        [
+                            V.dofmap.cell_dofs(c)[layout.entity_closure_dofs(fdim, lf)]
+                            for c, lf in zip(sub_cells, local, strict=True)
+                        ],
+                        dtype=np.int32,
+                    ).reshape(len(d), per_facet)  # a rank may own no facet of it
+                )
+            cache[i.name] = (out[0], out[1])
+        return cache[i.name]
 
     # --- controller ----------------------------------------------------------------------
     def set_load(self, factor: float) -> None:
