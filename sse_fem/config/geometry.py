@@ -8,27 +8,46 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sse_fem.config.types import NonNegative, Positive, Strict
 
 
 class MeshControl(Strict):
-    """Mesh sizes (gmsh characteristic lengths) and a guard against huge meshes."""
+    """Mesh sizes (gmsh characteristic lengths), parallel refinement and a guard against huge
+    meshes."""
 
     size: Positive("length") | None = None  # global element size; default: builder's choice
     interface_size: Positive("length") | None = None  # size on interfaces (refinement)
     size_growth_distance: Positive("length") | None = None  # distance over which size grows
     order: Literal[1, 2] = 1  # geometry order
+    #: gmsh meshes with every size times 2^refinements (1/8 of the tetrahedra per level), then
+    #: dolfinx splits every cell into 2^dim, ``refinements`` times, in parallel: about the mesh
+    #: of the sizes above in a fraction of the meshing time (2D and 3D gmsh geometries). New
+    #: vertices are edge midpoints, put back on exactly known surfaces (the voids of
+    #: ``metal_se_interface``); other curved surfaces (particles) keep the coarse mesh's chords,
+    #: and small features (narrow contact necks) may not mesh at the coarse size
+    refinements: int = Field(default=0, ge=0, le=4)
     #: refuse (before meshing) a geometry whose estimated element count, from its measure and
     #: the sizes above (voxel count for images), exceeds this; raise it for very large runs
     max_elements: float = Field(default=2e7, gt=0)
 
 
 class GeometryBase(Strict):
+    #: whether ``mesh.refinements`` applies (simplex meshes made by gmsh)
+    REFINABLE: ClassVar[bool] = True
+
     dimension: Literal[1, 2, 3]
     mesh: MeshControl = MeshControl()
     seed: int = 0
+
+    @field_validator("mesh")
+    @classmethod
+    def _refinable(cls, mesh: MeshControl, info: ValidationInfo) -> MeshControl:
+        if mesh.refinements and (info.data.get("dimension") == 1 or not cls.REFINABLE):
+            what = "voxel meshes (one cell a voxel)" if not cls.REFINABLE else "1D geometries"
+            raise ValueError(f"refinements must be 0 for {what}")
+        return mesh
 
     def group_names(self) -> dict[str, list[str]]:
         """{'regions': [...], 'interfaces': [...], 'boundaries': [...]} created by the builder."""
@@ -287,6 +306,8 @@ class FromImage(GeometryBase):
     (names sorted alphabetically) for every pair; boundaries ``bottom``, ``top`` (last axis),
     ``sides``.
     """
+
+    REFINABLE: ClassVar[bool] = False
 
     type: Literal["from_image"]
     dimension: Literal[2, 3]

@@ -5,7 +5,10 @@ session: it creates the model, one physical group per name in ``cfg.group_names(
 and returns a report (achieved fractions, contacts, ...) for ``summary.json``.
 Builders that make dolfinx meshes directly (voxel images) register in ``DIRECT_BUILDERS``.
 Each gmsh builder also has ``estimate(cfg)``, a rough element count computed before meshing
-(``ESTIMATES``), checked against ``geometry.mesh.max_elements``.
+(``ESTIMATES``), checked against ``geometry.mesh.max_elements``. With ``mesh.refinements: N``
+gmsh meshes at 2^N times the sizes (about 2^(-dim N) of the elements) and dolfinx refines N
+times, so the estimate at the given sizes counts the final mesh; builders that know their
+curved surfaces exactly register them in ``SURFACES`` so that refined vertices are put back on.
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ ESTIMATES: dict[str, Callable[[Any], float]] = {
     "composite_cathode": composite_cathode.estimate,
     "metal_se_interface": metal_se_interface.estimate,
     "polycrystal": polycrystal.estimate,
+}
+
+#: type -> surfaces(cfg, report) -> (facet group, move) or None: ``move`` puts vertices of the
+#: group's curved facets onto the exact surface (``sse_fem.mesh.refine.Snap``)
+SURFACES: dict[str, Callable[[Any, dict], tuple[str, Callable] | None]] = {
+    "metal_se_interface": metal_se_interface.void_surfaces,
 }
 
 

@@ -9,6 +9,7 @@ boundary ``void_surface`` and ``metal_electrolyte`` is only the contacting part.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import gmsh
 import numpy as np
@@ -373,3 +374,60 @@ def _void_edges(void: list[int], contact: list[int], dim: int) -> list[int]:
         }
 
     return sorted(bnd(void) & bnd(contact))
+
+
+def void_surfaces(
+    cfg: MetalSEInterface, report: dict
+) -> tuple[str, Callable[[np.ndarray], np.ndarray]] | None:
+    """The exact void surfaces, for ``geometry.mesh.refinements``: ``('void_surface', move)``.
+
+    ``move`` takes vertex coordinates [m] of ``void_surface`` facets, shape (facets, vertices,
+    3). On a curved void facet (above the interface plane, a vertex off it) a vertex on the
+    plane goes radially onto its void's rim circle, any other along the ray from the void's
+    centre onto its cap (sphere) or half-ellipsoid; other facets (the SE under a void, crack
+    walls) give NaN. None without voids. ``report``: ``build``'s, with the voids in metres.
+    """
+    if cfg.voids is None:
+        return None
+    dim, zi = cfg.dimension, cfg.electrolyte_thickness
+    ax = dim - 1
+    r = np.asarray(report["void_radii_m"])
+    lateral = np.asarray(report["void_centres_m"]).reshape(r.size, ax)
+    h = cfg.voids.height or cfg.voids.radius  # one height for all voids, as in ``build``
+    if cfg.voids.shape == "cap":
+        big = (r**2 + h**2) / (2 * h)  # sphere radius of each cap
+        centres = np.column_stack([lateral, zi + h - big])
+        axes = np.repeat(big[:, None], dim, axis=1)
+    else:
+        centres = np.column_stack([lateral, np.full(r.size, zi)])
+        axes = np.column_stack([np.repeat(r[:, None], ax, axis=1), np.full(r.size, h)])
+    tol = 1e-9 * (zi + cfg.metal_thickness)
+    chunk = max(1, 2**22 // r.size)  # points per pass: bounded memory with many voids
+
+    def nearest(p: np.ndarray) -> np.ndarray:
+        """The void whose surface (level set) is nearest; the nearest centre may be another's."""
+        k = np.empty(len(p), dtype=np.intp)
+        for a in range(0, len(p), chunk):
+            q = p[a : a + chunk, None, :] - centres[None]
+            level = np.abs(np.linalg.norm(q / axes[None], axis=2) - 1) * axes.min(axis=1)
+            k[a : a + chunk] = np.argmin(level, axis=1)
+        return k
+
+    def move(x: np.ndarray) -> np.ndarray:
+        z = x[..., ax]
+        curved = np.all(z > zi - tol, axis=1) & np.any(z > zi + tol, axis=1)
+        p = x[curved].reshape(-1, 3)
+        k = nearest(p[:, :dim])
+        rel = p[:, :dim] - centres[k]
+        out = p.copy()
+        out[:, :dim] = centres[k] + rel / np.linalg.norm(rel / axes[k], axis=1)[:, None]
+        rim = np.abs(p[:, ax] - zi) <= tol
+        radial = p[rim, :ax] - lateral[k[rim]]
+        scale = r[k[rim]] / np.linalg.norm(radial, axis=1)
+        out[rim, :ax] = lateral[k[rim]] + radial * scale[:, None]
+        out[rim, ax] = zi
+        result = np.full_like(x, np.nan)
+        result[curved] = out.reshape(-1, x.shape[1], 3)
+        return result
+
+    return "void_surface", move

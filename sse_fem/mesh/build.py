@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from sse_fem import parallel
 from sse_fem.errors import CaseError
 from sse_fem.logs import get_logger
 from sse_fem.mesh.bundle import MeshBundle
+from sse_fem.mesh.refine import Snap, refine_bundle
 
 GMSH_FAILED = "geometry: gmsh could not mesh this geometry"
 
@@ -84,7 +86,13 @@ def build_mesh(case: Any, comm: MPI.Comm = MPI.COMM_WORLD) -> MeshBundle:
     collective distribution: a geometry gmsh cannot mesh (or too large a mesh, estimated
     beforehand) is the same ``CaseError`` on every rank.
     """
-    from sse_fem.geometry import DIRECT_BUILDERS, ESTIMATES, GMSH_BUILDERS, check_element_count
+    from sse_fem.geometry import (
+        DIRECT_BUILDERS,
+        ESTIMATES,
+        GMSH_BUILDERS,
+        SURFACES,
+        check_element_count,
+    )
     from sse_fem.geometry.gmsh_tools import MODEL_UNIT_M
 
     if case.mesh is not None:
@@ -92,18 +100,39 @@ def build_mesh(case: Any, comm: MPI.Comm = MPI.COMM_WORLD) -> MeshBundle:
     geo = case.geometry
     if geo.type in DIRECT_BUILDERS:
         return DIRECT_BUILDERS[geo.type](geo, comm)
+    # sizes x 2^N give about 2^(dim N) times fewer elements, and N refinements as many more:
+    # the estimate at the given sizes counts the final mesh
     estimate = ESTIMATES[geo.type](geo)
     check_element_count(geo, estimate, "coarsen geometry.mesh.size (or interface_size)")
     names = geo.group_names()
+    refinements = geo.mesh.refinements
     outcome: tuple[dict | None, str | None] = (None, None)
     if comm.rank == 0:
-        outcome = _on_gmsh(lambda: GMSH_BUILDERS[geo.type](geo), case.case.name, GMSH_FAILED)
+        work = functools.partial(_coarse, GMSH_BUILDERS[geo.type], geo, 2.0**refinements)
+        outcome = _on_gmsh(work, case.case.name, GMSH_FAILED)
     info, failure = comm.bcast(outcome, root=0)
+    if failure is not None and refinements and failure.startswith(GMSH_FAILED):
+        failure += (
+            f" (at {2**refinements:g} times the element sizes, for geometry.mesh.refinements"
+            f" = {refinements}: use fewer refinements)"
+        )
     if failure is not None:
         raise CaseError(failure)
     info = {**info, "estimated_elements": round(estimate)}
     gdim = 3 if geo.dimension == 3 else geo.dimension
-    return _distribute(comm, gdim, set(names["interfaces"]), info, MODEL_UNIT_M, GMSH_FAILED)
+    bundle = _distribute(comm, gdim, set(names["interfaces"]), info, MODEL_UNIT_M, GMSH_FAILED)
+    if not refinements:
+        return bundle
+    exact = SURFACES[geo.type](geo, info) if geo.type in SURFACES else None
+    return refine_bundle(bundle, refinements, Snap(*exact) if exact else None)
+
+
+def _coarse(builder: Callable[[Any], dict], geo: Any, factor: float) -> dict:
+    """Rank 0: ``builder(geo)`` with every gmsh element size times ``factor``."""
+    import gmsh
+
+    gmsh.option.setNumber("Mesh.MeshSizeFactor", factor)
+    return builder(geo)
 
 
 def read_mesh_file(path: str, dimension: int, scale: float, comm: MPI.Comm) -> MeshBundle:
