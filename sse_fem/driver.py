@@ -312,10 +312,11 @@ class Run:
                             f"step cuts (dt = {h:.3g} s)",
                             t,
                         )
-                problem.accept_step(h)
                 t += h
                 order = 2
+                # observed before the history moves on: rates (BDF) of this step are right
                 row = self._record(problem, t, its, lin, h)
+                problem.accept_step(h)
                 self._progress(t, t_stop, h, its, row)
                 stop = self._stop_requested()
                 if stop or self.steps % tb.checkpoint_every == 0:
@@ -342,12 +343,16 @@ class Run:
         for c in problem.bdf:
             c.value = 0.0
         rest = problem.controller.at_rest() if problem.controller else contextlib.nullcontext()
-        with rest:  # observed and balanced at rest too
-            ok, its, lin = problem.solve()
-            if not ok:
-                self._fail(problem, "no converged initial (rest) state", 0.0)
-            problem.initialise_history()
-            self._record(problem, 0.0, its, lin, 0.0)
+        problem.initial.value = 1.0
+        try:
+            with rest:  # observed and balanced at rest too
+                ok, its, lin = problem.solve()
+                if not ok:
+                    self._fail(problem, "no converged initial (rest) state", 0.0)
+                problem.initialise_history()
+                self._record(problem, 0.0, its, lin, 0.0)
+        finally:
+            problem.initial.value = 0.0
 
     def _progress(self, t: float, t_stop: float, dt: float, its: int, row: dict) -> None:
         if self.comm.rank != 0:

@@ -69,6 +69,9 @@ class Problem:
         self.bdf = [fem.Constant(msh, c) for c in (1.0, -1.0, 0.0)]
         self.time = fem.Constant(msh, 0.0)
         self.load = fem.Constant(msh, 1.0)  # continuation factor (steady)
+        #: 1 while the initial state of a transient run is solved (evolving fields hold
+        #: their initial condition; quasi-static ones find their rest state), else 0
+        self.initial = fem.Constant(msh, 0.0)
         self.quantities = Quantities()
         self.quantities.default("temperature", fem.Constant(msh, case.case.temperature), "K")
         self.unknowns: list[Unknown] = []
@@ -147,6 +150,7 @@ class Problem:
         if not self.linear:
             self.snes.setLineSearchPreCheck(self._guarded(self._limit_step))
         self._attach_near_nullspaces()
+        self.initialise_history()  # a failed first solve restores the modules' initial guess
         self._dt_prev: float | None = None
         #: changes whenever the state may have changed (solve, restore, restart)
         self.state_token = 0
@@ -311,10 +315,24 @@ class Problem:
         value: ufl.core.expr.Expr | Callable[[int], ufl.core.expr.Expr],
         unit: str,
         provider: str,
-        measure: ufl.Measure | None = None,
+        measure: ufl.Measure | Callable[[], ufl.Measure] | None = None,
     ) -> None:
         """Share a named quantity (see ``Quantities.provide``); call from ``declare``."""
         self.quantities.provide(name, value, unit, provider, measure)
+
+    def provided(self, prefix: str) -> list[str]:
+        """Names of provided quantities starting with ``prefix``; call from ``residual``."""
+        return self.quantities.provided(prefix)
+
+    def provide_scalar(
+        self, name: str, value: Callable[[], float], unit: str, provider: str
+    ) -> None:
+        """Share a scalar of the current state (``value()`` is collective)."""
+        self.quantities.provide_scalar(name, value, unit, provider)
+
+    def scalar(self, name: str, by: str) -> Callable[[], float] | None:
+        """A shared scalar by name, None when no module provides it."""
+        return self.quantities.scalar(name, by)
 
     def require(self, name: str, by: str) -> SharedQuantity:
         """A shared quantity by name (provided by a module, else its default); call from

@@ -15,7 +15,12 @@ Names used by the shipped physics (unit):
 - ``potential.<carrier>`` (V), ``current_density.<carrier>`` (A/m^2, vector),
   ``joule_heat.<carrier>`` (W/m^3, regions conducting it): conduction;
 - ``interface_current_density.<interface>`` (A/m^2, on the interface, '+' = electrode side),
-  ``interface_heat.<interface>`` (W/m^2): conduction.
+  and its heat (W/m^2): ``interface_heat.<interface>`` (irreversible, i eta),
+  ``film_heat.<interface>`` (i^2 R_film), ``reversible_heat.<interface>`` (i T dU/dT):
+  conduction; ``contact_heat.<boundary>`` (W/m^2, terminal contact j^2 R_c): conduction.
+
+Scalars (one number of the current state, computed collectively): ``electrical_power`` (W,
+into the cell at its terminals): conduction.
 """
 
 from __future__ import annotations
@@ -36,11 +41,19 @@ class SharedQuantity:
     unit: str
     provider: str  # module name, or "default"
     value: Callable[[int], Expr]
-    measure: ufl.Measure | None = None  # where it is defined (None: everywhere)
+    #: where it is defined (None: everywhere); a callable is resolved when first read, after
+    #: every module has declared (e.g. a quadrature degree that depends on the coupling)
+    where: ufl.Measure | Callable[[], ufl.Measure] | None = None
     users: set[str] = field(default_factory=set)
 
     def __call__(self, level: int = 0) -> Expr:
         return self.value(level)
+
+    @property
+    def measure(self) -> ufl.Measure | None:
+        if callable(self.where) and not isinstance(self.where, ufl.Measure):
+            self.where = self.where()
+        return self.where
 
     @property
     def is_constant(self) -> bool:
@@ -60,6 +73,8 @@ class Quantities:
     def __init__(self) -> None:
         self._provided: dict[str, SharedQuantity] = {}
         self._defaults: dict[str, SharedQuantity] = {}
+        self._scalars: dict[str, tuple[str, str, Callable[[], float]]] = {}
+        self._scalar_users: dict[str, set[str]] = {}
 
     def provide(
         self,
@@ -67,7 +82,7 @@ class Quantities:
         value: Expr | Callable[[int], Expr],
         unit: str,
         provider: str,
-        measure: ufl.Measure | None = None,
+        measure: ufl.Measure | Callable[[], ufl.Measure] | None = None,
     ) -> None:
         """Register ``value`` (an expression, or level -> expression) under ``name``."""
         if name in self._provided:
@@ -93,13 +108,41 @@ class Quantities:
         q.users.add(by)
         return q
 
+    def provided(self, prefix: str) -> list[str]:
+        """Names of the provided quantities that start with ``prefix`` (e.g. every
+        ``joule_heat.``), sorted."""
+        return sorted(n for n in self._provided if n.startswith(prefix))
+
+    def provide_scalar(
+        self, name: str, value: Callable[[], float], unit: str, provider: str
+    ) -> None:
+        """Register a scalar of the current state (``value()`` is collective)."""
+        if name in self._scalars:
+            raise ValueError(f"scalar {name!r} is provided twice")
+        self._scalars[name] = (unit, provider, value)
+
+    def scalar(self, name: str, by: str) -> Callable[[], float] | None:
+        """The scalar ``name`` (a collective callable), None when nothing provides it."""
+        entry = self._scalars.get(name)
+        if entry is None:
+            return None
+        self._scalar_users.setdefault(name, set()).add(by)
+        return entry[2]
+
     def report(self) -> dict[str, dict[str, object]]:
         """Name -> provider, unit and users, for the run summary."""
         merged = self._defaults | self._provided
-        return {
+        out: dict[str, dict[str, object]] = {
             n: {"provider": q.provider, "unit": q.unit, "users": sorted(q.users)}
             for n, q in sorted(merged.items())
         }
+        for n, (unit, provider, _) in sorted(self._scalars.items()):
+            out[n] = {
+                "provider": provider,
+                "unit": unit,
+                "users": sorted(self._scalar_users.get(n, ())),
+            }
+        return out
 
 
 __all__ = ["Quantities", "SharedQuantity"]

@@ -46,6 +46,7 @@ DIMENSIONS: dict[str, str] = {
     "thermal_conductivity": "W/(m*K)",
     "specific_heat": "J/(kg*K)",
     "thermal_expansion": "1/K",
+    "per_temperature": "1/K",
     "pressure": "Pa",
     "surface_energy": "J/m^2",
     "heat_transfer_coefficient": "W/(m^2*K)",

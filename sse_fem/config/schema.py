@@ -82,8 +82,36 @@ class ConductionPhysics(Strict):
         return data
 
 
+class HeatSources(Strict):
+    """Heat sources, each switchable (all on by default)."""
+
+    joule: bool = True  # sigma |grad phi|^2 in every conductor
+    interface: bool = True  # irreversible reaction heat i eta
+    film: bool = True  # i^2 R_film of interface films
+    reversible: bool = True  # entropic heat i T dU/dT
+    contact: bool = True  # j^2 R_c of the terminal contact
+
+
+class VolumetricHeatSource(Strict):
+    """A given heat source [W/m^3] in some regions."""
+
+    regions: list[str] = Field(min_length=1)
+    value: Quantity("power_density")
+
+
+class HeatPhysics(Strict):
+    """Transient heat conduction with electrochemical sources (``sse_fem.physics.heat``)."""
+
+    #: two_way: the temperature feeds sigma(T), i0(T), RT/F and U(T) (monolithic);
+    #: one_way: sources only, electrical properties at the initial temperature
+    coupling: Literal["two_way", "one_way"] = "two_way"
+    sources: HeatSources = HeatSources()
+    volumetric_sources: list[VolumetricHeatSource] = Field(default_factory=list)
+
+
 class PhysicsBlock(Strict):
     conduction: ConductionPhysics | None = None
+    heat: HeatPhysics | None = None
 
     @model_validator(mode="after")
     def _some(self) -> PhysicsBlock:
@@ -105,7 +133,12 @@ class ConductionInterface(Strict):
     alpha_a: float = Field(default=0.5, gt=0, le=1)
     alpha_c: float = Field(default=0.5, gt=0, le=1)
     charge_number: int | None = Field(default=None, ge=1, le=3)  # default: electrode metal's z
+    #: at 298.15 K; follows the temperature through the entropic coefficient
     open_circuit_potential: Quantity("potential") = 0.0
+    #: dU/dT [V/K] (reversible heat i T dU/dT); default: the electrode material's, else 0
+    entropic_coefficient: Quantity("potential_per_temperature") | None = None
+    #: Arrhenius activation energy of the exchange current (given at 298.15 K); 0: none
+    activation_energy: NonNegative("activation_energy") = 0.0
     film_resistance: NonNegative("area_resistance") = 0.0
     double_layer_capacitance: NonNegative("area_capacitance") = 0.0
 
@@ -158,6 +191,55 @@ class ConductionBoundaryCondition(Strict):
         return self
 
 
+class HeatBoundaryCondition(Strict):
+    """A thermal condition on a named boundary: ``temperature`` (value [K]), ``convection``
+    (h (T - T_ambient) leaves the cell), ``heat_flux`` (value [W/m^2] into the cell) or
+    ``adiabatic`` (the default on every boundary)."""
+
+    name: str = Field(min_length=1)
+    type: Literal["temperature", "convection", "heat_flux", "adiabatic"]
+    value: str | float | None = None
+    heat_transfer_coefficient: Positive("heat_transfer_coefficient") | None = None
+    ambient_temperature: Positive("temperature") | None = None  # default case.temperature
+
+    @property
+    def si_value(self) -> float:
+        """The value in SI units (0 when the type takes none)."""
+        return float(self.value or 0.0)
+
+    @model_validator(mode="after")
+    def _value(self) -> HeatBoundaryCondition:
+        dims = {"temperature": "temperature", "heat_flux": "heat_flux"}
+        if self.type in dims:
+            if self.value is None:
+                raise ValueError(f"type {self.type!r} needs a value")
+            from sse_fem.units import to_si
+
+            try:
+                si = to_si(self.value, dims[self.type])
+            except CaseError as err:
+                raise ValueError(str(err)) from None
+            if self.type == "temperature" and si <= 0:
+                raise ValueError(f"{self.value!r} is not a temperature (must be > 0 K)")
+            self.__dict__["value"] = si
+        elif self.value is not None:
+            raise ValueError(f"type {self.type!r} takes no value")
+        convection = self.type == "convection"
+        if convection and self.heat_transfer_coefficient is None:
+            raise ValueError("type 'convection' needs heat_transfer_coefficient")
+        if not convection and (
+            self.heat_transfer_coefficient is not None or self.ambient_temperature is not None
+        ):
+            raise ValueError(
+                "heat_transfer_coefficient and ambient_temperature belong to type 'convection'"
+            )
+        return self
+
+
+class HeatInitialCondition(Strict):
+    temperature: Positive("temperature") | None = None  # default case.temperature
+
+
 class _ByPhysics(Strict):
     """A block with one entry per physics (conditions belong to the physics applying them).
 
@@ -186,6 +268,7 @@ class _ByPhysics(Strict):
 class BoundaryConditionsBlock(_ByPhysics):
     block_key = "boundary_conditions"
     conduction: list[ConductionBoundaryCondition] = Field(default_factory=list)
+    heat: list[HeatBoundaryCondition] = Field(default_factory=list)
 
 
 class InterfacesBlock(_ByPhysics):
@@ -197,6 +280,7 @@ class InitialConditionsBlock(_ByPhysics):
     """Initial states of the physics that have one (conduction starts from its rest state)."""
 
     block_key = "initial_conditions"
+    heat: HeatInitialCondition | None = None
 
 
 class ProtocolStep(Strict):
@@ -352,18 +436,45 @@ def check_consistency(case: Case) -> None:
                     "boundaries",
                 ),
             ]
+        singular = {"regions": "a region", "interfaces": "an interface", "boundaries": "a boundary"}
         for block, items, kind in named:
             allowed = groups[kind]
             for k, item in enumerate(items):
                 if item.name not in allowed:
                     raise CaseError(
-                        f"{item.name!r} is not a {kind[:-1]} of this geometry; allowed: {allowed}",
+                        f"{item.name!r} is not {singular[kind]} of this geometry; "
+                        f"allowed: {allowed}",
                         f"{block}[{k}].name",
                     )
+    if case.physics.heat is not None:
+        _check_heat(case)
     if case.physics.conduction is not None:
         _check_conduction_controls(case)
     elif case.time.protocol is not None:
         raise CaseError("time.protocol drives a conduction terminal", "time.protocol")
+
+
+def _check_heat(case: Case) -> None:
+    heat = case.physics.heat
+    assert heat is not None
+    regions = [r.name for r in case.regions]
+    for k, src in enumerate(heat.volumetric_sources):
+        for j, name in enumerate(src.regions):
+            if name not in regions:
+                raise CaseError(
+                    f"{name!r} is not a region; regions: {regions}",
+                    f"physics.heat.volumetric_sources[{k}].regions[{j}]",
+                )
+    bcs = case.boundary_conditions.heat
+    anchored = any(b.type in ("temperature", "convection") for b in bcs)
+    if case.time.mode == "steady" and not anchored:
+        raise CaseError(
+            "a steady heat problem needs a boundary of type 'temperature' or 'convection' "
+            "(with adiabatic boundaries only, the temperature is undetermined)",
+            "boundary_conditions.heat",
+        )
+    if heat.coupling == "one_way" and case.physics.conduction is None:
+        raise CaseError("coupling one_way needs physics.conduction", "physics.heat.coupling")
 
 
 def _check_conduction_controls(case: Case) -> None:

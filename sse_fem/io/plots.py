@@ -1,15 +1,20 @@
-"""PNG plots: time series, interface current distribution, 2D field maps (matplotlib, Agg)."""
+"""PNG plots: time series, interface current distribution, 2D field maps, 3D slices, heat
+(matplotlib, Agg)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
+
+from mpi4py import MPI
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from dolfinx import geometry  # noqa: E402
 
 
 def plot_timeseries(rows: list[dict], outdir: Path, prefix: str = "") -> None:
@@ -97,4 +102,151 @@ def plot_field_2d(func: Any, cells: np.ndarray, path: Path, label: str) -> None:
     ax.set_ylabel("y [µm]")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+_AXES = "xyz"
+
+
+def _global_bbox(msh: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Corners of the global bounding box of the mesh nodes [m] (collective)."""
+    gx = msh.geometry.x
+    lo = gx.min(axis=0) if len(gx) else np.full(3, np.inf)
+    hi = gx.max(axis=0) if len(gx) else np.full(3, -np.inf)
+    glo, ghi = np.empty(3), np.empty(3)
+    msh.comm.Allreduce(np.ascontiguousarray(lo, dtype=np.float64), glo, op=MPI.MIN)
+    msh.comm.Allreduce(np.ascontiguousarray(hi, dtype=np.float64), ghi, op=MPI.MAX)
+    return glo, ghi
+
+
+def sample_plane(
+    func: Any,
+    normal: int,
+    position: float | None,
+    resolution: int,
+    cells: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample a scalar field on a regular grid in the plane ``x[normal] = position`` [m]
+    (default: middle of the global bounding box), ``resolution`` pixels along the longer side.
+
+    Collective over the mesh's communicator; every rank gets the same result. Returns the pixel
+    centres ``grid_u, grid_v`` [m] (the two in-plane axes in x, y, z order) and ``values``,
+    all of shape ``(nv, nu)``; NaN where no cell (or none of the local ``cells``) holds the point.
+    """
+    msh = func.function_space.mesh
+    comm = msh.comm
+    tdim = msh.topology.dim
+    lo, hi = _global_bbox(msh)
+    if position is None:
+        position = 0.5 * (lo[normal] + hi[normal])
+    iu, iv = (a for a in range(3) if a != normal)
+    lu, lv = hi[iu] - lo[iu], hi[iv] - lo[iv]
+    h = max(lu, lv) / resolution
+    nu, nv = max(int(round(lu / h)), 1), max(int(round(lv / h)), 1)
+    u = lo[iu] + (np.arange(nu) + 0.5) * lu / nu
+    v = lo[iv] + (np.arange(nv) + 0.5) * lv / nv
+    grid_u, grid_v = np.meshgrid(u, v)
+    pts = np.zeros((grid_u.size, 3))
+    pts[:, iu], pts[:, iv], pts[:, normal] = grid_u.ravel(), grid_v.ravel(), position
+
+    # Local search: first allowed (owned, and in ``cells`` if given) cell per point.
+    imap = msh.topology.index_map(tdim)
+    allowed = np.zeros(imap.size_local + imap.num_ghosts, dtype=bool)
+    if cells is None:
+        allowed[: imap.size_local] = True
+    else:
+        allowed[np.asarray(cells, dtype=np.int64)] = True
+        allowed[imap.size_local :] = False
+    tree = geometry.bb_tree(msh, tdim)
+    hits = geometry.compute_colliding_cells(msh, geometry.compute_collisions_points(tree, pts), pts)
+    links, offsets = hits.array, hits.offsets
+    owner = np.repeat(np.arange(len(pts)), np.diff(offsets))
+    ok = allowed[links] if len(links) else np.zeros(0, dtype=bool)
+    idx, first = np.unique(owner[ok], return_index=True)
+    found_cells = links[ok][first].astype(np.int32)
+    if len(idx):
+        vals = np.asarray(func.eval(pts[idx], found_cells)).reshape(len(idx), -1)[:, 0].real
+    else:
+        vals = np.zeros(0)
+
+    # Combine: the lowest rank that found a point wins.
+    values = np.full(len(pts), np.nan)
+    for ridx, rvals in reversed(comm.allgather((idx, vals))):
+        values[ridx] = rvals
+    return grid_u, grid_v, values.reshape(grid_u.shape)
+
+
+def plot_slice_3d(
+    func: Any,
+    path: Path,
+    label: str,
+    normal: int = 2,
+    position: float | None = None,
+    resolution: int = 160,
+    cells: np.ndarray | None = None,
+) -> None:
+    """Colour map of a scalar field of a 3D mesh on the plane ``x[normal] = position`` [m]
+    (default: the middle of the mesh), axes in µm; points outside the mesh, or outside the local
+    ``cells`` if given (e.g. voids), stay blank. Collective; rank 0 draws."""
+    grid_u, grid_v, values = sample_plane(func, normal, position, resolution, cells)
+    msh = func.function_space.mesh
+    if position is None:
+        lo, hi = _global_bbox(msh)
+        position = 0.5 * (lo[normal] + hi[normal])
+    if msh.comm.rank != 0:
+        return
+    iu, iv = (a for a in range(3) if a != normal)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    pc = ax.pcolormesh(
+        grid_u * 1e6,
+        grid_v * 1e6,
+        np.ma.masked_invalid(values),
+        shading="nearest",
+        cmap="viridis",
+    )
+    fig.colorbar(pc, ax=ax, label=label)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"{_AXES[iu]} [µm]")
+    ax.set_ylabel(f"{_AXES[iv]} [µm]")
+    ax.set_title(f"{_AXES[normal]} = {position * 1e6:.4g} µm")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_heat_timeseries(rows: list[dict], outdir: Path, prefix: str = "heat.") -> None:
+    """heat.png: max/mean/min temperature [°C] and heat by source [W] vs time [s] (rank 0);
+    ``prefix``: the namespace of the columns (``heat.``)."""
+    stats = ("max", "mean", "min")
+    names = [f"{prefix}{s}_temperature_K" for s in stats]
+    if len(rows) < 2 or any(n not in rows[0] for n in names):
+        return
+
+    def col(name: str) -> np.ndarray:
+        return np.array([r.get(name, np.nan) for r in rows], dtype=float)
+
+    t = col("time_s")
+    pattern = re.compile(rf"^{re.escape(prefix)}heat_(.+)_W$")
+    kinds: list[str] = []
+    for r in rows:
+        for key in r:
+            m = pattern.match(key)
+            if m and m.group(1) != "out" and m.group(1) not in kinds:
+                kinds.append(m.group(1))
+    fig, ax = plt.subplots(2, 1, sharex=True, figsize=(6, 6))
+    for name, stat in zip(names, stats, strict=True):
+        ax[0].plot(t, col(name) - 273.15, "-o", ms=2, label=stat)
+    ax[0].set_ylabel("temperature [°C]")
+    for kind in kinds:
+        ax[1].plot(t, col(f"{prefix}heat_{kind}_W"), "-", label=kind)
+    if any(f"{prefix}heat_out_W" in r for r in rows):
+        ax[1].plot(t, col(f"{prefix}heat_out_W"), "--", color="k", label="out through boundaries")
+    ax[1].set_ylabel("heat [W]")
+    ax[1].set_xlabel("time [s]")
+    for a in ax:
+        a.grid(alpha=0.3)
+        if a.get_legend_handles_labels()[0]:
+            a.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(outdir / "heat.png", dpi=120)
     plt.close(fig)

@@ -34,6 +34,10 @@ PROPERTIES: dict[str, tuple[str, str]] = {
     # electrochemistry of electrodes
     "standard_potential": ("potential", "standard electrode potential vs SHE"),
     "open_circuit_potential": ("potential", "representative open-circuit potential vs Li/Li+"),
+    "entropic_coefficient": (
+        "potential_per_temperature",
+        "entropic coefficient dU/dT of the open-circuit potential",
+    ),
     "stability_window_low": ("potential", "lower edge of the electrochemical window vs metal"),
     "stability_window_high": ("potential", "upper edge of the electrochemical window vs metal"),
     "thermodynamic_window_low": ("potential", "lower edge of the DFT (thermodynamic) window"),
@@ -48,6 +52,10 @@ PROPERTIES: dict[str, tuple[str, str]] = {
     "density": ("density", "mass density"),
     "thermal_conductivity": ("thermal_conductivity", "thermal conductivity"),
     "specific_heat": ("specific_heat", "specific heat capacity c_p"),
+    "thermal_conductivity_temperature_coefficient": (
+        "per_temperature",
+        "beta in k(T) = k [1 + beta (T - 298.15 K)]",
+    ),
     "thermal_expansion": ("thermal_expansion", "linear thermal expansion coefficient"),
     "melting_temperature": ("temperature", "melting temperature"),
     # mechanics

@@ -7,6 +7,7 @@ adding a module here and a config model in ``sse_fem.config.schema.PhysicsBlock`
 from __future__ import annotations
 
 from sse_fem.physics.conduction import Conduction
+from sse_fem.physics.heat import Heat
 
 #: physics block key -> module class
-MODULES = {"conduction": Conduction}
+MODULES = {"conduction": Conduction, "heat": Heat}

@@ -43,6 +43,9 @@ class Problem(Protocol):
     materials: dict[str, Material]
     transient: bool
     load: fem.Constant  # steady continuation factor
+    initial: fem.Constant  # 1 while the initial state of a transient run is solved
+    time: fem.Constant  # time of the current state [s]
+    dt: fem.Constant  # step [s]
     unknowns: list[Unknown]
     blocks: list[ufl.Form | None]
     entity_maps: list[EntityMap]
@@ -69,10 +72,18 @@ class Problem(Protocol):
         value: ufl.core.expr.Expr | Callable[[int], ufl.core.expr.Expr],
         unit: str,
         provider: str,
-        measure: ufl.Measure | None = None,
+        measure: ufl.Measure | Callable[[], ufl.Measure] | None = None,
     ) -> None: ...
 
     def require(self, name: str, by: str) -> SharedQuantity: ...
+
+    def provided(self, prefix: str) -> list[str]: ...
+
+    def provide_scalar(
+        self, name: str, value: Callable[[], float], unit: str, provider: str
+    ) -> None: ...
+
+    def scalar(self, name: str, by: str) -> Callable[[], float] | None: ...
 
     def ddt(self, expression: Callable[[int], ufl.core.expr.Expr]) -> ufl.core.expr.Expr | int: ...
 

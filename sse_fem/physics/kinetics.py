@@ -10,6 +10,7 @@ potential of the surface concentration.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from dolfinx import fem
 
 FARADAY = 96485.33212  # C/mol
 GAS_CONSTANT = 8.314462618  # J/(mol K)
+#: temperature at which library data, exchange currents and open-circuit potentials are given [K]
+REFERENCE_TEMPERATURE = 298.15
 
 type Parameter = fem.Constant | float
 
@@ -31,14 +34,27 @@ class RateLaw:
     alpha_a: Parameter
     alpha_c: Parameter
     n: Parameter  # electrons transferred (charge number of the metal ion)
+    #: Arrhenius activation energy of i0 [J/mol] (0: i0 independent of temperature)
+    activation_energy: Parameter = 0.0
+    #: temperature at which ``i0`` is given [K]
+    reference_temperature: Parameter = REFERENCE_TEMPERATURE
+
+    def exchange_current(self, temperature: Any, exp: Callable) -> Any:
+        """i0(T) = i0 exp(-E_a/R (1/T - 1/T_ref)) [A/m^2]."""
+        return self.i0 * exp(
+            -self.activation_energy
+            / GAS_CONSTANT
+            * (1.0 / temperature - 1.0 / self.reference_temperature)
+        )
 
     def current(self, eta: Any, temperature: Any, exp: Callable) -> Any:
         """i(eta) [A/m^2]; ``temperature`` [K] may be a number or a UFL expression."""
         f = self.n * FARADAY / (GAS_CONSTANT * temperature)
+        i0 = self.exchange_current(temperature, exp)
         if self.kind == "butler_volmer":
-            return self.i0 * (exp(self.alpha_a * f * eta) - exp(-self.alpha_c * f * eta))
+            return i0 * (exp(self.alpha_a * f * eta) - exp(-self.alpha_c * f * eta))
         if self.kind == "linear":
-            return self.i0 * (self.alpha_a + self.alpha_c) * f * eta
+            return i0 * (self.alpha_a + self.alpha_c) * f * eta
         if self.kind == "blocking":
             return 0.0 * eta
         raise ValueError(self.kind)
@@ -50,7 +66,13 @@ class RateLaw:
             return float(p.value) if isinstance(p, fem.Constant) else float(p)
 
         return RateLaw(
-            self.kind, value(self.i0), value(self.alpha_a), value(self.alpha_c), value(self.n)
+            self.kind,
+            value(self.i0),
+            value(self.alpha_a),
+            value(self.alpha_c),
+            value(self.n),
+            value(self.activation_energy),
+            value(self.reference_temperature),
         )
 
     def charge_transfer_resistance(self, temperature: float) -> float:
@@ -58,4 +80,5 @@ class RateLaw:
         if self.kind == "blocking":
             return float("inf")
         law = self.numeric()
-        return GAS_CONSTANT * temperature / ((law.alpha_a + law.alpha_c) * law.n * FARADAY * law.i0)
+        i0 = law.exchange_current(temperature, math.exp)
+        return GAS_CONSTANT * temperature / ((law.alpha_a + law.alpha_c) * law.n * FARADAY * i0)

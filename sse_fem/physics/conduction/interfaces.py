@@ -1,12 +1,16 @@
 """Interface kinetics of conduction: the rate law on every declared electrode | electrolyte
 interface, with optional film resistance (an extra electrode-side potential ``phi_film``) and
 double-layer capacitance. The '+' side of every interface facet is forced to the electrode.
+
+The open-circuit potential follows the temperature through the entropic coefficient,
+U(T) = U + dU/dT (T - T_ref) (T_ref = 298.15 K); the exchange current through its activation
+energy (``RateLaw``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import ufl
@@ -16,7 +20,7 @@ from sse_fem.errors import CaseError
 from sse_fem.logs import get_logger
 from sse_fem.mesh import MeshBundle
 from sse_fem.physics.conduction.fields import CarrierField, boundary_facets, cell_tag_array
-from sse_fem.physics.kinetics import RateLaw
+from sse_fem.physics.kinetics import REFERENCE_TEMPERATURE, RateLaw
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import ConductionInterface
@@ -34,8 +38,19 @@ class InterfaceModel:
     law: RateLaw
     film_resistance: fem.Constant | None  # [Ohm m^2]; None: no film
     capacitance: fem.Constant | None  # [F/m^2]; None: no double layer
-    ocp: fem.Constant  # open-circuit potential [V]
+    ocp: fem.Constant  # open-circuit potential at REFERENCE_TEMPERATURE [V]
+    entropic: fem.Constant  # entropic coefficient dU/dT [V/K]
     domains: np.ndarray  # (cell+, lf+, cell-, lf-) owned facets, '+' = electrode
+
+    def numeric(self) -> NumericInterface:
+        """Open-circuit data as floats (post-processing with numpy)."""
+        return NumericInterface(float(self.ocp.value), float(self.entropic.value))
+
+
+@dataclass(frozen=True)
+class NumericInterface:
+    ocp: float  # [V] at REFERENCE_TEMPERATURE
+    entropic: float  # [V/K]
 
 
 def build_interfaces(
@@ -73,7 +88,12 @@ def build_interfaces(
             constant(spec.alpha_a),
             constant(spec.alpha_c),
             constant(z),
+            constant(spec.activation_energy),
+            constant(REFERENCE_TEMPERATURE),
         )
+        entropic = spec.entropic_coefficient
+        if entropic is None:
+            entropic = mat.get("entropic_coefficient", 0.0)
         out.append(
             InterfaceModel(
                 spec.name,
@@ -86,6 +106,7 @@ def build_interfaces(
                 if spec.double_layer_capacitance > 0
                 else None,
                 constant(spec.open_circuit_potential),
+                constant(entropic or 0.0),
                 bundle.interface_domains(spec.name, fields["electronic"].sub),
             )
         )
@@ -135,16 +156,28 @@ def film_unknown(
     return film, fem.dirichletbc(0.0, others.astype(np.int32), V)
 
 
+def interface_temperature(problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
+    """The shared temperature [K] on interface facets (electrode side) at ``level``."""
+    q = problem.require("temperature", "conduction")
+    return on_interface(q(level), q.is_constant)
+
+
+def open_circuit_potential(i: InterfaceModel | NumericInterface, temperature: Any) -> Any:
+    """U(T) = U + dU/dT (T - T_ref) [V] (UFL, or numpy with ``InterfaceModel.numeric()``)."""
+    return i.ocp + i.entropic * (temperature - REFERENCE_TEMPERATURE)
+
+
 def overpotential(
     problem: Problem, i: InterfaceModel, level: int = 0
 ) -> tuple[ufl.core.expr.Expr, ufl.core.expr.Expr | None]:
     """(eta on dS, film current density or None) at history ``level``."""
     phi_s = problem.state("phi_electronic", level)
     phi_e = problem.state("phi_ionic", level)
+    ocp = open_circuit_potential(i, interface_temperature(problem, level))
     if i.film_resistance is not None:
         psi = problem.state("phi_film", level)
-        return psi("+") - phi_e("-") - i.ocp, (phi_s("+") - psi("+")) / i.film_resistance
-    return phi_s("+") - phi_e("-") - i.ocp, None
+        return psi("+") - phi_e("-") - ocp, (phi_s("+") - psi("+")) / i.film_resistance
+    return phi_s("+") - phi_e("-") - ocp, None
 
 
 def on_interface(q: ufl.core.expr.Expr, is_constant: bool) -> ufl.core.expr.Expr:

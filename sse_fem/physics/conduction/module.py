@@ -9,8 +9,10 @@ by the rate law at every declared interface (``'+'`` side forced to the electrod
 (global unknown: potential of a current-controlled, equipotential terminal).
 
 Requires ``temperature``; provides ``potential.<carrier>``, ``current_density.<carrier>``,
-``joule_heat.<carrier>`` and, per interface, ``interface_current_density.<name>`` and
-``interface_heat.<name>`` (``sse_fem.quantities``).
+``joule_heat.<carrier>``, per interface ``interface_current_density.<name>`` and its heat
+(``interface_heat``, ``film_heat``, ``reversible_heat``), ``contact_heat.<terminal>`` and the
+scalar ``electrical_power`` (``sse_fem.quantities``). Every heat source is integrated with the
+quadrature of the residual, so that they add up to the electrical power exactly (Galerkin).
 """
 
 from __future__ import annotations
@@ -28,17 +30,26 @@ from dolfinx import fem
 
 from sse_fem.errors import CaseError
 from sse_fem.physics.base import Physics
-from sse_fem.physics.conduction.fields import CarrierField, declare_fields, region_carriers
+from sse_fem.physics.conduction.fields import (
+    CarrierField,
+    boundary_facets,
+    cell_tag_array,
+    declare_fields,
+    parent_cells,
+    region_carriers,
+)
 from sse_fem.physics.conduction.interfaces import (
     InterfaceModel,
     build_interfaces,
     film_unknown,
     interface_measure,
-    on_interface,
+    interface_region_pairs,
+    interface_temperature,
     overpotential,
 )
 from sse_fem.physics.conduction.outputs import ConductionOutputs
 from sse_fem.physics.conduction.terminals import FixedPotential, Terminal, build_boundaries
+from sse_fem.physics.kinetics import REFERENCE_TEMPERATURE
 
 #: largest change of a Butler-Volmer overpotential in one Newton step [V] (~10 V_T)
 MAX_OVERPOTENTIAL_STEP_V = 0.25
@@ -81,26 +92,83 @@ class Conduction(ConductionOutputs, Physics):
             problem, self.name, case.boundary_conditions.conduction, self.fields
         )
         self._provide(problem)
+        self._equilibrium_guess(problem)
+
+    def _equilibrium_guess(self, problem: Problem) -> None:
+        """Start from equilibrium: every group of touching electron conductors that holds
+        the electrode of an interface starts at that interface's open-circuit potential (the
+        electrolyte at 0 V), so that no interface starts volts away from equilibrium."""
+        if "electronic" not in self.fields or not self.interfaces:
+            return
+        f = self.fields["electronic"]
+        group = {r: r for r in f.regions}
+
+        def root(r: str) -> str:
+            while group[r] != r:
+                r = group[r]
+            return r
+
+        for regions in interface_region_pairs(problem.bundle).values():
+            touching = [r for r in regions if r in group]
+            if len(touching) == 2:
+                group[root(touching[0])] = root(touching[1])
+        level: dict[str, float] = {}
+        for i in self.interfaces:
+            u = i.numeric()
+            t = problem.case.case.temperature
+            level.setdefault(root(i.electrode), u.ocp + u.entropic * (t - REFERENCE_TEMPERATURE))
+        if not any(level.values()):
+            return
+        bundle = problem.bundle
+        cells, parents = parent_cells(f.sub)
+        tags = cell_tag_array(bundle)[parents]
+        V = f.u.function_space
+        for region in f.regions:
+            value = level.get(root(region), 0.0)
+            sub_cells = cells[tags == bundle.regions[region]]
+            dofs = fem.locate_dofs_topological(V, bundle.dim, sub_cells)
+            f.u.x.array[dofs] = value
+            if self.film is not None:
+                self.film.x.array[dofs] = value
+        t = self.terminal
+        if t is not None and t.carrier == "electronic":
+            facets = boundary_facets(f.sub, bundle.boundaries[t.boundary])
+            f.sub.mesh.topology.create_connectivity(bundle.dim - 1, bundle.dim)
+            f2c = f.sub.mesh.topology.connectivity(bundle.dim - 1, bundle.dim)
+            names = {tag: r for r, tag in bundle.regions.items()}
+            values = [
+                level.get(root(names[int(tags[f2c.links(facet)[0]])]), 0.0) for facet in facets
+            ]
+            value = problem.comm.allreduce(max(values, key=abs) if values else 0.0, op=MPI.SUM)
+            count = problem.comm.allreduce(1 if values else 0, op=MPI.SUM)
+            t.potential.x.array[:] = value / max(count, 1)
 
     def _provide(self, problem: Problem) -> None:
-        """Share potentials, current densities and Joule heat per carrier, and the current
-        density and heat of every interface (each at any history level)."""
-        dx = problem.bundle.dx()
+        """Share potentials, current densities and Joule heat per carrier, the current
+        density and heats of every interface (each at any history level), the terminal's
+        contact heat and the electrical power."""
         for carrier, f in self.fields.items():
-            where = dx(tuple(problem.bundle.regions[r] for r in f.regions))
             for name, unit, value in (
                 ("potential", "V", self._potential),
                 ("current_density", "A/m^2", self._current_density),
                 ("joule_heat", "W/m^3", self._joule_heat),
             ):
                 problem.provide(
-                    f"{name}.{carrier}", partial(value, problem, f), unit, self.name, where
+                    f"{name}.{carrier}",
+                    partial(value, problem, f),
+                    unit,
+                    self.name,
+                    partial(self._bulk_measure, problem, f),
                 )
         for i in self.interfaces:
-            for name, unit, iface_value in (
+            sources = [
                 ("interface_current_density", "A/m^2", self._faradaic),
                 ("interface_heat", "W/m^2", self._interface_heat),
-            ):
+                ("reversible_heat", "W/m^2", self._reversible_heat),
+            ]
+            if i.film_resistance is not None:
+                sources.append(("film_heat", "W/m^2", self._film_heat))
+            for name, unit, iface_value in sources:
                 problem.provide(
                     f"{name}.{i.name}",
                     partial(iface_value, problem, i),
@@ -108,6 +176,24 @@ class Conduction(ConductionOutputs, Physics):
                     self.name,
                     self.dS(i.tag),
                 )
+        t = self.terminal
+        if t is not None:
+            problem.provide(
+                f"contact_heat.{t.boundary}",
+                partial(self._contact_heat, problem),
+                "W/m^2",
+                self.name,
+                problem.bundle.measure(t.boundary),
+            )
+        problem.provide_scalar(
+            "electrical_power", partial(self.electrical_power, problem), "W", self.name
+        )
+
+    def _bulk_measure(self, problem: Problem, f: CarrierField) -> ufl.Measure:
+        """dx over the regions of ``f`` with the quadrature of the residual."""
+        degree = self._bulk_degree(problem, self._temperature(problem)[1])
+        tags = tuple(problem.bundle.regions[r] for r in f.regions)
+        return problem.bundle.dx()(tags, metadata={"quadrature_degree": degree})
 
     @staticmethod
     def _potential(problem: Problem, f: CarrierField, level: int = 0) -> ufl.core.expr.Expr:
@@ -117,25 +203,24 @@ class Conduction(ConductionOutputs, Physics):
         self, problem: Problem, f: CarrierField, level: int = 0
     ) -> ufl.core.expr.Expr:
         """-sigma(T) grad(phi) [A/m^2]."""
-        return -self._sigma(problem, f) * ufl.grad(problem.state(f.name, level))
+        return -self._sigma(problem, f, level) * ufl.grad(problem.state(f.name, level))
 
     def _joule_heat(self, problem: Problem, f: CarrierField, level: int = 0) -> ufl.core.expr.Expr:
         """sigma(T) |grad(phi)|^2 [W/m^3]."""
         grad = ufl.grad(problem.state(f.name, level))
-        return self._sigma(problem, f) * ufl.inner(grad, grad)
+        return self._sigma(problem, f, level) * ufl.inner(grad, grad)
 
-    def _temperature(self, problem: Problem) -> tuple[ufl.core.expr.Expr, bool]:
+    def _temperature(self, problem: Problem, level: int = 0) -> tuple[ufl.core.expr.Expr, bool]:
         q = problem.require("temperature", self.name)
-        return q(), q.is_constant
+        return q(level), q.is_constant
 
-    def _sigma(self, problem: Problem, f: CarrierField) -> ufl.core.expr.Expr:
-        return f.sigma(self._temperature(problem)[0])
+    def _sigma(self, problem: Problem, f: CarrierField, level: int = 0) -> ufl.core.expr.Expr:
+        return f.sigma(self._temperature(problem, level)[0])
 
     def _faradaic(self, problem: Problem, i: InterfaceModel, level: int = 0) -> ufl.core.expr.Expr:
         """Faradaic current density [A/m^2] (electrode to electrolyte, anodic > 0)."""
-        T, const = self._temperature(problem)
         eta, _ = overpotential(problem, i, level)
-        return i.law.current(eta, on_interface(T, const), ufl.exp)
+        return i.law.current(eta, interface_temperature(problem, level), ufl.exp)
 
     def _crossing(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr:
         """Current density [A/m^2] crossing ``i``: faradaic + double-layer charging."""
@@ -147,12 +232,29 @@ class Conduction(ConductionOutputs, Physics):
     def _interface_heat(
         self, problem: Problem, i: InterfaceModel, level: int = 0
     ) -> ufl.core.expr.Expr:
-        """Irreversible interface heat i eta + i_film^2 R_film [W/m^2]."""
-        eta, i_film = overpotential(problem, i, level)
-        heat = self._faradaic(problem, i, level) * eta
-        if i_film is not None:
-            heat = heat + i_film**2 * i.film_resistance
-        return heat
+        """Irreversible reaction heat i eta [W/m^2]."""
+        return self._faradaic(problem, i, level) * overpotential(problem, i, level)[0]
+
+    def _film_heat(self, problem: Problem, i: InterfaceModel, level: int = 0) -> ufl.core.expr.Expr:
+        """Joule heat of the film, i_film^2 R_film [W/m^2]."""
+        i_film = overpotential(problem, i, level)[1]
+        assert i_film is not None and i.film_resistance is not None
+        return i_film**2 * i.film_resistance
+
+    def _reversible_heat(
+        self, problem: Problem, i: InterfaceModel, level: int = 0
+    ) -> ufl.core.expr.Expr:
+        """Reversible (entropic) heat i T dU/dT [W/m^2] (anodic i > 0)."""
+        T = interface_temperature(problem, level)
+        return self._faradaic(problem, i, level) * T * i.entropic
+
+    def _contact_heat(self, problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
+        """Joule heat of the terminal contact, (V - phi)^2 / R_c [W/m^2]."""
+        t = self.terminal
+        assert t is not None
+        phi = problem.state(self.fields[t.carrier].name, level)
+        v = problem.state("V_terminal", level)
+        return (v - phi) ** 2 / t.contact_resistance
 
     def validate(self, problem: Problem) -> None:
         """Every field must reach a fixed potential (a Dirichlet condition of the problem)

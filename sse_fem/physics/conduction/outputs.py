@@ -13,6 +13,7 @@ from dolfinx import fem
 from dolfinx import mesh as dmesh
 
 from sse_fem.physics.conduction.fields import boundary_facets, parent_cells
+from sse_fem.physics.conduction.interfaces import open_circuit_potential
 from sse_fem.postprocess.interfaces import facet_areas, facet_vertices, interface_statistics
 
 if TYPE_CHECKING:
@@ -34,9 +35,14 @@ class ConductionOutputs:
     film: fem.Function | None
     dS: ufl.Measure
     _row_index: list[tuple[str, str, str, np.ndarray]] | None = None
+    _temperature_copies: dict[str, tuple[fem.Function, fem.Function]]
     _transfers: list[tuple[CarrierField, fem.Function, fem.Function, fem.Expression, fem.Function]]
 
     def _crossing(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr: ...
+
+    def _faradaic(
+        self, problem: Problem, i: InterfaceModel, level: int = 0
+    ) -> ufl.core.expr.Expr: ...
 
     # --- currents ------------------------------------------------------------------------
     def _row_sets(self, problem: Problem) -> list[tuple[str, str, str, np.ndarray]]:
@@ -94,6 +100,19 @@ class ConductionOutputs:
             self._terminal_form = fem.form(j * ds, entity_maps=problem.entity_maps)
         return problem.comm.allreduce(fem.assemble_scalar(self._terminal_form), op=MPI.SUM)
 
+    def electrical_power(self, problem: Problem) -> float:
+        """Electrical power [W] into the cell: sum over its electrical boundaries of
+        current into the cell times potential (independent of the reference)."""
+        potentials = {fp.boundary: float(fp.potential.value) for fp in self.fixed}
+        power = sum(
+            value * potentials[label]
+            for kind, label, value in self._row_values(problem)
+            if kind == "boundary"
+        )
+        if self.terminal is not None:
+            power += self._terminal_current(problem) * float(self.terminal.potential.x.array[0])
+        return float(power)
+
     def conservation(self, problem: Problem) -> dict[str, float]:
         """Current in = current out: terminal and boundary currents, interface currents,
         and the largest current left unbalanced by any unknown's rows, relative to the
@@ -113,6 +132,12 @@ class ConductionOutputs:
             value = self._interface_current(problem, i)
             out[f"current_{i.name}_A"] = value
             currents.append(value)
+            if i.capacitance is not None:  # a resting double layer discharges through it
+                value = self._interface_current(problem, i, faradaic=True)
+                out[f"faradaic_current_{i.name}_A"] = value
+                currents.append(value)
+            if i.law.kind != "blocking":  # at rest, equilibrium exchanges i0 both ways
+                currents.append(i.law.numeric().i0 * self._interface_area(problem, i))
         imbalance = max((abs(v) for k, _, v in values if k == "imbalance"), default=0.0)
         out["boundary_sum_A"] = sum(
             v
@@ -131,15 +156,24 @@ class ConductionOutputs:
         out["tolerance"] = problem.case.solver.balance_tolerance
         return out
 
-    def _interface_current(self, problem: Problem, i: InterfaceModel) -> float:
-        """Current [A] crossing interface ``i`` (faradaic + double layer), electrode to
-        electrolyte."""
+    def _interface_area(self, problem: Problem, i: InterfaceModel) -> float:
+        """Area [m^2] of interface ``i`` (length in 2D, 1 in 1D)."""
+        areas = self.__dict__.setdefault("_interface_areas", {})
+        if i.name not in areas:
+            areas[i.name] = problem.bundle.area(i.name)
+        return areas[i.name]
+
+    def _interface_current(
+        self, problem: Problem, i: InterfaceModel, faradaic: bool = False
+    ) -> float:
+        """Current [A] crossing interface ``i`` (faradaic + double layer, or the faradaic
+        part only), electrode to electrolyte."""
         forms = self.__dict__.setdefault("_crossing_forms", {})
-        if i.name not in forms:
-            forms[i.name] = fem.form(
-                self._crossing(problem, i) * self.dS(i.tag), entity_maps=problem.entity_maps
-            )
-        return problem.comm.allreduce(fem.assemble_scalar(forms[i.name]), op=MPI.SUM)
+        key = (i.name, faradaic)
+        if key not in forms:
+            density = self._faradaic(problem, i) if faradaic else self._crossing(problem, i)
+            forms[key] = fem.form(density * self.dS(i.tag), entity_maps=problem.entity_maps)
+        return problem.comm.allreduce(fem.assemble_scalar(forms[key]), op=MPI.SUM)
 
     # --- per step ------------------------------------------------------------------------
     def observe(self, problem: Problem) -> dict[str, float]:
@@ -177,6 +211,7 @@ class ConductionOutputs:
                 row[f"{i.name}.{key}"] = value
             ct_total += abs(stats["mean_overpotential_V"])
         if "voltage_V" in row:
+            row["electrical_power_W"] = self.electrical_power(problem)
             row["charge_transfer_overpotential_V"] = ct_total
             row["ohmic_overpotential_V"] = abs(row["voltage_V"]) - ct_total
             if row.get("current_density_A_m2"):
@@ -215,8 +250,8 @@ class ConductionOutputs:
         phi_e = ei.u.eval(x, ce).ravel()
         side = self.film if iface.film_resistance is not None and self.film is not None else es.u
         phi_s = side.eval(x, cs).ravel()
-        eta = phi_s - phi_e - float(iface.ocp.value)
         temperature = self.temperature_at(problem, x, d[:, 0])
+        eta = phi_s - phi_e - open_circuit_potential(iface.numeric(), temperature)
         current = np.asarray(iface.law.numeric().current(eta, temperature, np.exp), dtype=float)
         return {
             "x": x,
@@ -251,9 +286,9 @@ class ConductionOutputs:
                     fem.functionspace(msh, ("DG", 0, (gdim,))), name=f"current_density_{carrier}"
                 )
                 Vq = fem.functionspace(f.sub.mesh, ("DG", 0, (gdim,)))
-                q = problem.require(f"current_density.{carrier}", self.name)
+                temperature = self._submesh_temperature(problem, f)
                 expr = fem.Expression(
-                    q(), Vq.element.interpolation_points, entity_maps=problem.entity_maps or None
+                    -f.sigma(temperature) * ufl.grad(f.u), Vq.element.interpolation_points
                 )
                 qsub = fem.Function(Vq)
                 self._out["potentials"].append(pot)
@@ -262,11 +297,28 @@ class ConductionOutputs:
         for f, pot, cur, expr, qsub in self._transfers:
             cells, parent = parent_cells(f.sub)
             pot.interpolate(f.u, cells0=cells, cells1=parent)
+            copy = self._temperature_copies.get(f.carrier)
+            if copy is not None:  # the shared temperature field, copied onto the submesh
+                copy[0].interpolate(copy[1], cells0=parent, cells1=cells)
             qsub.interpolate(expr)
             cur.interpolate(qsub, cells0=cells, cells1=parent)
             pot.x.scatter_forward()
             cur.x.scatter_forward()
         return self._out
+
+    def _submesh_temperature(self, problem: Problem, f: CarrierField) -> ufl.core.expr.Expr:
+        """The shared temperature as an expression on the submesh of ``f``: the constant,
+        or a copy of the field (refreshed by ``output_functions``)."""
+        copies = self.__dict__.setdefault("_temperature_copies", {})
+        q = problem.require("temperature", self.name)
+        value = q()
+        if q.is_constant:
+            return value
+        if not isinstance(value, fem.Function):
+            raise NotImplementedError("temperature given as an expression: copy it per cell")
+        copy = fem.Function(fem.functionspace(f.sub.mesh, value.function_space.ufl_element()))
+        copies[f.carrier] = (copy, value)
+        return copy
 
     # --- at the end ----------------------------------------------------------------------
     def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:

@@ -1,0 +1,76 @@
+"""3D slice maps (sampling checked against an exact field) and the heat time-series plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mpi4py import MPI
+
+import numpy as np
+import pytest
+from dolfinx import fem, mesh
+
+from sse_fem.io.plots import plot_heat_timeseries, plot_slice_3d, sample_plane
+
+
+@pytest.fixture
+def z_field() -> fem.Function:
+    msh = mesh.create_box(
+        MPI.COMM_WORLD, [[0, 0, 0], [1e-5, 1e-5, 2e-5]], [4, 4, 8], mesh.CellType.tetrahedron
+    )
+    f = fem.Function(fem.functionspace(msh, ("Lagrange", 1)))
+    f.interpolate(lambda x: x[2])
+    return f
+
+
+@pytest.mark.mpi
+def test_slice_3d_samples_and_draws(z_field: fem.Function, shared_tmp: Path) -> None:
+    comm = z_field.function_space.mesh.comm
+    grid_u, grid_v, values = sample_plane(z_field, normal=0, position=None, resolution=20)
+    assert grid_u.shape == grid_v.shape == values.shape == (20, 10)  # (z, y), aspect kept
+    if comm.rank == 0:
+        assert np.isfinite(values).all()  # the whole x = 5 µm section lies in the box
+        np.testing.assert_allclose(values, grid_v, rtol=0, atol=1e-12)
+
+    path = shared_tmp / "slice.png"
+    plot_slice_3d(z_field, path, "z [m]", normal=0)
+    comm.Barrier()
+    if comm.rank == 0:
+        assert path.stat().st_size > 5000
+
+    # Only cells with centre z < 10 µm (local indices): the upper half must come back blank.
+    msh = z_field.function_space.mesh
+    n = msh.topology.index_map(3).size_local + msh.topology.index_map(3).num_ghosts
+    mid = mesh.compute_midpoints(msh, 3, np.arange(n, dtype=np.int32))
+    lower = np.flatnonzero(mid[:, 2] < 1e-5).astype(np.int32)
+    _, grid_v, values = sample_plane(z_field, 0, None, 20, cells=lower)
+    if comm.rank == 0:
+        assert np.isfinite(values[grid_v < 0.99e-5]).all()
+        assert np.isnan(values[grid_v > 1.01e-5]).all()
+        ok = np.isfinite(values)
+        np.testing.assert_allclose(values[ok], grid_v[ok], rtol=0, atol=1e-12)
+    half = shared_tmp / "half.png"
+    plot_slice_3d(z_field, half, "z [m]", normal=0, cells=lower)
+    comm.Barrier()
+    if comm.rank == 0:
+        assert half.stat().st_size > 5000
+
+
+def test_heat_timeseries(tmp_path: Path) -> None:
+    rows = [
+        {
+            "time_s": t,
+            "heat.max_temperature_K": 300.0 + t,
+            "heat.mean_temperature_K": 299.0 + t,
+            "heat.min_temperature_K": 298.15,
+            "heat.heat_joule_W": 1e-3 * t,
+            "heat.heat_interface_W": 2e-4,
+            "heat.heat_out_W": 5e-4 * t,
+        }
+        for t in (0.0, 1.0, 2.0)
+    ]
+    del rows[1]["heat.heat_interface_W"]  # a missing value is drawn as a gap
+    plot_heat_timeseries(rows[:1], tmp_path)
+    assert not (tmp_path / "heat.png").exists()
+    plot_heat_timeseries(rows, tmp_path)
+    assert (tmp_path / "heat.png").stat().st_size > 5000
