@@ -231,7 +231,9 @@ def plot_heat_timeseries(rows: list[dict], outdir: Path, prefix: str = "heat.") 
     for r in rows:
         for key in r:
             m = pattern.match(key)
-            if m and m.group(1) != "out" and m.group(1) not in kinds:
+            totals = ("generated", "storage_rate")
+            kind = m.group(1) if m else ""
+            if m and kind not in totals and not kind.startswith("out") and kind not in kinds:
                 kinds.append(m.group(1))
     fig, ax = plt.subplots(2, 1, sharex=True, figsize=(6, 6))
     for name, stat in zip(names, stats, strict=True):

@@ -15,6 +15,7 @@ import pytest
 from sse_fem.driver import Run
 from sse_fem.mesh import build_mesh
 from sse_fem.problem import build_problem
+from tests.conftest import CASES
 from tests.physics.helpers import FARADAY, GAS, symmetric_case
 
 T_S = 300.0  # K
@@ -262,3 +263,49 @@ def test_two_way_coupling_lowers_the_voltage_as_the_cell_warms(shared_tmp):
     for r in one_way[1:]:
         assert r["conduction.voltage_V"] == pytest.approx(v_iso, rel=1e-10)
     assert v[0] < v_iso  # two-way: warmer than 310 K after the first step
+
+
+def test_fast_charge_case_reproduces_its_readme(tmp_path):
+    """cases/fast_charge_heating: peak temperature rise per pulse and the 6C voltages quoted in
+    its README (regression), and the pictures a user looks at."""
+    from sse_fem.config import load_case
+
+    case = load_case(CASES / "fast_charge_heating" / "case.yaml")
+    summary = Run(case, outdir=str(tmp_path)).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    rows = _rows(tmp_path)
+    t0 = rows[0]["heat.max_temperature_K"]
+    quoted = {0: 0.122, 120: 0.361, 240: 1.027, 360: 1.874}  # K, README table
+    for start, rise in quoted.items():
+        pulse = [r for r in rows if start < r["time_s"] <= start + 60 + 1e-9]
+        peak = max(r["heat.max_temperature_K"] for r in pulse) - t0
+        assert peak == pytest.approx(rise, abs=0.002), start
+    six_c = [r for r in rows if 360 < r["time_s"] <= 420 + 1e-9]
+    assert six_c[0]["conduction.voltage_V"] == pytest.approx(4.3672, abs=2e-4)
+    assert six_c[-1]["conduction.voltage_V"] == pytest.approx(4.3500, abs=2e-4)
+    budget = summary["outputs"]["heat"]["energy_budget"]
+    assert budget["heat_reversible_J"] < 0 < budget["heat_joule_J"]
+    for picture in ("heat.png", "timeseries.png"):
+        assert (tmp_path / picture).stat().st_size > 5000
+
+
+@pytest.mark.mpi
+def test_two_dimensional_run_draws_a_temperature_map(shared_tmp):
+    case = _heat_case(
+        2,
+        "10 um",
+        boundary_conditions={
+            "conduction": [
+                {"name": "bottom", "type": "current_density", "value": "100 A/m^2"},
+                {"name": "top", "type": "ground"},
+            ],
+            "heat": [{"name": "top", "type": "temperature", "value": f"{T_S} K"}],
+        },
+        time={"mode": "transient", "dt": "1 s", "t_end": "2 s"},
+        outputs={"plots": True, "fields": True},
+    )
+    summary = Run(case, outdir=str(shared_tmp / "map")).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    assert (shared_tmp / "map" / "temperature.png").stat().st_size > 5000
+    assert (shared_tmp / "map" / "temperature.bp").is_dir()
+    assert summary["outputs"]["heat"]["peak_temperature_rise_K"] > 0
