@@ -301,6 +301,8 @@ class Run:
                     ok, its, lin = problem.solve()
                     if ok:
                         break
+                    self.newton_total += its  # the failed attempt's work counts too
+                    self.krylov_total += lin
                     problem.restore()
                     cuts += 1
                     self.cuts += 1
@@ -333,8 +335,8 @@ class Run:
                         dt = max(dt_min, h * 0.6)
                     else:
                         dt = h if h < dt else dt
-                elif cuts:
-                    dt = h
+                elif cuts and tb.adaptive:
+                    dt = h  # fixed steps (adaptive: false) try the set dt again
         if self.comm.rank == 0 and sys.stderr.isatty():
             print(file=sys.stderr)
 

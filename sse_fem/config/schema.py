@@ -109,9 +109,37 @@ class HeatPhysics(Strict):
     volumetric_sources: list[VolumetricHeatSource] = Field(default_factory=list)
 
 
+class ChemicalStrain(Strict):
+    """A prescribed chemical (lithiation) eigenstrain in some regions: a linear ``strain``, or a
+    ``concentration_change`` turned into Omega dc / 3 with the region material's
+    ``partial_molar_volume``."""
+
+    regions: list[str] = Field(min_length=1)
+    strain: float | None = Field(default=None, gt=-0.5, lt=0.5)
+    concentration_change: Quantity("concentration") | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ChemicalStrain:
+        if (self.strain is None) == (self.concentration_change is None):
+            raise ValueError("give exactly one of `strain` and `concentration_change`")
+        return self
+
+
+class MechanicsPhysics(Strict):
+    """Small-strain linear elasticity with thermal and chemical eigenstrain
+    (``sse_fem.physics.mechanics``)."""
+
+    #: 2D only: plane strain (thick, constrained out of plane) or plane stress (thin)
+    formulation: Literal["plane_strain", "plane_stress"] = "plane_strain"
+    #: stress-free temperature of the thermal strain alpha (T - T_ref); default case.temperature
+    reference_temperature: Positive("temperature") | None = None
+    chemical_strain: list[ChemicalStrain] = Field(default_factory=list)
+
+
 class PhysicsBlock(Strict):
     conduction: ConductionPhysics | None = None
     heat: HeatPhysics | None = None
+    mechanics: MechanicsPhysics | None = None
 
     @model_validator(mode="after")
     def _some(self) -> PhysicsBlock:
@@ -236,6 +264,60 @@ class HeatBoundaryCondition(Strict):
         return self
 
 
+class MechanicsBoundaryCondition(Strict):
+    """A mechanical condition on a named boundary: ``fixed`` (u = 0), ``roller`` / ``symmetry``
+    (normal displacement 0 on a boundary perpendicular to an axis), ``displacement`` (a list of
+    one length per axis, null = free), ``traction`` (a list of one pressure per axis, the force
+    per area on the cell), ``pressure`` (normal pressure pushing on the cell, e.g. stack
+    pressure), ``free`` (the default)."""
+
+    name: str = Field(min_length=1)
+    type: Literal["fixed", "roller", "symmetry", "displacement", "traction", "pressure", "free"]
+    value: str | float | list[str | float | None] | None = None
+
+    @property
+    def si_value(self) -> float:
+        """The pressure in SI units (type ``pressure``)."""
+        return float(self.value)  # type: ignore[arg-type]
+
+    @property
+    def si_vector(self) -> list[float | None]:
+        """One SI value per axis (types ``displacement``, ``traction``; None: free)."""
+        assert isinstance(self.value, list)
+        return [None if v is None else float(v) for v in self.value]
+
+    @model_validator(mode="after")
+    def _value(self) -> MechanicsBoundaryCondition:
+        from sse_fem.units import to_si
+
+        vector = {"displacement": "length", "traction": "pressure"}
+        try:
+            if self.type in vector:
+                if not isinstance(self.value, list) or not 1 <= len(self.value) <= 3:
+                    raise ValueError(
+                        f"type {self.type!r} needs a list with one value per axis, e.g. "
+                        + (
+                            "[null, null, '-1 um']"
+                            if self.type == "displacement"
+                            else "['0 Pa', '0 Pa', '-1 MPa']"
+                        )
+                    )
+                if self.type == "traction" and None in self.value:
+                    raise ValueError("a traction needs a value on every axis (0 Pa where none)")
+                self.__dict__["value"] = [
+                    None if v is None else to_si(v, vector[self.type]) for v in self.value
+                ]
+            elif self.type == "pressure":
+                if self.value is None or isinstance(self.value, list):
+                    raise ValueError("type 'pressure' needs one value, e.g. '5 MPa'")
+                self.__dict__["value"] = to_si(self.value, "pressure")
+            elif self.value is not None:
+                raise ValueError(f"type {self.type!r} takes no value")
+        except CaseError as err:
+            raise ValueError(str(err)) from None
+        return self
+
+
 class HeatInitialCondition(Strict):
     temperature: Positive("temperature") | None = None  # default case.temperature
 
@@ -269,6 +351,7 @@ class BoundaryConditionsBlock(_ByPhysics):
     block_key = "boundary_conditions"
     conduction: list[ConductionBoundaryCondition] = Field(default_factory=list)
     heat: list[HeatBoundaryCondition] = Field(default_factory=list)
+    mechanics: list[MechanicsBoundaryCondition] = Field(default_factory=list)
 
 
 class InterfacesBlock(_ByPhysics):
@@ -448,6 +531,8 @@ def check_consistency(case: Case) -> None:
                     )
     if case.physics.heat is not None:
         _check_heat(case)
+    if case.physics.mechanics is not None:
+        _check_mechanics(case)
     if case.physics.conduction is not None:
         _check_conduction_controls(case)
     elif case.time.protocol is not None:
@@ -475,6 +560,34 @@ def _check_heat(case: Case) -> None:
         )
     if heat.coupling == "one_way" and case.physics.conduction is None:
         raise CaseError("coupling one_way needs physics.conduction", "physics.heat.coupling")
+
+
+def _check_mechanics(case: Case) -> None:
+    mech = case.physics.mechanics
+    assert mech is not None
+    regions = [r.name for r in case.regions]
+    for k, src in enumerate(mech.chemical_strain):
+        for j, name in enumerate(src.regions):
+            if name not in regions:
+                raise CaseError(
+                    f"{name!r} is not a region; regions: {regions}",
+                    f"physics.mechanics.chemical_strain[{k}].regions[{j}]",
+                )
+    for k, bc in enumerate(case.boundary_conditions.mechanics):
+        if isinstance(bc.value, list) and len(bc.value) != case.dimension:
+            raise CaseError(
+                f"{len(bc.value)} values for a {case.dimension}D case: give one per axis",
+                f"boundary_conditions.mechanics[{k}]({bc.name}).value",
+            )
+    if not any(
+        b.type in ("fixed", "displacement", "roller", "symmetry")
+        for b in case.boundary_conditions.mechanics
+    ):
+        raise CaseError(
+            "mechanics needs supports: a boundary of type fixed, roller, symmetry or "
+            "displacement (otherwise the body floats: rigid motions are undetermined)",
+            "boundary_conditions.mechanics",
+        )
 
 
 def _check_conduction_controls(case: Case) -> None:

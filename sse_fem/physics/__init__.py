@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sse_fem.physics.conduction import Conduction
 from sse_fem.physics.heat import Heat
+from sse_fem.physics.mechanics import Mechanics
 
 #: physics block key -> module class
-MODULES = {"conduction": Conduction, "heat": Heat}
+MODULES = {"conduction": Conduction, "heat": Heat, "mechanics": Mechanics}

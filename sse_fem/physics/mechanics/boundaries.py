@@ -1,0 +1,110 @@
+"""Mechanical boundary conditions: supports (fixed, roller/symmetry, prescribed displacement
+components) as Dirichlet conditions, and loads (traction, normal pressure) as boundary
+integrals; every value is a Constant (no recompilation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mpi4py import MPI
+
+import numpy as np
+import ufl
+from dolfinx import fem
+
+from sse_fem.errors import CaseError
+
+if TYPE_CHECKING:
+    from sse_fem.config.schema import MechanicsBoundaryCondition
+    from sse_fem.physics.base import Problem
+
+AXES = "xyz"
+
+
+@dataclass
+class MechanicalBoundary:
+    name: str
+    type: str
+    ds: ufl.Measure
+    bcs: list[fem.DirichletBC] = field(default_factory=list)
+    components: list[int] = field(default_factory=list)  # constrained axes
+    traction: fem.Constant | None = None  # [Pa] per axis
+    pressure: fem.Constant | None = None  # [Pa], pushing on the cell
+    normal: ufl.core.expr.Expr | None = None
+
+    def load(self) -> ufl.core.expr.Expr | None:
+        """Force per area [Pa] acting on the cell on this boundary (None: a support)."""
+        if self.traction is not None:
+            return self.traction
+        if self.pressure is not None:
+            assert self.normal is not None
+            return -self.pressure * self.normal
+        return None
+
+
+def normal_axis(problem: Problem, name: str, path: str) -> int:
+    """The axis a plane boundary is perpendicular to (its vertices share that coordinate)."""
+    bundle = problem.bundle
+    msh = bundle.mesh
+    fdim = bundle.dim - 1
+    facets = bundle.facets(name)
+    msh.topology.create_connectivity(fdim, 0)
+    f2v = msh.topology.connectivity(fdim, 0)
+    vertices = np.unique(np.concatenate([f2v.links(f) for f in facets] or [np.zeros(0, np.int32)]))
+    from dolfinx.mesh import entities_to_geometry
+
+    nodes = entities_to_geometry(msh, 0, vertices.astype(np.int32)).ravel()
+    x = msh.geometry.x[nodes, : msh.geometry.dim]
+    gdim = msh.geometry.dim
+    lo = x.min(axis=0) if len(x) else np.full(gdim, np.inf)
+    hi = x.max(axis=0) if len(x) else np.full(gdim, -np.inf)
+    problem.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+    problem.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
+    extent = hi - lo
+    flat = np.flatnonzero(extent <= 1e-9 * max(float(extent.max()), 1e-300))
+    if len(flat) != 1 and gdim > 1:
+        raise CaseError(
+            f"boundary {name!r} is not a plane perpendicular to an axis (extent "
+            f"{', '.join(f'{AXES[k]} {e:.3g} m' for k, e in enumerate(extent))}); use "
+            "`displacement` with the components to hold",
+            path,
+        )
+    return int(flat[0]) if gdim > 1 else 0
+
+
+def mechanical_boundary(
+    problem: Problem, k: int, spec: MechanicsBoundaryCondition, u: fem.Function
+) -> MechanicalBoundary:
+    """The condition ``spec`` (not ``free``) on displacement ``u``."""
+    bundle = problem.bundle
+    msh = bundle.mesh
+    V = u.function_space
+    gdim = msh.geometry.dim
+    fdim = bundle.dim - 1
+    path = f"boundary_conditions.mechanics[{k}]({spec.name})"
+    facets = bundle.facets(spec.name)
+    b = MechanicalBoundary(spec.name, spec.type, bundle.measure(spec.name))
+
+    def hold(axis: int, value: float) -> None:
+        sub = V.sub(axis) if gdim > 1 else V
+        dofs = fem.locate_dofs_topological(sub, fdim, facets)
+        b.bcs.append(fem.dirichletbc(fem.Constant(msh, float(value)), dofs, sub))
+        b.components.append(axis)
+
+    if spec.type == "fixed":
+        for axis in range(gdim):
+            hold(axis, 0.0)
+    elif spec.type in ("roller", "symmetry"):
+        hold(normal_axis(problem, spec.name, path), 0.0)
+    elif spec.type == "displacement":
+        for axis, value in enumerate(spec.si_vector):
+            if value is not None:
+                hold(axis, value)
+    elif spec.type == "traction":
+        values = [float(v or 0.0) for v in spec.si_vector]
+        b.traction = fem.Constant(msh, np.array(values, dtype=np.float64))
+    elif spec.type == "pressure":
+        b.pressure = fem.Constant(msh, spec.si_value)
+        b.normal = ufl.FacetNormal(msh)
+    return b

@@ -1,0 +1,185 @@
+"""Mechanics: small-strain linear elasticity with thermal and chemical eigenstrain.
+
+    div sigma = 0,   sigma = lambda tr(eps) I + 2 mu eps - beta e* I,   eps = sym(grad u)
+
+with the isotropic eigenstrain e* = alpha (T - T_ref) + e_chem per cell and beta the
+eigenstress modulus of the formulation: 3K in 3D and plane strain, E / (1 - nu) in plane
+stress (lambda replaced by 2 lambda mu / (lambda + 2 mu)), E in 1D (a bar in uniaxial
+stress). Displacement ``u`` [m]: vector P1 on the parent mesh (bonded regions), block size
+gdim, rigid-body near-nullspace for AMG. E, nu, alpha per region from the library (DG0);
+T is the shared ``temperature`` (heat's field, else the case's constant); T_ref
+``physics.mechanics.reference_temperature`` (default ``case.temperature``).
+
+Provides ``stress`` (Pa, 3x3 with the out-of-plane component), ``displacement`` (m).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mpi4py import MPI
+
+import numpy as np
+import ufl
+from dolfinx import fem
+
+from sse_fem.errors import CaseError
+from sse_fem.physics.base import Physics
+from sse_fem.physics.conduction.fields import cell_tag_array
+from sse_fem.physics.mechanics.boundaries import mechanical_boundary
+from sse_fem.physics.mechanics.outputs import MechanicsOutputs
+from sse_fem.solvers.nullspace import rigid_body_modes
+
+if TYPE_CHECKING:
+    from sse_fem.config.schema import MechanicsPhysics
+    from sse_fem.physics.base import Problem
+
+
+class Mechanics(MechanicsOutputs, Physics):
+    """Linear elasticity with eigenstrain, supports, tractions and stack pressure."""
+
+    name = "mechanics"
+
+    def __init__(self, cfg: MechanicsPhysics) -> None:
+        self.cfg = cfg
+
+    def declare(self, problem: Problem) -> None:
+        bundle = problem.bundle
+        msh = bundle.mesh
+        self.gdim = msh.geometry.dim
+        V = fem.functionspace(msh, ("Lagrange", 1, (self.gdim,)))
+        scale = self._length_scale(problem) * 1e-3  # displacements ~ 0.1 % strain
+        self.u = problem.add_unknown(
+            self.name, "u", V, None, scale=scale, near_nullspace=rigid_body_modes
+        )
+        self._properties(problem)
+        ref = self.cfg.reference_temperature
+        self.t_ref = fem.Constant(msh, ref if ref is not None else problem.case.case.temperature)
+        self.boundaries = [
+            mechanical_boundary(problem, k, spec, self.u)
+            for k, spec in enumerate(problem.case.boundary_conditions.mechanics)
+            if spec.type != "free"
+        ]
+        problem.provide("displacement", lambda level: problem.state("u", level), "m", self.name)
+        problem.provide("stress", lambda level: self.stress_3d(problem, level), "Pa", self.name)
+
+    @staticmethod
+    def _length_scale(problem: Problem) -> float:
+        x = problem.bundle.mesh.geometry.x
+        lo = np.full(3, np.inf) if not len(x) else x.min(axis=0)
+        hi = np.full(3, -np.inf) if not len(x) else x.max(axis=0)
+        problem.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+        problem.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
+        return float(np.max(hi - lo))
+
+    def _properties(self, problem: Problem) -> None:
+        """E [Pa], nu, alpha [1/K] and the chemical strain per cell (DG0)."""
+        bundle = problem.bundle
+        Q = fem.functionspace(bundle.mesh, ("DG", 0))
+        self.E, self.nu, self.alpha, self.chemical = (
+            fem.Function(Q, name=n) for n in ("E", "nu", "alpha", "chemical_strain")
+        )
+        tag_of = cell_tag_array(bundle)
+        for region in problem.case.regions:
+            mat = problem.materials[region.name]
+            path = f"materials.{region.material}"
+            cells = tag_of == bundle.regions[region.name]
+            self.E.x.array[cells] = mat.require("youngs_modulus", path)
+            self.nu.x.array[cells] = mat.require("poissons_ratio", path)
+        for k, spec in enumerate(self.cfg.chemical_strain):
+            for name in spec.regions:
+                if name not in bundle.regions:
+                    raise CaseError(
+                        f"{name!r} is not a mesh region; it has {sorted(bundle.regions)}",
+                        f"physics.mechanics.chemical_strain[{k}].regions",
+                    )
+                cells = tag_of == bundle.regions[name]
+                if spec.strain is not None:
+                    strain = spec.strain
+                else:
+                    material = next(r.material for r in problem.case.regions if r.name == name)
+                    omega = problem.materials[name].require(
+                        "partial_molar_volume", f"materials.{material}"
+                    )
+                    strain = omega * float(spec.concentration_change or 0.0) / 3.0
+                self.chemical.x.array[cells] += strain
+
+    # --- constitutive law ----------------------------------------------------------------
+    def _lame(self) -> tuple[ufl.core.expr.Expr, ufl.core.expr.Expr, ufl.core.expr.Expr]:
+        """(lambda, mu, beta) of the formulation [Pa]."""
+        E, nu = self.E, self.nu
+        mu = E / (2 * (1 + nu))
+        lam = E * nu / ((1 + nu) * (1 - 2 * nu))
+        if self.gdim == 2 and self.cfg.formulation == "plane_stress":
+            return 2 * lam * mu / (lam + 2 * mu), mu, E / (1 - nu)
+        return lam, mu, 3 * lam + 2 * mu
+
+    def eigenstrain(self, problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
+        """e* = alpha (T - T_ref) + e_chem (isotropic, linear) [-]."""
+        T = problem.require("temperature", self.name)(level)
+        return self.alpha * (T - self.t_ref) + self.chemical
+
+    def stress(self, problem: Problem, u: ufl.core.expr.Expr, level: int = 0) -> ufl.core.expr.Expr:
+        """In-plane (gdim x gdim) stress [Pa] of displacement ``u``."""
+        eps = ufl.sym(ufl.grad(u))
+        e_star = self.eigenstrain(problem, level)
+        if self.gdim == 1:
+            return self.E * (eps - e_star * ufl.Identity(1))
+        lam, mu, beta = self._lame()
+        I = ufl.Identity(self.gdim)  # noqa: E741
+        return lam * ufl.tr(eps) * I + 2 * mu * eps - beta * e_star * I
+
+    def stress_3d(self, problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
+        """The full 3x3 stress [Pa]: sigma_zz = lambda tr(eps) - 3K e* in plane strain,
+        0 in plane stress; 1D: uniaxial."""
+        u = problem.state("u", level)
+        s = self.stress(problem, u, level)
+        if self.gdim == 3:
+            return s
+        if self.gdim == 1:
+            return ufl.as_matrix([[s[0, 0], 0, 0], [0, 0, 0], [0, 0, 0]])
+        if self.cfg.formulation == "plane_stress":
+            szz = 0 * s[0, 0]
+        else:
+            lam, _, beta = self._lame()
+            szz = lam * ufl.tr(ufl.sym(ufl.grad(u))) - beta * self.eigenstrain(problem, level)
+        return ufl.as_matrix([[s[0, 0], s[0, 1], 0], [s[1, 0], s[1, 1], 0], [0, 0, szz]])
+
+    # --- forms ---------------------------------------------------------------------------
+    def _thermal_expansion(self, problem: Problem) -> None:
+        """alpha per cell where the temperature can differ from the stress-free one (a
+        temperature field, or a constant other than T_ref); required from the materials."""
+        q = problem.require("temperature", self.name)
+        value = q()
+        if q.is_constant and isinstance(value, fem.Constant):
+            if float(value.value) == float(self.t_ref.value):
+                return
+        tag_of = cell_tag_array(problem.bundle)
+        for region in problem.case.regions:
+            cells = tag_of == problem.bundle.regions[region.name]
+            self.alpha.x.array[cells] = problem.materials[region.name].require(
+                "thermal_expansion", f"materials.{region.material}"
+            )
+
+    def residual(self, problem: Problem) -> ufl.Form:
+        self._thermal_expansion(problem)
+        v = problem.test("u")
+        dx = ufl.dx(problem.bundle.mesh)
+        F = ufl.inner(self.stress(problem, self.u), ufl.sym(ufl.grad(v))) * dx
+        for b in self.boundaries:
+            load = b.load()
+            if load is not None:
+                F -= ufl.inner(load, v) * b.ds
+        return F
+
+    def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
+        return [bc for b in self.boundaries for bc in b.bcs]
+
+    def validate(self, problem: Problem) -> None:
+        nu = self.nu.x.array
+        if np.any(nu >= 0.5) or np.any(nu <= -1):  # pragma: no cover - LIMITS refuse them
+            raise CaseError("poissons_ratio must lie in (-1, 0.5)", "materials")
+
+    def block_options(self) -> dict[str, object]:
+        """Elasticity block: AMG with the rigid-body near-nullspace (set by the plan)."""
+        return {"pc_type": "gamg", "pc_gamg_threshold": 0.01}

@@ -1,0 +1,207 @@
+"""Outputs of mechanics: stress measures and their maxima with where they occur, strain energy,
+the force balance (conservation check), fields for ParaView and the final pictures."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mpi4py import MPI
+
+import numpy as np
+import ufl
+from dolfinx import fem
+from dolfinx import mesh as dmesh
+
+if TYPE_CHECKING:
+    from sse_fem.config.schema import MechanicsPhysics
+    from sse_fem.io.results import ResultsWriter
+    from sse_fem.physics.base import Problem
+    from sse_fem.physics.mechanics.boundaries import MechanicalBoundary
+
+#: force [N] below which a force balance counts as balanced: E L^(d-1) times this strain
+BALANCE_FLOOR_STRAIN = 1e-12
+AXES = "xyz"
+
+
+class MechanicsOutputs:
+    """Mixin of ``Mechanics``: everything it reports (state from the module's setup)."""
+
+    name: str
+    cfg: MechanicsPhysics
+    gdim: int
+    u: fem.Function
+    E: fem.Function
+    boundaries: list[MechanicalBoundary]
+    _fields: dict[str, tuple[fem.Function, fem.Expression]]
+    _forms: dict[str, fem.Form]
+
+    def stress_3d(self, problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
+        raise NotImplementedError  # Mechanics'
+
+    def eigenstrain(self, problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
+        raise NotImplementedError  # Mechanics'
+
+    # --- derived fields ------------------------------------------------------------------
+    def _stress_measures(self, problem: Problem) -> dict[str, ufl.core.expr.Expr]:
+        s = self.stress_3d(problem)
+        dev = s - ufl.tr(s) / 3 * ufl.Identity(3)
+        return {
+            "von_mises_stress": ufl.sqrt(1.5 * ufl.inner(dev, dev)),
+            "hydrostatic_stress": ufl.tr(s) / 3,
+        }
+
+    def derived_fields(self, problem: Problem) -> dict[str, fem.Function]:
+        """Von Mises and hydrostatic stress [Pa] and the stress tensor, per cell (DG0), of
+        the current state."""
+        if not hasattr(self, "_fields"):
+            msh = problem.bundle.mesh
+            Q = fem.functionspace(msh, ("DG", 0))
+            T = fem.functionspace(msh, ("DG", 0, (3, 3)))
+            self._fields = {}
+            exprs = self._stress_measures(problem) | {"stress": self.stress_3d(problem)}
+            for name, expr in exprs.items():
+                f = fem.Function(T if name == "stress" else Q, name=name)
+                space = f.function_space
+                self._fields[name] = (f, fem.Expression(expr, space.element.interpolation_points))
+        for f, expr in self._fields.values():
+            f.interpolate(expr)
+            f.x.scatter_forward()
+        return {name: f for name, (f, _) in self._fields.items()}
+
+    def _extreme(self, problem: Problem, f: fem.Function, largest: bool) -> tuple[float, list]:
+        """Largest (or smallest) cell value of a DG0 field and the cell's midpoint [m]."""
+        msh = problem.bundle.mesh
+        n = msh.topology.index_map(msh.topology.dim).size_local
+        values = f.x.array[:n]
+        if n:
+            k = int(np.argmax(values) if largest else np.argmin(values))
+            value = float(values[k])
+            where = dmesh.compute_midpoints(msh, msh.topology.dim, np.array([k], np.int32))[0]
+        else:
+            value, where = (-np.inf if largest else np.inf), np.zeros(3)
+        pairs = problem.comm.allgather((value, where.tolist()))
+        return (max if largest else min)(pairs, key=lambda p: p[0])
+
+    # --- per step ------------------------------------------------------------------------
+    def observe(self, problem: Problem) -> dict[str, float]:
+        fields = self.derived_fields(problem)
+        row: dict[str, float] = {}
+        for label, name, largest in (
+            ("max_von_mises_stress_Pa", "von_mises_stress", True),
+            ("max_hydrostatic_stress_Pa", "hydrostatic_stress", True),
+            ("min_hydrostatic_stress_Pa", "hydrostatic_stress", False),
+        ):
+            value, where = self._extreme(problem, fields[name], largest)
+            row[label] = value
+            for axis in range(self.gdim):
+                row[f"{label.removesuffix('_Pa')}_{AXES[axis]}_m"] = where[axis]
+        n = self.u.function_space.dofmap.index_map.size_local * self.gdim
+        local = float(np.abs(self.u.x.array[:n]).max(initial=0.0))
+        row["max_displacement_m"] = problem.comm.allreduce(local, op=MPI.MAX)
+        row["strain_energy_J"] = self._integral(problem, "strain_energy")
+        return row
+
+    def _integral(self, problem: Problem, name: str) -> float:
+        if not hasattr(self, "_forms"):
+            s = self.stress_3d(problem)
+            eps = ufl.sym(ufl.grad(self.u))
+            e3 = ufl.as_matrix(
+                [
+                    [eps[i, j] if i < self.gdim and j < self.gdim else 0 for j in range(3)]
+                    for i in range(3)
+                ]
+            )
+            elastic = e3 - self.eigenstrain(problem) * ufl.Identity(3)
+            if self.gdim == 2 and self.cfg.formulation == "plane_stress":
+                elastic = ufl.as_matrix(
+                    [[elastic[i, j] if i < 2 and j < 2 else 0 for j in range(3)] for i in range(3)]
+                )
+            if self.gdim == 1:
+                elastic = ufl.as_matrix([[elastic[0, 0], 0, 0], [0, 0, 0], [0, 0, 0]])
+            dx = ufl.dx(problem.bundle.mesh)
+            forms = {"strain_energy": 0.5 * ufl.inner(s, elastic) * dx}
+            for b in self.boundaries:
+                load = b.load()
+                if load is not None:
+                    for axis in range(self.gdim):
+                        forms[f"load_{b.name}_{axis}"] = load[axis] * b.ds
+            self._forms = {k: fem.form(f) for k, f in forms.items()}
+        return problem.comm.allreduce(fem.assemble_scalar(self._forms[name]), op=MPI.SUM)
+
+    def conservation(self, problem: Problem) -> dict[str, float]:
+        """Force balance per axis: reactions at the supports + applied loads = 0; the force
+        left unbalanced by the free rows relative to the largest of them."""
+        rows = problem.residual_rows()["u"]
+        bs = self.gdim
+        constrained = np.zeros(len(rows), dtype=bool)
+        out: dict[str, float] = {}
+        forces = []
+        for b in self.boundaries:
+            dofs = np.unique(np.concatenate([bc.dof_indices()[0] for bc in b.bcs] or [[]]))
+            dofs = dofs[dofs < len(rows)].astype(np.int64)
+            constrained[dofs] = True
+            for axis in range(bs):
+                mine = dofs[dofs % bs == axis]
+                value = problem.comm.allreduce(float(rows[mine].sum()), op=MPI.SUM)
+                if len(b.bcs):
+                    out[f"reaction_{b.name}_{AXES[axis]}_N"] = value
+                    forces.append(value)
+            if b.load() is not None:
+                for axis in range(bs):
+                    value = self._integral(problem, f"load_{b.name}_{axis}")
+                    out[f"load_{b.name}_{AXES[axis]}_N"] = value
+                    forces.append(value)
+        # rows are interleaved by component: those of axis k have index % bs == k
+        free = np.array(
+            [rows[(np.arange(len(rows)) % bs == axis) & ~constrained].sum() for axis in range(bs)]
+        )
+        problem.comm.Allreduce(MPI.IN_PLACE, free, op=MPI.SUM)
+        imbalance = float(np.abs(free).max(initial=0.0))
+        E = problem.comm.allreduce(float(self.E.x.array.max(initial=0.0)), op=MPI.MAX)
+        floor = BALANCE_FLOOR_STRAIN * E * self._length(problem) ** (bs - 1)
+        reference = max([abs(f) for f in forces] + [floor])
+        out["imbalance_N"] = imbalance
+        out["balance_error"] = imbalance / reference
+        out["tolerance"] = problem.case.solver.balance_tolerance
+        return out
+
+    def _length(self, problem: Problem) -> float:
+        x = problem.bundle.mesh.geometry.x
+        lo = np.full(3, np.inf) if not len(x) else x.min(axis=0)
+        hi = np.full(3, -np.inf) if not len(x) else x.max(axis=0)
+        problem.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+        problem.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
+        return float(np.max(hi - lo))
+
+    def output_functions(self, problem: Problem) -> dict[str, list[fem.Function]]:
+        """Displacement (P1 vector) and the stress measures and tensor (DG0)."""
+        fields = self.derived_fields(problem)
+        return {"displacement": [self.u], "stress": list(fields.values())}
+
+    # --- at the end ----------------------------------------------------------------------
+    def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
+        """Figures of merit (maxima and where) and stress pictures."""
+        from sse_fem.io.plots import plot_field_2d, plot_slice_3d
+
+        row = self.observe(problem)
+        summary: dict[str, object] = {
+            k: v for k, v in row.items() if k.endswith("_Pa") or k.endswith("_J")
+        }
+        for label in ("max_von_mises_stress", "max_hydrostatic_stress", "min_hydrostatic_stress"):
+            summary[f"{label}_at_m"] = [row[f"{label}_{AXES[a]}_m"] for a in range(self.gdim)]
+        if not problem.case.outputs.plots:
+            return summary
+        fields = self.derived_fields(problem)
+        msh = problem.bundle.mesh
+        for name in ("von_mises_stress", "hydrostatic_stress"):
+            path = writer.outdir / f"{name}.png"
+            label = f"{name.replace('_', ' ')} [Pa]"
+            if self.gdim == 2 and msh.topology.cell_name() == "triangle":
+                imap = msh.topology.index_map(2)
+                cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+                dg1 = fem.Function(fem.functionspace(msh, ("DG", 1)))
+                dg1.interpolate(fields[name])  # cellwise constant, drawn without smoothing
+                plot_field_2d(dg1, cells, path, label)
+            elif self.gdim == 3:
+                plot_slice_3d(fields[name], path, label)
+        return summary

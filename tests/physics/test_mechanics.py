@@ -1,0 +1,164 @@
+"""Mechanics against exact answers (physics.md 5.9): constrained bar -E alpha dT, thin film
+-E alpha dT / (1 - nu) (3D, plane strain) and -E alpha dT in plane stress, chemical
+eigenstrain, uniaxial strain under stack pressure; exact for P1 (uniform states), per layer of
+the Li | LLZO | Li stack, with the force balance."""
+
+from __future__ import annotations
+
+from mpi4py import MPI
+
+import numpy as np
+import pytest
+
+from sse_fem.materials.registry import get_material
+from sse_fem.mesh import build_mesh
+from sse_fem.problem import build_problem
+from tests.physics.helpers import symmetric_case
+
+DT = -100.0  # K: cooled from a stress-free 398.15 K to 298.15 K
+LAYERS = {"anode": 20e-6, "electrolyte": 100e-6, "cathode": 20e-6}
+MATERIAL = {"anode": "Li", "electrolyte": "LLZO_Ta", "cathode": "Li"}
+
+
+def _props(region: str) -> tuple[float, float, float]:
+    m = get_material(MATERIAL[region])
+    return m.get("youngs_modulus"), m.get("poissons_ratio"), m.get("thermal_expansion")
+
+
+def _solve(dimension: int, bcs: list[dict], mechanics: dict | None = None, size: str = "10 um"):
+    physics = {"mechanics": {"reference_temperature": "398.15 K"} | (mechanics or {})}
+    case = symmetric_case(
+        dimension,
+        {"physics": physics, "interfaces": {}, "boundary_conditions": {"mechanics": bcs}},
+        size=size,
+    )
+    problem = build_problem(case, build_mesh(case))
+    ok, _, _ = problem.solve()
+    assert ok
+    return problem
+
+
+def _stress_by_region(problem) -> dict[str, np.ndarray]:
+    """Owned cells' 3x3 stress [Pa] per region."""
+    module = problem.modules[0]
+    stress = module.derived_fields(problem)["stress"]
+    msh = problem.bundle.mesh
+    n = msh.topology.index_map(msh.topology.dim).size_local
+    values = stress.x.array.reshape(-1, 3, 3)[:n]
+    out = {}
+    for region, tag in problem.bundle.regions.items():
+        cells = problem.bundle.cell_tags.find(tag)
+        out[region] = values[cells[cells < n]]
+    return out
+
+
+def _assert_uniform(problem, expected: dict[str, np.ndarray], rtol: float = 1e-8) -> None:
+    scale = max(np.abs(e).max() for e in expected.values())
+    for region, stresses in _stress_by_region(problem).items():
+        err = np.abs(stresses - expected[region]).max(initial=0.0)
+        err = problem.comm.allreduce(err, op=MPI.MAX)
+        assert err < rtol * scale, (region, err, expected[region])
+
+
+def _diag(a: float, b: float, c: float) -> np.ndarray:
+    return np.diag([a, b, c])
+
+
+@pytest.mark.mpi
+def test_constrained_bar_in_series():
+    """Both ends held: one uniform stress sigma = -dT sum(alpha L) / sum(L / E)."""
+    problem = _solve(1, [{"name": "bottom", "type": "fixed"}, {"name": "top", "type": "fixed"}])
+    props = {r: _props(r) for r in LAYERS}
+    sigma = (
+        -DT
+        * sum(props[r][2] * L for r, L in LAYERS.items())
+        / sum(L / props[r][0] for r, L in LAYERS.items())
+    )
+    _assert_uniform(problem, {r: _diag(sigma, 0, 0) for r in LAYERS})
+    balance = problem.conservation()["mechanics"]
+    assert balance["reaction_top_x_N"] == pytest.approx(sigma, rel=1e-9)
+    assert balance["balance_error"] < 1e-9
+    problem.close()
+
+
+@pytest.mark.mpi
+def test_thin_film_3d_biaxial_stress_per_layer():
+    """In-plane displacement held, free top: sigma_xx = sigma_yy = -E alpha dT / (1 - nu)."""
+    sides = {"name": "sides", "type": "displacement", "value": ["0 m", "0 m", None]}
+    problem = _solve(3, [{"name": "bottom", "type": "fixed"}, sides], size="20 um")
+    expected = {}
+    for r in LAYERS:
+        E, nu, alpha = _props(r)
+        s = -E * alpha * DT / (1 - nu)
+        expected[r] = _diag(s, s, 0.0)
+    _assert_uniform(problem, expected, rtol=1e-7)  # Krylov (GAMG + rigid-body modes)
+    row = problem.observe()["mechanics"]
+    assert row["max_von_mises_stress_Pa"] == pytest.approx(expected["electrolyte"][0, 0], rel=1e-6)
+    problem.close()
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("formulation", ["plane_strain", "plane_stress"])
+def test_plane_film_2d(formulation):
+    """x held, y free: plane strain gives the thin-film stress (and sigma_zz = -E alpha dT
+    too), plane stress the bar's -E alpha dT."""
+    bcs = [
+        {"name": "bottom", "type": "displacement", "value": [None, "0 m"]},
+        {"name": "sides", "type": "displacement", "value": ["0 m", None]},
+    ]
+    problem = _solve(2, bcs, {"formulation": formulation})
+    expected = {}
+    for r in LAYERS:
+        E, nu, alpha = _props(r)
+        if formulation == "plane_strain":
+            s = -E * alpha * DT / (1 - nu)
+            expected[r] = _diag(s, 0.0, s)
+        else:
+            expected[r] = _diag(-E * alpha * DT, 0.0, 0.0)
+    _assert_uniform(problem, expected)
+    problem.close()
+
+
+@pytest.mark.mpi
+def test_chemical_eigenstrain_of_one_region():
+    """A lithiation strain of 1e-3 in the SE only (no temperature change): the SE carries
+    -E e / (1 - nu) in plane, the Li layers nothing."""
+    sides = {"name": "sides", "type": "displacement", "value": ["0 m", "0 m", None]}
+    mechanics = {
+        "reference_temperature": "298.15 K",
+        "chemical_strain": [{"regions": ["electrolyte"], "strain": 1e-3}],
+    }
+    problem = _solve(3, [{"name": "bottom", "type": "fixed"}, sides], mechanics, size="20 um")
+    E, nu, _ = _props("electrolyte")
+    s = -E * 1e-3 / (1 - nu)
+    zero = np.zeros((3, 3))
+    _assert_uniform(
+        problem, {"anode": zero, "electrolyte": _diag(s, s, 0), "cathode": zero}, rtol=1e-7
+    )
+    problem.close()
+
+
+@pytest.mark.mpi
+def test_stack_pressure_uniaxial_strain():
+    """Pressure p on top, lateral displacement held: sigma_zz = -p everywhere and
+    sigma_xx = sigma_yy = -p nu / (1 - nu) per layer; the support carries p times the area."""
+    p = 5e6
+    bcs = [
+        {"name": "bottom", "type": "fixed"},
+        {"name": "sides", "type": "displacement", "value": ["0 m", "0 m", None]},
+        {"name": "top", "type": "pressure", "value": "5 MPa"},
+    ]
+    problem = _solve(3, bcs, {"reference_temperature": "298.15 K"}, size="20 um")
+    expected = {}
+    for r in LAYERS:
+        _, nu, _ = _props(r)
+        expected[r] = _diag(-p * nu / (1 - nu), -p * nu / (1 - nu), -p)
+    _assert_uniform(problem, expected, rtol=1e-7)
+    balance = problem.conservation()["mechanics"]
+    area = 50e-6 * 50e-6
+    assert balance["load_top_z_N"] == pytest.approx(-p * area, rel=1e-9)
+    assert balance["reaction_bottom_z_N"] + balance["reaction_sides_z_N"] == pytest.approx(
+        p * area, rel=1e-7
+    )
+    assert balance["balance_error"] < 1e-6
+    problem.close()
