@@ -169,6 +169,11 @@ class ConductionInterface(Strict):
     activation_energy: NonNegative("activation_energy") = 0.0
     film_resistance: NonNegative("area_resistance") = 0.0
     double_layer_capacitance: NonNegative("area_capacitance") = 0.0
+    #: stress -> kinetics (needs physics.mechanics): monroe_newman shifts the overpotential by
+    #: -Omega_M sigma_n / (z F) (sigma_n the normal stress on the metal, tension > 0)
+    stress_coupling: Literal["none", "monroe_newman"] = "none"
+    #: Omega_M of the metal [m^3/mol]; default the electrode material's molar_volume
+    metal_molar_volume: Positive("molar_volume") | None = None
 
     @model_validator(mode="after")
     def _need_i0(self) -> ConductionInterface:

@@ -30,6 +30,23 @@ def facet_areas(msh: dmesh.Mesh, facets: np.ndarray) -> np.ndarray:
     return area
 
 
+def facet_normals(msh: dmesh.Mesh, facets: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Unit normals (facets, 3) of straight facets, pointing out of the given adjacent
+    ``cells`` (in 1D: along x, away from the cell)."""
+    fdim = msh.topology.dim - 1
+    x = facet_vertices(msh, facets)
+    if fdim == 0:
+        n = np.tile([1.0, 0.0, 0.0], (len(facets), 1))
+    elif fdim == 1:
+        t = x[:, 1] - x[:, 0]
+        n = np.stack([t[:, 1], -t[:, 0], np.zeros(len(t))], axis=1)
+    else:
+        n = np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0])
+    n /= np.linalg.norm(n, axis=1)[:, None]
+    away = x.mean(axis=1) - dmesh.compute_midpoints(msh, msh.topology.dim, cells)
+    return n * np.sign(np.einsum("ij,ij->i", n, away))[:, None]
+
+
 def interface_statistics(s: dict[str, np.ndarray], k: float, comm: MPI.Comm) -> dict[str, float]:
     """Global figures of merit of the current density on an interface from the owned facet
     samples ``s`` of every rank (``area`` [m^2], ``current`` [A/m^2], ``eta`` [V]); ``k``:

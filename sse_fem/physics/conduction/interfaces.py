@@ -20,7 +20,7 @@ from sse_fem.errors import CaseError
 from sse_fem.logs import get_logger
 from sse_fem.mesh import MeshBundle
 from sse_fem.physics.conduction.fields import CarrierField, boundary_facets, cell_tag_array
-from sse_fem.physics.kinetics import REFERENCE_TEMPERATURE, RateLaw
+from sse_fem.physics.kinetics import FARADAY, REFERENCE_TEMPERATURE, RateLaw
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import ConductionInterface
@@ -40,6 +40,7 @@ class InterfaceModel:
     capacitance: fem.Constant | None  # [F/m^2]; None: no double layer
     ocp: fem.Constant  # open-circuit potential at REFERENCE_TEMPERATURE [V]
     entropic: fem.Constant  # entropic coefficient dU/dT [V/K]
+    molar_volume: fem.Constant | None  # Omega_M [m^3/mol] of a stress-coupled metal, else None
     domains: np.ndarray  # (cell+, lf+, cell-, lf-) owned facets, '+' = electrode
 
     def numeric(self) -> NumericInterface:
@@ -94,6 +95,12 @@ def build_interfaces(
         entropic = spec.entropic_coefficient
         if entropic is None:
             entropic = mat.get("entropic_coefficient", 0.0)
+        molar_volume = None
+        if spec.stress_coupling == "monroe_newman":
+            omega = spec.metal_molar_volume
+            if omega is None:
+                omega = mat.require("molar_volume", f"materials.{mat.name}")
+            molar_volume = constant(omega)
         out.append(
             InterfaceModel(
                 spec.name,
@@ -107,6 +114,7 @@ def build_interfaces(
                 else None,
                 constant(spec.open_circuit_potential),
                 constant(entropic or 0.0),
+                molar_volume,
                 bundle.interface_domains(spec.name, fields["electronic"].sub),
             )
         )
@@ -174,10 +182,24 @@ def overpotential(
     phi_s = problem.state("phi_electronic", level)
     phi_e = problem.state("phi_ionic", level)
     ocp = open_circuit_potential(i, interface_temperature(problem, level))
+    if i.molar_volume is not None:
+        ocp = ocp + stress_shift(problem, i, level)
     if i.film_resistance is not None:
         psi = problem.state("phi_film", level)
         return psi("+") - phi_e("-") - ocp, (phi_s("+") - psi("+")) / i.film_resistance
     return phi_s("+") - phi_e("-") - ocp, None
+
+
+def stress_shift(problem: Problem, i: InterfaceModel, level: int = 0) -> ufl.core.expr.Expr:
+    """Omega_M sigma_n / (z F) [V] on the interface (Monroe-Newman type): the normal stress of
+    the metal (electrode side, tension > 0) shifts its equilibrium potential; compression
+    (sigma_n < 0) lowers it, easing stripping and hindering plating."""
+    stress = problem.require("stress", "conduction")(level)("+")
+    n = ufl.FacetNormal(problem.bundle.mesh)("+")
+    gdim = problem.bundle.mesh.geometry.dim
+    normal_stress = sum(n[a] * stress[a, b] * n[b] for a in range(gdim) for b in range(gdim))
+    assert i.molar_volume is not None
+    return i.molar_volume * normal_stress / (i.law.n * FARADAY)
 
 
 def on_interface(q: ufl.core.expr.Expr, is_constant: bool) -> ufl.core.expr.Expr:

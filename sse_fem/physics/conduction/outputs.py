@@ -14,7 +14,13 @@ from dolfinx import mesh as dmesh
 
 from sse_fem.physics.conduction.fields import boundary_facets, parent_cells
 from sse_fem.physics.conduction.interfaces import open_circuit_potential
-from sse_fem.postprocess.interfaces import facet_areas, facet_vertices, interface_statistics
+from sse_fem.physics.kinetics import FARADAY
+from sse_fem.postprocess.interfaces import (
+    facet_areas,
+    facet_normals,
+    facet_vertices,
+    interface_statistics,
+)
 
 if TYPE_CHECKING:
     from sse_fem.io.results import ResultsWriter
@@ -36,6 +42,7 @@ class ConductionOutputs:
     dS: ufl.Measure
     _row_index: list[tuple[str, str, str, np.ndarray]] | None = None
     _temperature_copies: dict[str, tuple[fem.Function, fem.Function]]
+    _stress_cells: tuple[fem.Function, fem.Expression]
     _transfers: list[tuple[CarrierField, fem.Function, fem.Function, fem.Expression, fem.Function]]
 
     def _crossing(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr: ...
@@ -252,7 +259,11 @@ class ConductionOutputs:
         phi_s = side.eval(x, cs).ravel()
         temperature = self.temperature_at(problem, x, d[:, 0])
         eta = phi_s - phi_e - open_circuit_potential(iface.numeric(), temperature)
-        current = np.asarray(iface.law.numeric().current(eta, temperature, np.exp), dtype=float)
+        driving = eta  # the rate law sees the overpotential less the stress shift
+        if iface.molar_volume is not None:
+            driving = eta - self._stress_shift_at(problem, iface, facets, d[:, 0])
+        law = iface.law.numeric()
+        current = np.asarray(law.current(driving, temperature, np.exp), dtype=float)
         return {
             "x": x,
             "vertices": facet_vertices(msh, facets),
@@ -260,6 +271,28 @@ class ConductionOutputs:
             "eta": eta,
             "current": current,
         }
+
+    def _stress_shift_at(
+        self, problem: Problem, iface: InterfaceModel, facets: np.ndarray, cells: np.ndarray
+    ) -> np.ndarray:
+        """Omega_M sigma_n / (z F) [V] at the facets (the stress of their electrode cells,
+        cellwise constant for P1 displacements)."""
+        if not hasattr(self, "_stress_cells"):
+            msh = problem.bundle.mesh
+            space = fem.functionspace(msh, ("DG", 0, (3, 3)))
+            stress = problem.require("stress", self.name)()
+            self._stress_cells = (
+                fem.Function(space),
+                fem.Expression(stress, space.element.interpolation_points),
+            )
+        f, expr = self._stress_cells
+        f.interpolate(expr)
+        sigma = f.x.array.reshape(-1, 3, 3)[cells]
+        n = facet_normals(problem.bundle.mesh, facets, cells)
+        normal = np.einsum("fi,fij,fj->f", n, sigma, n)
+        law = iface.law.numeric()
+        assert iface.molar_volume is not None
+        return float(iface.molar_volume.value) * normal / (float(law.n) * FARADAY)
 
     def temperature_at(
         self, problem: Problem, x: np.ndarray, cells: np.ndarray

@@ -10,7 +10,9 @@ gdim, rigid-body near-nullspace for AMG. E, nu, alpha per region from the librar
 T is the shared ``temperature`` (heat's field, else the case's constant); T_ref
 ``physics.mechanics.reference_temperature`` (default ``case.temperature``).
 
-Provides ``stress`` (Pa, 3x3 with the out-of-plane component), ``displacement`` (m).
+Requires ``temperature``; adds every provided ``body_force.<name>`` (N/m^3 on cells, or N/m^2
+on interface facets); provides ``stress`` (Pa, 3x3 with the out-of-plane component) and
+``displacement`` (m).
 """
 
 from __future__ import annotations
@@ -170,6 +172,11 @@ class Mechanics(MechanicsOutputs, Physics):
             load = b.load()
             if load is not None:
                 F -= ufl.inner(load, v) * b.ds
+        for name in problem.provided("body_force."):  # N/m^3 (dx) or N/m^2 (dS, interfaces)
+            q = problem.require(name, self.name)
+            assert q.measure is not None, f"{name} has no measure"
+            on_facets = q.measure.integral_type() == "interior_facet"
+            F -= ufl.inner(q(), v("+") if on_facets else v) * q.measure
         return F
 
     def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
