@@ -40,33 +40,44 @@ def plot_timeseries(rows: list[dict], outdir: Path, prefix: str = "") -> None:
 
 def plot_interfaces(samples: dict[str, dict], dim: int, outdir: Path) -> None:
     """interface_<name>.png: current density along each interface (2D) or over it (3D)."""
-    if dim == 1:
-        return
     for name, s in samples.items():
-        if len(s["current"]) == 0:
-            continue
         j = s["current"] * 0.1
-        fig, ax = plt.subplots(figsize=(6, 4))
-        if dim == 2:
-            order = np.argsort(s["x"][:, 0])
-            ax.plot(s["x"][order, 0] * 1e6, j[order], ".-", ms=3)
-            ax.set_xlabel("x [µm]")
-            ax.set_ylabel("interface current density [mA/cm²]")
-            ax.grid(alpha=0.3)
-        else:
-            sc = ax.scatter(s["x"][:, 0] * 1e6, s["x"][:, 1] * 1e6, c=j, s=8, cmap="viridis")
-            fig.colorbar(sc, ax=ax, label="interface current density [mA/cm²]")
-            ax.set_xlabel("x [µm]")
-            ax.set_ylabel("y [µm]")
-            ax.set_aspect("equal")
-        ax.set_title(
-            f"{name}: max/mean = {np.abs(j).max() / abs(np.average(j, weights=s['area'])):.3g}"
-            if np.average(j, weights=s["area"]) != 0
-            else name
+        mean = np.average(j, weights=s["area"]) if len(j) else 0.0
+        title = f"{name}: max/mean = {np.abs(j).max() / abs(mean):.3g}" if mean != 0 else name
+        plot_interface_values(
+            s["x"],
+            j,
+            dim,
+            outdir / f"interface_{name}.png",
+            "interface current density [mA/cm²]",
+            title,
         )
-        fig.tight_layout()
-        fig.savefig(outdir / f"interface_{name}.png", dpi=120)
-        plt.close(fig)
+
+
+def plot_interface_values(
+    x: np.ndarray, values: np.ndarray, dim: int, path: Path, label: str, title: str
+) -> None:
+    """``values`` at interface facet midpoints ``x`` [m]: along x (2D) or a map over x, y
+    (3D); nothing in 1D or without facets (rank 0)."""
+    if dim == 1 or len(values) == 0:
+        return
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if dim == 2:
+        order = np.argsort(x[:, 0])
+        ax.plot(x[order, 0] * 1e6, values[order], ".-", ms=3)
+        ax.set_xlabel("x [µm]")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    else:
+        sc = ax.scatter(x[:, 0] * 1e6, x[:, 1] * 1e6, c=values, s=8, cmap="viridis")
+        fig.colorbar(sc, ax=ax, label=label)
+        ax.set_xlabel("x [µm]")
+        ax.set_ylabel("y [µm]")
+        ax.set_aspect("equal")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def plot_field_2d(func: Any, cells: np.ndarray, path: Path, label: str) -> None:

@@ -54,6 +54,13 @@ class MeshBundle:
         ids = [self.regions[n] for n in names]
         return np.sort(np.concatenate([self.cell_tags.find(i) for i in ids])).astype(np.int32)
 
+    def cell_region_tags(self) -> np.ndarray:
+        """Region tag of every local cell (owned + ghost)."""
+        imap = self.mesh.topology.index_map(self.dim)
+        tags = np.zeros(imap.size_local + imap.num_ghosts, dtype=np.int32)
+        tags[self.cell_tags.indices] = self.cell_tags.values
+        return tags
+
     def facets(self, name: str) -> np.ndarray:
         """Local facets of a named interface or boundary."""
         tag = self.facet_tag(name)

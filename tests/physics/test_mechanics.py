@@ -161,6 +161,13 @@ def test_stack_pressure_uniaxial_strain():
         p * area, rel=1e-7
     )
     assert balance["balance_error"] < 1e-6
+    tractions = problem.modules[0].interface_tractions(problem)
+    for name in ("anode_electrolyte", "electrolyte_cathode"):  # compression across the stack
+        t = tractions[name]
+        err = np.abs(t["normal"] + p).max(initial=0.0) + np.abs(t["shear"]).max(initial=0.0)
+        assert problem.comm.allreduce(err, op=MPI.MAX) < 1e-7 * p
+        row = problem.observe()["mechanics"]
+        assert row[f"{name}.max_normal_traction_Pa"] == pytest.approx(-p, rel=1e-7)
     problem.close()
 
 

@@ -16,7 +16,7 @@ import ufl
 from dolfinx import fem
 
 from sse_fem.errors import CaseError
-from sse_fem.mesh import MeshBundle, SubMesh
+from sse_fem.mesh import SubMesh
 from sse_fem.physics.kinetics import GAS_CONSTANT
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def _set_conductivities(
     problem: Problem, fields: dict[str, CarrierField], arrhenius_on: bool
 ) -> None:
     bundle = problem.bundle
-    tag_of = cell_tag_array(bundle)
+    tag_of = bundle.cell_region_tags()
     paths = {r.name: f"materials.{r.material}" for r in problem.case.regions}
     values = []
     for carrier, f in fields.items():
@@ -134,14 +134,6 @@ def _set_conductivities(
             "`carriers: []`",
             "materials",
         )
-
-
-def cell_tag_array(bundle: MeshBundle) -> np.ndarray:
-    """Region tag of every local cell (owned + ghost)."""
-    imap = bundle.mesh.topology.index_map(bundle.dim)
-    tags = np.zeros(imap.size_local + imap.num_ghosts, dtype=np.int32)
-    tags[bundle.cell_tags.indices] = bundle.cell_tags.values
-    return tags
 
 
 def boundary_facets(sub: SubMesh, tag: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from dolfinx import fem
 from sse_fem.errors import CaseError
 from sse_fem.logs import get_logger
 from sse_fem.mesh import MeshBundle
-from sse_fem.physics.conduction.fields import CarrierField, boundary_facets, cell_tag_array
+from sse_fem.physics.conduction.fields import CarrierField, boundary_facets
 from sse_fem.physics.kinetics import FARADAY, REFERENCE_TEMPERATURE, RateLaw
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ def interface_region_pairs(bundle: MeshBundle) -> dict[str, set[str]]:
     tdim = bundle.dim
     bundle.mesh.topology.create_connectivity(tdim - 1, tdim)
     f2c = bundle.mesh.topology.connectivity(tdim - 1, tdim)
-    tag_of = cell_tag_array(bundle)
+    tag_of = bundle.cell_region_tags()
     name_of = {t: n for n, t in bundle.regions.items()}
     offsets, cells = f2c.offsets, f2c.array
     out: dict[str, set[str]] = {}

@@ -33,7 +33,6 @@ from sse_fem.physics.base import Physics
 from sse_fem.physics.conduction.fields import (
     CarrierField,
     boundary_facets,
-    cell_tag_array,
     declare_fields,
     parent_cells,
     region_carriers,
@@ -121,7 +120,7 @@ class Conduction(ConductionOutputs, Physics):
             return
         bundle = problem.bundle
         cells, parents = parent_cells(f.sub)
-        tags = cell_tag_array(bundle)[parents]
+        tags = bundle.cell_region_tags()[parents]
         V = f.u.function_space
         for region in f.regions:
             value = level.get(root(region), 0.0)

@@ -27,7 +27,6 @@ from dolfinx import fem
 
 from sse_fem.errors import CaseError
 from sse_fem.physics.base import Physics
-from sse_fem.physics.conduction.fields import cell_tag_array
 from sse_fem.physics.heat.boundaries import thermal_boundary
 from sse_fem.physics.heat.outputs import HeatOutputs
 from sse_fem.physics.kinetics import REFERENCE_TEMPERATURE
@@ -85,7 +84,7 @@ class Heat(HeatOutputs, Physics):
         self.heat_capacity = fem.Function(Q, name="rho_cp")
         self.conductivity = fem.Function(Q, name="thermal_conductivity")
         self.beta = fem.Function(Q, name="thermal_conductivity_coefficient")
-        tag_of = cell_tag_array(bundle)
+        tag_of = bundle.cell_region_tags()
         for region in problem.case.regions:
             mat = problem.materials[region.name]
             path = f"materials.{region.material}"

@@ -27,7 +27,6 @@ from dolfinx import fem
 
 from sse_fem.errors import CaseError
 from sse_fem.physics.base import Physics
-from sse_fem.physics.conduction.fields import cell_tag_array
 from sse_fem.physics.mechanics.boundaries import mechanical_boundary
 from sse_fem.physics.mechanics.outputs import MechanicsOutputs
 from sse_fem.solvers.nullspace import rigid_body_modes
@@ -81,7 +80,7 @@ class Mechanics(MechanicsOutputs, Physics):
         self.E, self.nu, self.alpha, self.chemical = (
             fem.Function(Q, name=n) for n in ("E", "nu", "alpha", "chemical_strain")
         )
-        tag_of = cell_tag_array(bundle)
+        tag_of = bundle.cell_region_tags()
         for region in problem.case.regions:
             mat = problem.materials[region.name]
             path = f"materials.{region.material}"
@@ -156,7 +155,7 @@ class Mechanics(MechanicsOutputs, Physics):
         if q.is_constant and isinstance(value, fem.Constant):
             if float(value.value) == float(self.t_ref.value):
                 return
-        tag_of = cell_tag_array(problem.bundle)
+        tag_of = problem.bundle.cell_region_tags()
         for region in problem.case.regions:
             cells = tag_of == problem.bundle.regions[region.name]
             self.alpha.x.array[cells] = problem.materials[region.name].require(

@@ -12,6 +12,8 @@ import ufl
 from dolfinx import fem
 from dolfinx import mesh as dmesh
 
+from sse_fem.postprocess.interfaces import facet_areas, facet_normals, facet_vertices
+
 if TYPE_CHECKING:
     from sse_fem.config.schema import MechanicsPhysics
     from sse_fem.io.results import ResultsWriter
@@ -82,6 +84,42 @@ class MechanicsOutputs:
         pairs = problem.comm.allgather((value, where.tolist()))
         return (max if largest else min)(pairs, key=lambda p: p[0])
 
+    def interface_tractions(self, problem: Problem) -> dict[str, dict[str, np.ndarray]]:
+        """Every interface of the mesh between two regions: owned facets' midpoints ``x``,
+        node coordinates ``vertices``, ``area``, ``normal`` traction (tension > 0) and the
+        ``shear`` traction magnitude [Pa], from the mean of both sides' cell stresses; the
+        normal points from the first region (by name) to the second."""
+        bundle = problem.bundle
+        msh = bundle.mesh
+        tdim = msh.topology.dim
+        msh.topology.create_connectivity(tdim, tdim - 1)
+        c2f = msh.topology.connectivity(tdim, tdim - 1)
+        stress = self.derived_fields(problem)["stress"].x.array.reshape(-1, 3, 3)
+        tags = bundle.cell_region_tags()
+        out = {}
+        for name in bundle.interfaces:
+            d = np.asarray(
+                fem.compute_integration_domains(
+                    fem.IntegralType.interior_facet, msh.topology, bundle.facets(name)
+                )
+            ).reshape(-1, 4)
+            first = min(problem.comm.allgather(int(tags[d[:, [0, 2]]].min()) if len(d) else 2**31))
+            flip = tags[d[:, 0]] != first
+            d[flip] = d[flip][:, [2, 3, 0, 1]]
+            facets = np.array([c2f.links(c)[lf] for c, lf in d[:, :2]], dtype=np.int32)
+            n = facet_normals(msh, facets, d[:, 0]) if len(d) else np.zeros((0, 3))
+            sigma = 0.5 * (stress[d[:, 0]] + stress[d[:, 2]])
+            t = np.einsum("fij,fj->fi", sigma, n)
+            normal = np.einsum("fi,fi->f", t, n)
+            out[name] = {
+                "x": dmesh.compute_midpoints(msh, tdim - 1, facets) if len(d) else np.zeros((0, 3)),
+                "vertices": facet_vertices(msh, facets),
+                "area": facet_areas(msh, facets),
+                "normal": normal,
+                "shear": np.linalg.norm(t - normal[:, None] * n, axis=1),
+            }
+        return out
+
     # --- per step ------------------------------------------------------------------------
     def observe(self, problem: Problem) -> dict[str, float]:
         fields = self.derived_fields(problem)
@@ -98,6 +136,14 @@ class MechanicsOutputs:
         n = self.u.function_space.dofmap.index_map.size_local * self.gdim
         local = float(np.abs(self.u.x.array[:n]).max(initial=0.0))
         row["max_displacement_m"] = problem.comm.allreduce(local, op=MPI.MAX)
+        for name, t in self.interface_tractions(problem).items():
+            k = int(np.argmax(t["normal"])) if len(t["normal"]) else -1
+            value = float(t["normal"][k]) if k >= 0 else -np.inf
+            where = t["x"][k].tolist() if k >= 0 else [0.0, 0.0, 0.0]
+            value, where = max(problem.comm.allgather((value, where)), key=lambda p: p[0])
+            row[f"{name}.max_normal_traction_Pa"] = value
+            for axis in range(self.gdim):
+                row[f"{name}.max_normal_traction_{AXES[axis]}_m"] = where[axis]
         row["strain_energy_J"] = self._integral(problem, "strain_energy")
         return row
 
@@ -187,10 +233,49 @@ class MechanicsOutputs:
         summary: dict[str, object] = {
             k: v for k, v in row.items() if k.endswith("_Pa") or k.endswith("_J")
         }
+        for name in problem.bundle.interfaces:
+            label = f"{name}.max_normal_traction"
+            if f"{label}_Pa" in row:
+                summary[f"{label}_at_m"] = [row[f"{label}_{AXES[a]}_m"] for a in range(self.gdim)]
         for label in ("max_von_mises_stress", "max_hydrostatic_stress", "min_hydrostatic_stress"):
             summary[f"{label}_at_m"] = [row[f"{label}_{AXES[a]}_m"] for a in range(self.gdim)]
+        from sse_fem.io.plots import plot_interface_values
+        from sse_fem.io.results import write_facet_field
+
+        tractions = {}
+        for name, t in self.interface_tractions(problem).items():
+            gathered = problem.comm.gather(t, root=0)
+            if gathered is None:
+                continue
+            t = {k: np.concatenate([g[k] for g in gathered]) for k in t}
+            tractions[name] = t
+            writer.write_table(
+                f"interface_{name}_traction.csv",
+                {
+                    "x_m": t["x"][:, 0],
+                    "y_m": t["x"][:, 1],
+                    "z_m": t["x"][:, 2],
+                    "area": t["area"],
+                    "normal_traction_Pa": t["normal"],
+                    "shear_traction_Pa": t["shear"],
+                },
+            )
+            write_facet_field(
+                writer.outdir / f"interface_{name}_traction.vtu",
+                t["vertices"],
+                {"normal_traction_Pa": t["normal"], "shear_traction_Pa": t["shear"]},
+            )
         if not problem.case.outputs.plots:
             return summary
+        for name, t in tractions.items():
+            plot_interface_values(
+                t["x"],
+                t["normal"] * 1e-6,
+                self.gdim,
+                writer.outdir / f"interface_{name}_traction.png",
+                "normal traction [MPa] (tension > 0)",
+                f"{name}: max tension {t['normal'].max() * 1e-6:.3g} MPa",
+            )
         fields = self.derived_fields(problem)
         msh = problem.bundle.mesh
         for name in ("von_mises_stress", "hydrostatic_stress"):
