@@ -133,9 +133,15 @@ class Physics:
 
     def block_options(self) -> dict[str, object]:
         """PETSc options of this physics' block in a multi-physics field split (without
-        prefix; the block is applied once per outer iteration unless ``ksp_type`` says
-        otherwise): one AMG V-cycle by default."""
-        return {"pc_type": "gamg", "pc_gamg_threshold": 0.01}
+        prefix): by default GMRES + AMG to a relative tolerance of 1e-3 per outer iteration
+        (``ksp_type: preonly`` would apply the preconditioner once)."""
+        return {
+            "ksp_type": "gmres",
+            "ksp_rtol": 1e-3,
+            "ksp_max_it": 200,
+            "pc_type": "gamg",
+            "pc_gamg_threshold": 0.01,
+        }
 
     def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
         """Final outputs (tables, pictures; collective); returns entries for the summary."""

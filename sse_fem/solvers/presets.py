@@ -74,11 +74,15 @@ def newton_options(
         }
     elif len(physics_blocks or {}) > 1:
         preset = "iterative_fieldsplit"
+        # Block Gauss-Seidel over the physics, each block solved by its own Krylov method to
+        # a loose tolerance (``Physics.block_options``), inside flexible GMRES. One V-cycle
+        # per block under plain GMRES needed 7x more iterations on a coupled heat problem
+        # (3D voided Li | LLZO, 17k dofs: 145 vs 7 outer iterations per Newton step) and
+        # failed to converge at 490k dofs.
         opts |= {
-            "ksp_type": "gmres",
+            "ksp_type": "fgmres",
             "ksp_gmres_restart": 100,
             "ksp_max_it": 1000,
-            "ksp_pc_side": "left",  # preconditioned residual: in units of the unknowns
             "ksp_rtol": solver.linear_rtol,
             "pc_type": "fieldsplit",
             "pc_fieldsplit_type": "multiplicative",

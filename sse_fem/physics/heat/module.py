@@ -175,7 +175,3 @@ class Heat(HeatOutputs, Physics):
                     "50 K and 2000 K",
                     "materials",
                 )
-
-    def block_options(self) -> dict[str, object]:
-        """Heat is a scalar diffusion(-reaction) block: one AMG V-cycle."""
-        return {"pc_type": "gamg", "pc_gamg_threshold": 0.01}

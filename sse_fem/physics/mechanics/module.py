@@ -187,5 +187,6 @@ class Mechanics(MechanicsOutputs, Physics):
             raise CaseError("poissons_ratio must lie in (-1, 0.5)", "materials")
 
     def block_options(self) -> dict[str, object]:
-        """Elasticity block: AMG with the rigid-body near-nullspace (set by the plan)."""
-        return {"pc_type": "gamg", "pc_gamg_threshold": 0.01}
+        """Elasticity block (symmetric): CG + AMG with the rigid-body near-nullspace (set by
+        the plan)."""
+        return super().block_options() | {"ksp_type": "cg"}
