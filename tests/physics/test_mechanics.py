@@ -256,3 +256,53 @@ def test_stack_pressure_case_reproduces_its_readme(tmp_path):
     r = summary["results"]
     assert r["conduction.metal_electrolyte.focusing_factor"] == pytest.approx(2.1075, rel=1e-3)
     assert r["conduction.voltage_V"] == pytest.approx(5.482e-3, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("bcs", "missing"),
+    [
+        ([{"name": "bottom", "type": "roller"}], "translation along x, translation along y"),
+        (
+            [
+                {"name": "bottom", "type": "roller"},
+                {"name": "sides", "type": "displacement", "value": ["0 m", None, None]},
+            ],
+            "translation along y",
+        ),
+    ],
+)
+def test_supports_that_leave_the_body_floating_are_a_case_error(bcs, missing):
+    from sse_fem.errors import CaseError
+
+    case = symmetric_case(
+        3,
+        {
+            "physics": {"mechanics": {}},
+            "interfaces": {},
+            "boundary_conditions": {"mechanics": bcs},
+        },
+        size="40 um",
+    )
+    with pytest.raises(CaseError, match=rf"^boundary_conditions\.mechanics: .*{missing}"):
+        build_problem(case, build_mesh(case))
+
+
+def test_roller_on_a_boundary_that_is_not_one_plane_is_a_case_error():
+    from sse_fem.errors import CaseError
+
+    case = symmetric_case(
+        3,
+        {
+            "physics": {"mechanics": {}},
+            "interfaces": {},
+            "boundary_conditions": {
+                "mechanics": [
+                    {"name": "bottom", "type": "fixed"},
+                    {"name": "sides", "type": "roller"},
+                ]
+            },
+        },
+        size="40 um",
+    )
+    with pytest.raises(CaseError, match=r"\(sides\): boundary 'sides' is not a plane"):
+        build_problem(case, build_mesh(case))

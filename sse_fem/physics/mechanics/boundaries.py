@@ -14,6 +14,7 @@ import ufl
 from dolfinx import fem
 
 from sse_fem.errors import CaseError
+from sse_fem.postprocess.interfaces import facet_vertices
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import MechanicsBoundaryCondition
@@ -47,15 +48,7 @@ def normal_axis(problem: Problem, name: str, path: str) -> int:
     """The axis a plane boundary is perpendicular to (its vertices share that coordinate)."""
     bundle = problem.bundle
     msh = bundle.mesh
-    fdim = bundle.dim - 1
-    facets = bundle.facets(name)
-    msh.topology.create_connectivity(fdim, 0)
-    f2v = msh.topology.connectivity(fdim, 0)
-    vertices = np.unique(np.concatenate([f2v.links(f) for f in facets] or [np.zeros(0, np.int32)]))
-    from dolfinx.mesh import entities_to_geometry
-
-    nodes = entities_to_geometry(msh, 0, vertices.astype(np.int32)).ravel()
-    x = msh.geometry.x[nodes, : msh.geometry.dim]
+    x = facet_vertices(msh, bundle.facets(name)).reshape(-1, 3)[:, : msh.geometry.dim]
     gdim = msh.geometry.dim
     lo = x.min(axis=0) if len(x) else np.full(gdim, np.inf)
     hi = x.max(axis=0) if len(x) else np.full(gdim, -np.inf)

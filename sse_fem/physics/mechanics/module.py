@@ -182,9 +182,40 @@ class Mechanics(MechanicsOutputs, Physics):
         return [bc for b in self.boundaries for bc in b.bcs]
 
     def validate(self, problem: Problem) -> None:
-        nu = self.nu.x.array
-        if np.any(nu >= 0.5) or np.any(nu <= -1):  # pragma: no cover - LIMITS refuse them
-            raise CaseError("poissons_ratio must lie in (-1, 0.5)", "materials")
+        """The supports must hold every rigid-body mode: each axis's translation (some dof
+        of that component held) and each rotation (one component held at two points apart
+        along another axis); otherwise the body floats and the system is singular."""
+        V = self.u.function_space
+        bs = self.gdim
+        n = V.dofmap.index_map.size_local
+        x = V.tabulate_dof_coordinates()[:n]
+        lo, hi = np.full((bs, 3), np.inf), np.full((bs, 3), -np.inf)
+        for b in self.boundaries:
+            for bc in b.bcs:
+                dofs = bc.dof_indices()[0]
+                dofs = dofs[dofs < n * bs]
+                for axis in range(bs):
+                    held = x[dofs[dofs % bs == axis] // bs]
+                    if len(held):
+                        lo[axis] = np.minimum(lo[axis], held.min(axis=0))
+                        hi[axis] = np.maximum(hi[axis], held.max(axis=0))
+        problem.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+        problem.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
+        span = hi - lo  # extent of the held points of each component along each axis
+        length = self._length_scale(problem)
+        held = np.isfinite(span[:, 0])
+        apart = np.where(np.isfinite(span), span, 0.0) > 1e-6 * length
+        missing = [f"translation along {'xyz'[a]}" for a in range(bs) if not held[a]]
+        rotations = {2: [(0, 1)], 3: [(0, 1), (1, 2), (2, 0)]}.get(bs, [])
+        for a, b in rotations:  # in the (a, b) plane
+            if not (apart[a, b] or apart[b, a]):
+                missing.append(f"rotation in the {'xyz'[a]}{'xyz'[b]} plane")
+        if missing:
+            raise CaseError(
+                f"the supports do not hold the {', '.join(missing)}: the body floats "
+                "(singular system); add a fixed, roller or displacement condition that holds it",
+                "boundary_conditions.mechanics",
+            )
 
     def block_options(self) -> dict[str, object]:
         """Elasticity block (symmetric): CG + AMG with the rigid-body near-nullspace (set by
