@@ -306,3 +306,21 @@ def test_roller_on_a_boundary_that_is_not_one_plane_is_a_case_error():
     )
     with pytest.raises(CaseError, match=r"\(sides\): boundary 'sides' is not a plane"):
         build_problem(case, build_mesh(case))
+
+
+@pytest.mark.slow
+def test_cathode_swelling_case_reproduces_its_readme(tmp_path):
+    """cases/cathode_swelling_stress: the SE's robust tension figures quoted in its README."""
+    from sse_fem.config import load_case
+    from sse_fem.driver import Run
+    from tests.conftest import CASES
+
+    case = load_case(CASES / "cathode_swelling_stress" / "case.yaml")
+    case.outputs.plots = False
+    summary = Run(case, outdir=str(tmp_path)).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    m = summary["outputs"]["mechanics"]
+    assert m["electrolyte.p99_hydrostatic_stress_Pa"] == pytest.approx(366e6, rel=0.005)
+    assert m["electrolyte.tension_volume_fraction"] == pytest.approx(0.60, abs=0.005)
+    assert m["active.p99_hydrostatic_stress_Pa"] == pytest.approx(824e6, rel=0.005)
+    assert m["carbon.tension_volume_fraction"] == pytest.approx(0.74, abs=0.005)

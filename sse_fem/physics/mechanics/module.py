@@ -207,9 +207,9 @@ class Mechanics(MechanicsOutputs, Physics):
         apart = np.where(np.isfinite(span), span, 0.0) > 1e-6 * length
         missing = [f"translation along {'xyz'[a]}" for a in range(bs) if not held[a]]
         rotations = {2: [(0, 1)], 3: [(0, 1), (1, 2), (2, 0)]}.get(bs, [])
-        for a, b in rotations:  # in the (a, b) plane
-            if not (apart[a, b] or apart[b, a]):
-                missing.append(f"rotation in the {'xyz'[a]}{'xyz'[b]} plane")
+        for a, c in rotations:  # in the (a, c) plane
+            if not (apart[a, c] or apart[c, a]):
+                missing.append(f"rotation in the {'xyz'[a]}{'xyz'[c]} plane")
         if missing:
             raise CaseError(
                 f"the supports do not hold the {', '.join(missing)}: the body floats "

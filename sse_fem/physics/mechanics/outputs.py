@@ -35,6 +35,7 @@ class MechanicsOutputs:
     E: fem.Function
     boundaries: list[MechanicalBoundary]
     _fields: dict[str, tuple[fem.Function, fem.Expression]]
+    _cell_volumes: np.ndarray
     _forms: dict[str, fem.Form]
 
     def stress_3d(self, problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
@@ -136,6 +137,7 @@ class MechanicsOutputs:
         n = self.u.function_space.dofmap.index_map.size_local * self.gdim
         local = float(np.abs(self.u.x.array[:n]).max(initial=0.0))
         row["max_displacement_m"] = problem.comm.allreduce(local, op=MPI.MAX)
+        row |= self._region_tension(problem, fields["hydrostatic_stress"])
         for name, t in self.interface_tractions(problem).items():
             k = int(np.argmax(t["normal"])) if len(t["normal"]) else -1
             value = float(t["normal"][k]) if k >= 0 else -np.inf
@@ -146,6 +148,45 @@ class MechanicsOutputs:
                 row[f"{name}.max_normal_traction_{AXES[axis]}_m"] = where[axis]
         row["strain_energy_J"] = self._integral(problem, "strain_energy")
         return row
+
+    def _region_tension(self, problem: Problem, hydrostatic: fem.Function) -> dict[str, float]:
+        """Per region: the largest hydrostatic stress [Pa] (mesh-dependent at sharp
+        contacts), its volume-weighted 99th percentile (robust) and the volume fraction in
+        hydrostatic tension."""
+        bundle = problem.bundle
+        msh = bundle.mesh
+        tdim = msh.topology.dim
+        n = msh.topology.index_map(tdim).size_local
+        if not hasattr(self, "_cell_volumes"):
+            Q = hydrostatic.function_space
+            volume = fem.Function(Q)
+            w = ufl.TestFunction(Q)
+            vec = fem.assemble_vector(fem.form(w * ufl.dx(msh)))
+            volume.x.array[:n] = vec.array[:n]
+            self._cell_volumes = volume.x.array[:n].copy()
+        tags = bundle.cell_region_tags()[:n]
+        out = {}
+        for region, tag in bundle.regions.items():
+            mine = tags == tag
+            parts = problem.comm.gather(
+                (hydrostatic.x.array[:n][mine], self._cell_volumes[mine]), root=0
+            )
+            stats = None
+            if parts is not None:
+                values = np.concatenate([p[0] for p in parts])
+                volumes = np.concatenate([p[1] for p in parts])
+                if len(values):
+                    order = np.argsort(values)
+                    cumulative = np.cumsum(volumes[order]) / volumes.sum()
+                    p99 = float(values[order][np.searchsorted(cumulative, 0.99)])
+                    tension = float(volumes[values > 0].sum() / volumes.sum())
+                    stats = (float(values.max()), p99, tension)
+            stats = problem.comm.bcast(stats, root=0)
+            if stats is not None:
+                out[f"{region}.max_hydrostatic_stress_Pa"] = stats[0]
+                out[f"{region}.p99_hydrostatic_stress_Pa"] = stats[1]
+                out[f"{region}.tension_volume_fraction"] = stats[2]
+        return out
 
     def _integral(self, problem: Problem, name: str) -> float:
         if not hasattr(self, "_forms"):
@@ -231,7 +272,9 @@ class MechanicsOutputs:
 
         row = self.observe(problem)
         summary: dict[str, object] = {
-            k: v for k, v in row.items() if k.endswith("_Pa") or k.endswith("_J")
+            k: v
+            for k, v in row.items()
+            if k.endswith("_Pa") or k.endswith("_J") or k.endswith("_fraction")
         }
         for name in problem.bundle.interfaces:
             label = f"{name}.max_normal_traction"
