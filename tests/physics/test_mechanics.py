@@ -324,3 +324,31 @@ def test_cathode_swelling_case_reproduces_its_readme(tmp_path):
     assert m["electrolyte.tension_volume_fraction"] == pytest.approx(0.60, abs=0.005)
     assert m["active.p99_hydrostatic_stress_Pa"] == pytest.approx(824e6, rel=0.005)
     assert m["carbon.tension_volume_fraction"] == pytest.approx(0.74, abs=0.005)
+
+
+def test_filament_crack_case_reproduces_its_readme(tmp_path):
+    """cases/li_filament_crack at 10 MPa: crack-tip tension at the tip, the mouth in
+    compression, the tip current of its README (regression)."""
+    import csv
+
+    from sse_fem.config import load_case
+    from sse_fem.driver import Run
+    from tests.conftest import CASES
+
+    case = load_case(
+        CASES / "li_filament_crack" / "case.yaml",
+        ["boundary_conditions.mechanics.metal_terminal.value=10 MPa"],
+    )
+    case.outputs.plots = False
+    summary = Run(case, outdir=str(tmp_path)).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    m = summary["outputs"]["mechanics"]
+    assert m["electrolyte.max_hydrostatic_stress_Pa"] == pytest.approx(38.82e6, rel=2e-3)
+    tip = m["max_hydrostatic_stress_at_m"]
+    assert tip[0] == pytest.approx(20e-6, abs=0.3e-6) and tip[1] == pytest.approx(30e-6, abs=0.3e-6)
+    assert m["metal_electrolyte.max_normal_traction_Pa"] == pytest.approx(-3.85e6, rel=5e-3)
+    with open(tmp_path / "interface_metal_electrolyte.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    y = np.array([float(r["y_m"]) for r in rows])
+    j = np.array([float(r["current_density_A_m2"]) for r in rows])
+    assert j[np.argmin(y)] == pytest.approx(-5.362, rel=2e-3)
