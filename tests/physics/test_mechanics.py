@@ -168,6 +168,8 @@ def test_stack_pressure_uniaxial_strain():
         assert problem.comm.allreduce(err, op=MPI.MAX) < 1e-7 * p
         row = problem.observe()["mechanics"]
         assert row[f"{name}.max_normal_traction_Pa"] == pytest.approx(-p, rel=1e-7)
+    lateral = max(-p * nu / (1 - nu) for _, nu, _ in map(_props, LAYERS))
+    assert row["max_principal_stress_Pa"] == pytest.approx(lateral, rel=1e-7)
     problem.close()
 
 

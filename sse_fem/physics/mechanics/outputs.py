@@ -36,6 +36,7 @@ class MechanicsOutputs:
     boundaries: list[MechanicalBoundary]
     _fields: dict[str, tuple[fem.Function, fem.Expression]]
     _cell_volumes: np.ndarray
+    _principal: fem.Function
     _forms: dict[str, fem.Form]
 
     def stress_3d(self, problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
@@ -54,8 +55,8 @@ class MechanicsOutputs:
         }
 
     def derived_fields(self, problem: Problem) -> dict[str, fem.Function]:
-        """Von Mises and hydrostatic stress [Pa] and the stress tensor, per cell (DG0), of
-        the current state."""
+        """Von Mises and hydrostatic stress [Pa], the stress tensor and the principal
+        stresses (largest first), per cell (DG0), of the current state."""
         if not hasattr(self, "_fields"):
             msh = problem.bundle.mesh
             Q = fem.functionspace(msh, ("DG", 0))
@@ -66,10 +67,17 @@ class MechanicsOutputs:
                 f = fem.Function(T if name == "stress" else Q, name=name)
                 space = f.function_space
                 self._fields[name] = (f, fem.Expression(expr, space.element.interpolation_points))
+            V3 = fem.functionspace(msh, ("DG", 0, (3,)))
+            self._principal = fem.Function(V3, name="principal_stresses")
         for f, expr in self._fields.values():
             f.interpolate(expr)
             f.x.scatter_forward()
-        return {name: f for name, (f, _) in self._fields.items()}
+        # principal stresses, largest first (eigenvalues of each cell's symmetric tensor)
+        tensors = self._fields["stress"][0].x.array.reshape(-1, 3, 3)
+        principal = np.linalg.eigvalsh(0.5 * (tensors + tensors.transpose(0, 2, 1)))[:, ::-1]
+        self._principal.x.array[:] = principal.ravel()
+        out = {name: f for name, (f, _) in self._fields.items()}
+        return out | {"principal_stresses": self._principal}
 
     def _extreme(self, problem: Problem, f: fem.Function, largest: bool) -> tuple[float, list]:
         """Largest (or smallest) cell value of a DG0 field and the cell's midpoint [m]."""
@@ -137,6 +145,11 @@ class MechanicsOutputs:
         n = self.u.function_space.dofmap.index_map.size_local * self.gdim
         local = float(np.abs(self.u.x.array[:n]).max(initial=0.0))
         row["max_displacement_m"] = problem.comm.allreduce(local, op=MPI.MAX)
+        n_cells = problem.bundle.mesh.topology.index_map(problem.bundle.dim).size_local
+        first = fields["principal_stresses"].x.array.reshape(-1, 3)[:n_cells, 0]
+        row["max_principal_stress_Pa"] = problem.comm.allreduce(
+            float(first.max(initial=-np.inf)), op=MPI.MAX
+        )
         row |= self._region_tension(problem, fields["hydrostatic_stress"])
         for name, t in self.interface_tractions(problem).items():
             k = int(np.argmax(t["normal"])) if len(t["normal"]) else -1
