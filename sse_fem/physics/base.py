@@ -134,13 +134,16 @@ class Physics:
     def block_options(self) -> dict[str, object]:
         """PETSc options of this physics' block in a multi-physics field split (without
         prefix): by default GMRES + AMG to a relative tolerance of 1e-3 per outer iteration
-        (``ksp_type: preonly`` would apply the preconditioner once)."""
+        (``ksp_type: preonly`` would apply the preconditioner once). SOR smoothing: fields
+        spanning materials of contrasting coefficients (heat across Li | LLZO) needed 3x
+        fewer iterations than with the default Jacobi-Chebyshev smoother."""
         return {
             "ksp_type": "gmres",
             "ksp_rtol": 1e-3,
             "ksp_max_it": 200,
             "pc_type": "gamg",
             "pc_gamg_threshold": 0.01,
+            "mg_levels_pc_type": "sor",
         }
 
     def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:

@@ -175,3 +175,8 @@ class Heat(HeatOutputs, Physics):
                     "50 K and 2000 K",
                     "materials",
                 )
+
+    def block_options(self) -> dict[str, object]:
+        """The temperature block is symmetric up to small source derivatives: CG + AMG (inside
+        the outer flexible GMRES an inexact, slightly nonsymmetric solve is harmless)."""
+        return super().block_options() | {"ksp_type": "cg"}
