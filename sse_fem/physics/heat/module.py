@@ -149,8 +149,11 @@ class Heat(HeatOutputs, Physics):
                 evolving -= b.value * v * b.ds
         if not problem.transient:
             return evolving
-        # the initial state of a transient run holds the initial condition
-        hold = self.heat_capacity * (T - self.T_initial) * v * dx
+        # The initial state of a transient run holds the initial condition, scaled like the
+        # conduction operator (k h^(d-2) per entry): a mass matrix of micrometre cells has
+        # entries below LU's absolute zero-pivot tolerance (AMG's coarse solve failed).
+        h = ufl.CellDiameter(problem.bundle.mesh)
+        hold = self.conductivity / h**2 * (T - self.T_initial) * v * dx
         return (1 - problem.initial) * evolving + problem.initial * hold
 
     def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
@@ -178,5 +181,7 @@ class Heat(HeatOutputs, Physics):
 
     def block_options(self) -> dict[str, object]:
         """The temperature block is symmetric up to small source derivatives: CG + AMG (inside
-        the outer flexible GMRES an inexact, slightly nonsymmetric solve is harmless)."""
-        return super().block_options() | {"ksp_type": "cg"}
+        the outer flexible GMRES an inexact, slightly nonsymmetric solve is harmless), with
+        unsmoothed aggregation: across Li | LLZO (k 85 vs 1.4 W/(m K)) it needed 3x fewer
+        iterations than smoothed aggregation."""
+        return super().block_options() | {"ksp_type": "cg", "pc_gamg_agg_nsmooths": 0}
