@@ -134,6 +134,9 @@ class MechanicsPhysics(Strict):
     #: stress-free temperature of the thermal strain alpha (T - T_ref); default case.temperature
     reference_temperature: Positive("temperature") | None = None
     chemical_strain: list[ChemicalStrain] = Field(default_factory=list)
+    #: hold the rigid-body modes by the minimal point constraints (3-2-1 in 3D, 2-1 in 2D):
+    #: for free bodies such as RVEs loaded by eigenstrain, without over-constraining
+    hold_rigid_modes: bool = False
 
 
 class PhysicsBlock(Strict):
@@ -584,13 +587,14 @@ def _check_mechanics(case: Case) -> None:
                 f"{len(bc.value)} values for a {case.dimension}D case: give one per axis",
                 f"boundary_conditions.mechanics[{k}]({bc.name}).value",
             )
-    if not any(
+    if not mech.hold_rigid_modes and not any(
         b.type in ("fixed", "displacement", "roller", "symmetry")
         for b in case.boundary_conditions.mechanics
     ):
         raise CaseError(
             "mechanics needs supports: a boundary of type fixed, roller, symmetry or "
-            "displacement (otherwise the body floats: rigid motions are undetermined)",
+            "displacement, or `physics.mechanics.hold_rigid_modes: true` (otherwise the body "
+            "floats: rigid motions are undetermined)",
             "boundary_conditions.mechanics",
         )
 

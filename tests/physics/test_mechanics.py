@@ -354,3 +354,45 @@ def test_filament_crack_case_reproduces_its_readme(tmp_path):
     y = np.array([float(r["y_m"]) for r in rows])
     j = np.array([float(r["current_density_A_m2"]) for r in rows])
     assert j[np.argmin(y)] == pytest.approx(-5.362, rel=2e-3)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("dimension", [2, 3])
+def test_held_rigid_modes_do_not_constrain_a_free_body(dimension):
+    """A free stack with hold_rigid_modes: a uniform thermal strain leaves it stress-free
+    (the point supports are statically determinate), and different expansion per layer
+    gives self-equilibrated stresses with no reaction at the points."""
+    same = {"youngs_modulus": "100 GPa", "poissons_ratio": 0.3, "thermal_expansion": "1e-5 1/K"}
+    for materials, stress_free in (
+        ({"llzo": {"base": "LLZO_Ta"} | same, "lithium": {"base": "Li"} | same}, True),
+        ({"llzo": {"base": "LLZO_Ta"}, "lithium": {"base": "Li"}}, False),
+    ):
+        case = symmetric_case(
+            dimension,
+            {
+                "physics": {
+                    "mechanics": {
+                        "reference_temperature": "398.15 K",
+                        "hold_rigid_modes": True,
+                        "formulation": "plane_stress",  # plane strain holds eps_zz: stress
+                    }
+                },
+                "materials": materials,
+                "interfaces": {},
+                "boundary_conditions": {"mechanics": []},
+            },
+            size="20 um",
+        )
+        problem = build_problem(case, build_mesh(case))
+        assert problem.solve()[0]
+        balance = problem.conservation()["mechanics"]
+        reactions = [v for k, v in balance.items() if k.startswith("reaction_rigid_mode")]
+        assert len(reactions) == dimension
+        scale = 100e9 * 1e-5 * 100 * 50e-6 ** (dimension - 1)  # E alpha dT times an area
+        assert max(abs(r) for r in reactions) < 1e-9 * scale
+        row = problem.observe()["mechanics"]
+        if stress_free:
+            assert row["max_von_mises_stress_Pa"] < 1e-6 * 100e9 * 1e-5 * 100
+        else:
+            assert row["max_von_mises_stress_Pa"] > 1e6  # Li and LLZO pull on each other
+        problem.close()

@@ -101,3 +101,42 @@ def mechanical_boundary(
         b.pressure = fem.Constant(msh, spec.si_value)
         b.normal = ufl.FacetNormal(msh)
     return b
+
+
+def rigid_mode_points(problem: Problem, u: fem.Function) -> MechanicalBoundary:
+    """Minimal point supports that hold the rigid-body modes and nothing else: node A (the
+    one nearest the lowest corner) in every component, node B (farthest from A along x) in
+    y (and z), node C (farthest from the line AB along y) in z (3D). Statically determinate:
+    a self-equilibrated load leaves no reaction."""
+    msh = problem.bundle.mesh
+    V = u.function_space
+    gdim = msh.geometry.dim
+    n = V.dofmap.index_map.size_local
+    x = V.tabulate_dof_coordinates()[:n, :gdim]
+    comm = problem.comm
+
+    def pick(score: np.ndarray) -> np.ndarray:
+        """Coordinates of the owned node with the largest score, agreed by every rank."""
+        k = int(np.argmax(score)) if n else -1
+        best = (float(score[k]), comm.rank, x[k].tolist()) if n else (-np.inf, comm.rank, [])
+        return np.array(max(comm.allgather(best))[2])
+
+    lo = np.full(gdim, np.inf) if not n else x.min(axis=0)
+    comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+    a = pick(-np.linalg.norm(x - lo, axis=1))
+    b = pick(np.abs(x[:, 0] - a[0]) - 1e-3 * np.linalg.norm(x[:, 1:] - a[1:], axis=1))
+    held = [(a, list(range(gdim))), (b, list(range(1, gdim)))]
+    if gdim == 3:
+        c = pick(np.abs(x[:, 1] - a[1]) - 1e-3 * np.abs(x[:, 2] - a[2]))
+        held.append((c, [2]))
+    boundary = MechanicalBoundary("rigid_mode_points", "points", ufl.ds(msh))
+    everywhere = V.tabulate_dof_coordinates()[:, :gdim]  # owned and ghost nodes
+    tolerance = 1e-9 * max(float(np.ptp(everywhere)) if len(everywhere) else 0.0, 1e-300)
+    for point, axes in held:
+        nodes = np.flatnonzero(np.all(np.abs(everywhere - point) <= tolerance, axis=1))
+        for axis in axes:
+            sub = V.sub(axis) if gdim > 1 else V
+            dofs = (nodes * gdim + axis).astype(np.int32)
+            boundary.bcs.append(fem.dirichletbc(fem.Constant(msh, 0.0), dofs, sub))
+            boundary.components.append(axis)
+    return boundary

@@ -27,7 +27,7 @@ from dolfinx import fem
 
 from sse_fem.errors import CaseError
 from sse_fem.physics.base import Physics
-from sse_fem.physics.mechanics.boundaries import mechanical_boundary
+from sse_fem.physics.mechanics.boundaries import mechanical_boundary, rigid_mode_points
 from sse_fem.physics.mechanics.outputs import MechanicsOutputs
 from sse_fem.solvers.nullspace import rigid_body_modes
 
@@ -61,6 +61,8 @@ class Mechanics(MechanicsOutputs, Physics):
             for k, spec in enumerate(problem.case.boundary_conditions.mechanics)
             if spec.type != "free"
         ]
+        if self.cfg.hold_rigid_modes:
+            self.boundaries.append(rigid_mode_points(problem, self.u))
         problem.provide("displacement", lambda level: problem.state("u", level), "m", self.name)
         problem.provide("stress", lambda level: self.stress_3d(problem, level), "Pa", self.name)
 
