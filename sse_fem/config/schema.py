@@ -134,6 +134,9 @@ class MechanicsPhysics(Strict):
     #: stress-free temperature of the thermal strain alpha (T - T_ref); default case.temperature
     reference_temperature: Positive("temperature") | None = None
     chemical_strain: list[ChemicalStrain] = Field(default_factory=list)
+    #: monolithic: stress and temperature cross between the physics within the step (one
+    #: Newton solve); staggered: each sees the other's value of the previous step (transient)
+    coupling: Literal["monolithic", "staggered"] = "monolithic"
     #: hold the rigid-body modes by the minimal point constraints (3-2-1 in 3D, 2-1 in 2D):
     #: for free bodies such as RVEs loaded by eigenstrain, without over-constraining
     hold_rigid_modes: bool = False
@@ -573,6 +576,12 @@ def _check_heat(case: Case) -> None:
 def _check_mechanics(case: Case) -> None:
     mech = case.physics.mechanics
     assert mech is not None
+    if mech.coupling == "staggered" and case.time.mode != "transient":
+        raise CaseError(
+            "staggered coupling passes values from one time step to the next: it needs "
+            "time.mode: transient (a steady run is coupled monolithically)",
+            "physics.mechanics.coupling",
+        )
     regions = [r.name for r in case.regions]
     for k, src in enumerate(mech.chemical_strain):
         for j, name in enumerate(src.regions):

@@ -396,3 +396,62 @@ def test_held_rigid_modes_do_not_constrain_a_free_body(dimension):
         else:
             assert row["max_von_mises_stress_Pa"] > 1e6  # Li and LLZO pull on each other
         problem.close()
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("coupling", ["monolithic", "staggered"])
+def test_staggered_coupling_lags_the_temperature_by_one_step(coupling, shared_tmp):
+    """A held bar heated uniformly (adiabatic, BDF1: T rises by q dt / (rho c_p) per step):
+    sigma = -E alpha (T - T_ref) with this step's temperature (monolithic) or the previous
+    one's (staggered), exactly."""
+    import csv
+
+    from sse_fem.driver import Run
+
+    E, alpha = 100e9, 1e-5
+    same = {
+        "youngs_modulus": "100 GPa",
+        "poissons_ratio": 0.3,
+        "thermal_expansion": "1e-5 1/K",
+        "thermal_conductivity": "1 W/(m*K)",
+        "density": "1000 kg/m^3",
+        "specific_heat": "1000 J/(kg*K)",
+    }
+    regions = ["anode", "electrolyte", "cathode"]
+    case = symmetric_case(
+        1,
+        {
+            "physics": {
+                "heat": {"volumetric_sources": [{"regions": regions, "value": "1e6 W/m^3"}]},
+                "mechanics": {"coupling": coupling},
+            },
+            "materials": {"llzo": {"base": "LLZO_Ta"} | same, "lithium": {"base": "Li"} | same},
+            "interfaces": {},
+            "boundary_conditions": {
+                "mechanics": [
+                    {"name": "bottom", "type": "fixed"},
+                    {"name": "top", "type": "fixed"},
+                ]
+            },
+            "time": {
+                "mode": "transient",
+                "dt": "1 s",
+                "t_end": "3 s",
+                "scheme": "bdf1",
+                "adaptive": False,
+            },
+        },
+        size="10 um",
+    )
+    out = shared_tmp / coupling
+    assert Run(case, outdir=str(out)).execute()["status"] == "ok"
+    with open(out / "timeseries.csv") as fh:
+        rows = [{k: float(v) for k, v in r.items() if v != ""} for r in csv.DictReader(fh)]
+    t_ref = rows[0]["heat.mean_temperature_K"]
+    for previous, row in zip(rows[:-1], rows[1:], strict=True):
+        assert row["heat.mean_temperature_K"] - previous["heat.mean_temperature_K"] == (
+            pytest.approx(1.0, rel=1e-9)  # q dt / (rho c_p) = 1 K per step
+        )
+        source = row if coupling == "monolithic" else previous
+        sigma = -E * alpha * (source["heat.mean_temperature_K"] - t_ref)
+        assert 3 * row["mechanics.max_hydrostatic_stress_Pa"] == pytest.approx(sigma, rel=1e-8)

@@ -64,7 +64,12 @@ class Mechanics(MechanicsOutputs, Physics):
         if self.cfg.hold_rigid_modes:
             self.boundaries.append(rigid_mode_points(problem, self.u))
         problem.provide("displacement", lambda level: problem.state("u", level), "m", self.name)
-        problem.provide("stress", lambda level: self.stress_3d(problem, level), "Pa", self.name)
+        problem.provide(
+            "stress",
+            lambda level: self.stress_3d(problem, self._lagged(level)),
+            "Pa",
+            self.name,
+        )
 
     @staticmethod
     def _length_scale(problem: Problem) -> float:
@@ -117,9 +122,15 @@ class Mechanics(MechanicsOutputs, Physics):
             return 2 * lam * mu / (lam + 2 * mu), mu, E / (1 - nu)
         return lam, mu, 3 * lam + 2 * mu
 
+    def _lagged(self, level: int) -> int:
+        """History level of what crosses between mechanics and the other physics: the
+        previous step's with staggered coupling (no coupling terms in the Jacobian)."""
+        return max(level, 1) if self.cfg.coupling == "staggered" else level
+
     def eigenstrain(self, problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
-        """e* = alpha (T - T_ref) + e_chem (isotropic, linear) [-]."""
-        T = problem.require("temperature", self.name)(level)
+        """e* = alpha (T - T_ref) + e_chem (isotropic, linear) [-]; T of the previous step
+        with staggered coupling."""
+        T = problem.require("temperature", self.name)(self._lagged(level))
         return self.alpha * (T - self.t_ref) + self.chemical
 
     def stress(self, problem: Problem, u: ufl.core.expr.Expr, level: int = 0) -> ufl.core.expr.Expr:
