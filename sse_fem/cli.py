@@ -1,4 +1,4 @@
-"""``sse-fem`` command line: run, validate, mesh, materials, info.
+"""``sse-fem`` command line: run, show, validate, mesh, materials, info.
 
 Works under ``mpirun -n N``. Every error ends every rank with one line on stderr
 (``sse_fem.parallel``): a bad case or bad CLI use ``error: ...`` and exit status 2, an
@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("overrides", nargs="*", help="key.path=value overrides")
     run.add_argument("-o", "--output", help="output directory (default: outputs.directory)")
     run.add_argument("--restart", metavar="OUTDIR", help="continue a transient run from OUTDIR")
+    run.add_argument("-q", "--quiet", action="store_true", help="no headline table at the end")
+
+    show = sub.add_parser("show", help="headline figures of a finished run, or two side by side")
+    show.add_argument("outdirs", nargs="+", metavar="OUT", help="one or two output folders")
 
     val = sub.add_parser("validate", help="check a case file without running it")
     val.add_argument("case")
@@ -104,7 +108,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     case = load_case(args.case, args.overrides)
     summary = run_case(case, outdir=args.output, restart=args.restart)
+    if not args.quiet:
+        from mpi4py import MPI
+
+        from sse_fem.postprocess.headline import format_table
+
+        if MPI.COMM_WORLD.rank == 0:
+            print(format_table([summary], [case.case.name]))
     return 0 if summary["status"] == "ok" else EXIT_SOLVER_FAILED
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from sse_fem.postprocess.headline import format_table, read_summary
+
+    if len(args.outdirs) > 2:
+        raise CaseError("show takes one output folder, or two to compare", "show")
+    summaries = [read_summary(d) for d in args.outdirs]
+    names = [str(d) for d in args.outdirs] if len(summaries) == 1 else ["A", "B"]
+    if len(summaries) == 2:
+        print(f"A = {args.outdirs[0]}\nB = {args.outdirs[1]}")
+    print(format_table(summaries, names))
+    return 0
 
 
 def _cmd_mesh(args: argparse.Namespace) -> int:
@@ -122,6 +146,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "run": _cmd_run,
+    "show": _cmd_show,
     "validate": _cmd_validate,
     "mesh": _cmd_mesh,
     "materials": _cmd_materials,

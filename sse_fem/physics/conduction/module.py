@@ -62,6 +62,9 @@ class Conduction(ConductionOutputs, Physics):
     """Ohmic conduction of ions and electrons with interface kinetics and a terminal."""
 
     name = "conduction"
+    #: cell voltage at rest [V] (open-circuit potentials of the electrodes on the path from the
+    #: ground to the terminal, at the case temperature); 0 without open-circuit potentials
+    open_circuit_voltage = 0.0
 
     def __init__(self, cfg: ConductionPhysics) -> None:
         self.cfg = cfg
@@ -129,18 +132,25 @@ class Conduction(ConductionOutputs, Physics):
             f.u.x.array[dofs] = value
             if self.film is not None:
                 self.film.x.array[dofs] = value
-        t = self.terminal
-        if t is not None and t.carrier == "electronic":
-            facets = boundary_facets(f.sub, bundle.boundaries[t.boundary])
-            f.sub.mesh.topology.create_connectivity(bundle.dim - 1, bundle.dim)
-            f2c = f.sub.mesh.topology.connectivity(bundle.dim - 1, bundle.dim)
-            names = {tag: r for r, tag in bundle.regions.items()}
+        f.sub.mesh.topology.create_connectivity(bundle.dim - 1, bundle.dim)
+        f2c = f.sub.mesh.topology.connectivity(bundle.dim - 1, bundle.dim)
+        names = {tag: r for r, tag in bundle.regions.items()}
+
+        def level_at(boundary: str) -> float:
+            """Equilibrium potential of the conductors touching ``boundary`` [V]."""
+            facets = boundary_facets(f.sub, bundle.boundaries[boundary])
             values = [
                 level.get(root(names[int(tags[f2c.links(facet)[0]])]), 0.0) for facet in facets
             ]
             value = problem.comm.allreduce(max(values, key=abs) if values else 0.0, op=MPI.SUM)
-            count = problem.comm.allreduce(1 if values else 0, op=MPI.SUM)
-            t.potential.x.array[:] = value / max(count, 1)
+            return value / max(problem.comm.allreduce(1 if values else 0, op=MPI.SUM), 1)
+
+        t = self.terminal
+        grounds = [fp for fp in self.fixed if fp.carrier == "electronic"]
+        if t is not None and t.carrier == "electronic":
+            t.potential.x.array[:] = level_at(t.boundary)
+            if grounds:
+                self.open_circuit_voltage = level_at(t.boundary) - level_at(grounds[0].boundary)
 
     def _provide(self, problem: Problem) -> None:
         """Share potentials, current densities and Joule heat per carrier, the current

@@ -36,6 +36,7 @@ class ConductionOutputs:
     name: str
     fields: dict[str, CarrierField]
     interfaces: list[InterfaceModel]
+    open_circuit_voltage: float
     fixed: list[FixedPotential]
     terminal: Terminal | None
     film: fem.Function | None
@@ -220,10 +221,13 @@ class ConductionOutputs:
         if "voltage_V" in row:
             row["electrical_power_W"] = self.electrical_power(problem)
             row["charge_transfer_overpotential_V"] = ct_total
-            row["ohmic_overpotential_V"] = abs(row["voltage_V"]) - ct_total
+            row["open_circuit_voltage_V"] = self.open_circuit_voltage
+            row["ohmic_overpotential_V"] = (
+                abs(row["voltage_V"] - self.open_circuit_voltage) - ct_total
+            )
             if row.get("current_density_A_m2"):
                 row["area_specific_resistance_ohm_m2"] = (
-                    row["voltage_V"] / row["current_density_A_m2"]
+                    (row["voltage_V"] - self.open_circuit_voltage) / row["current_density_A_m2"]
                 )
         return row
 
