@@ -51,21 +51,87 @@ def plot_interfaces(samples: dict[str, dict], dim: int, outdir: Path) -> None:
             outdir / f"interface_{name}.png",
             "interface current density [mA/cm²]",
             title,
+            s.get("vertices"),
         )
 
 
+def interface_chains(vertices: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The facets of a 2D interface (segments, ``vertices`` (n, 2, 3) [m]) as connected
+    chains: (facet indices in order, their midpoints' position along the interface [m]).
+    Positions are arc lengths; between chains (across a void) the straight gap is added, so
+    the chains keep their places and the gaps stay empty."""
+    n = len(vertices)
+    scale = float(np.ptp(vertices)) if n else 1.0
+    keys = np.round(vertices[:, :, :2] / (1e-9 * scale)).astype(np.int64)
+    touching: dict[tuple[int, int], list[int]] = {}
+    for i in range(n):
+        for j in (0, 1):
+            touching.setdefault((int(keys[i, j, 0]), int(keys[i, j, 1])), []).append(i)
+    seen = np.zeros(n, dtype=bool)
+
+    def walk(i: int, end: int) -> list[tuple[int, int]]:
+        chain = []
+        while True:
+            seen[i] = True
+            chain.append((i, end))  # facet i entered at vertex `end`
+            out = keys[i, 1 - end]
+            nxt = [k for k in touching[(int(out[0]), int(out[1]))] if not seen[k]]
+            if not nxt:
+                return chain
+            i = nxt[0]
+            end = 0 if np.array_equal(keys[i, 0], out) else 1
+
+    starts = [
+        (i, j)
+        for i in range(n)
+        for j in (0, 1)
+        if len(touching[(int(keys[i, j, 0]), int(keys[i, j, 1]))]) == 1
+    ]
+    starts.sort(key=lambda s: (vertices[s[0], s[1], 0], vertices[s[0], s[1], 1]))
+    chains = []
+    for i, j in starts + [(i, 0) for i in range(n)]:  # open chains first, then loops
+        if not seen[i]:
+            chains.append(walk(i, j))
+    out = []
+    position, last = 0.0, None
+    for chain in chains:
+        first = vertices[chain[0][0], chain[0][1]]
+        if last is not None:
+            position += float(np.linalg.norm(first - last))
+        mids = []
+        for i, end in chain:
+            length = float(np.linalg.norm(vertices[i, 1] - vertices[i, 0]))
+            mids.append(position + 0.5 * length)
+            position += length
+            last = vertices[i, 1 - end]
+        out.append((np.array([i for i, _ in chain]), np.array(mids)))
+    return out
+
+
 def plot_interface_values(
-    x: np.ndarray, values: np.ndarray, dim: int, path: Path, label: str, title: str
+    x: np.ndarray,
+    values: np.ndarray,
+    dim: int,
+    path: Path,
+    label: str,
+    title: str,
+    vertices: np.ndarray | None = None,
 ) -> None:
-    """``values`` at interface facet midpoints ``x`` [m]: along x (2D) or a map over x, y
-    (3D); nothing in 1D or without facets (rank 0)."""
+    """``values`` at interface facet midpoints ``x`` [m]: along the interface in 2D (one
+    line per connected piece, so voids show as gaps; ``vertices`` of the facets give the
+    order, else x), a map over x, y in 3D; nothing in 1D or without facets (rank 0)."""
     if dim == 1 or len(values) == 0:
         return
     fig, ax = plt.subplots(figsize=(6, 4))
     if dim == 2:
-        order = np.argsort(x[:, 0])
-        ax.plot(x[order, 0] * 1e6, values[order], ".-", ms=3)
-        ax.set_xlabel("x [µm]")
+        if vertices is None:
+            order = np.argsort(x[:, 0])
+            ax.plot(x[order, 0] * 1e6, values[order], ".-", ms=3)
+            ax.set_xlabel("x [µm]")
+        else:
+            for facets, position in interface_chains(vertices):
+                ax.plot(position * 1e6, values[facets], ".-", ms=3, color="C0")
+            ax.set_xlabel("position along the interface [µm] (gaps: no contact)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     else:

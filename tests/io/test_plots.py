@@ -74,3 +74,16 @@ def test_heat_timeseries(tmp_path: Path) -> None:
     assert not (tmp_path / "heat.png").exists()
     plot_heat_timeseries(rows, tmp_path)
     assert (tmp_path / "heat.png").stat().st_size > 5000
+
+
+def test_interface_chains_break_at_voids_and_follow_bends():
+    """Segments [0,1], [1,2] (then a void) [3,4], and a bend down at x = 4: two chains,
+    positions along the interface with the void's width as a gap."""
+    from sse_fem.io.plots import interface_chains
+
+    pts = [((3, 0), (4, 0)), ((1, 0), (0, 0)), ((1, 0), (2, 0)), ((4, 0), (4, -1))]
+    vertices = np.array([[[x, y, 0.0] for x, y in seg] for seg in pts])
+    chains = interface_chains(vertices)
+    assert [list(c[0]) for c in chains] == [[1, 2], [0, 3]]
+    np.testing.assert_allclose(chains[0][1], [0.5, 1.5])
+    np.testing.assert_allclose(chains[1][1], [3.5, 4.5])  # the void [2, 3] stays empty

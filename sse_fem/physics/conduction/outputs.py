@@ -227,8 +227,8 @@ class ConductionOutputs:
             )
             if row.get("current_density_A_m2"):
                 row["area_specific_resistance_ohm_m2"] = (
-                    (row["voltage_V"] - self.open_circuit_voltage) / row["current_density_A_m2"]
-                )
+                    row["voltage_V"] - self.open_circuit_voltage
+                ) / row["current_density_A_m2"]
         return row
 
     def _reference_potential(self) -> float:

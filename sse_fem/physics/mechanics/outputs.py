@@ -331,6 +331,7 @@ class MechanicsOutputs:
                 writer.outdir / f"interface_{name}_traction.png",
                 "normal traction [MPa] (tension > 0)",
                 f"{name}: max tension {t['normal'].max() * 1e-6:.3g} MPa",
+                t["vertices"],
             )
         fields = self.derived_fields(problem)
         msh = problem.bundle.mesh
