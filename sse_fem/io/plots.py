@@ -146,9 +146,18 @@ def plot_interface_values(
     plt.close(fig)
 
 
-def plot_field_2d(func: Any, cells: np.ndarray, path: Path, label: str) -> None:
+def plot_field_2d(
+    func: Any,
+    cells: np.ndarray,
+    path: Path,
+    label: str,
+    outlines: np.ndarray | None = None,
+    diverging: bool = False,
+) -> None:
     """Map of a scalar DG1/P1 field on the given local parent cells of a 2D triangle mesh
-    (collective: gathers to rank 0, which draws)."""
+    (collective: gathers to rank 0, which draws). Cells not given (other regions, voids)
+    stay blank; ``outlines``: segments (n, 2, 3) [m] drawn over the map (interfaces, on rank
+    0); ``diverging``: a blue-white-red map centred on 0 (signed quantities: stresses)."""
     V = func.function_space
     msh = V.mesh
     owned = msh.topology.index_map(2).size_local
@@ -172,8 +181,17 @@ def plot_field_2d(func: Any, cells: np.ndarray, path: Path, label: str) -> None:
         np.arange(3 * len(pts)).reshape(-1, 3),
     )
     fig, ax = plt.subplots(figsize=(6, 5))
-    tc = ax.tripcolor(tri, vals.ravel(), shading="gouraud", cmap="viridis")
+    norm, cmap = None, "viridis"
+    if diverging and vals.min() < 0 < vals.max():
+        from matplotlib.colors import TwoSlopeNorm
+
+        norm, cmap = TwoSlopeNorm(0.0, vals.min(), vals.max()), "RdBu_r"
+    tc = ax.tripcolor(tri, vals.ravel(), shading="gouraud", cmap=cmap, norm=norm)
     fig.colorbar(tc, ax=ax, label=label)
+    if outlines is not None and len(outlines):
+        from matplotlib.collections import LineCollection
+
+        ax.add_collection(LineCollection(outlines[:, :, :2] * 1e6, colors="k", linewidths=0.6))
     ax.set_aspect("equal")
     ax.set_xlabel("x [µm]")
     ax.set_ylabel("y [µm]")

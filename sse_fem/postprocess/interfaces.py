@@ -9,6 +9,8 @@ from mpi4py import MPI
 import numpy as np
 from dolfinx import mesh as dmesh
 
+from sse_fem.mesh.bundle import MeshBundle
+
 
 def facet_vertices(msh: dmesh.Mesh, facets: np.ndarray) -> np.ndarray:
     """Coordinates [m] of the geometry nodes of each facet, shape (facets, nodes, 3)."""
@@ -45,6 +47,20 @@ def facet_normals(msh: dmesh.Mesh, facets: np.ndarray, cells: np.ndarray) -> np.
     n /= np.linalg.norm(n, axis=1)[:, None]
     away = x.mean(axis=1) - dmesh.compute_midpoints(msh, msh.topology.dim, cells)
     return n * np.sign(np.einsum("ij,ij->i", n, away))[:, None]
+
+
+def interface_outlines(msh: dmesh.Mesh, facets: list[np.ndarray]) -> np.ndarray:
+    """Node coordinates (n, nodes, 3) [m] of the given local facets of every rank, gathered
+    on rank 0 (empty elsewhere): lines to draw over field maps (collective)."""
+    local = [facet_vertices(msh, f) for f in facets if len(f)]
+    mine = np.concatenate(local) if local else np.zeros((0, msh.topology.dim, 3))
+    gathered = msh.comm.gather(mine, root=0)
+    return np.concatenate(gathered) if gathered is not None else np.zeros((0, 2, 3))
+
+
+def region_outlines(bundle: MeshBundle) -> np.ndarray:
+    """Facets of every interface between regions, for drawing (``interface_outlines``)."""
+    return interface_outlines(bundle.mesh, [bundle.facets(name) for name in bundle.interfaces])
 
 
 def interface_statistics(s: dict[str, np.ndarray], k: float, comm: MPI.Comm) -> dict[str, float]:

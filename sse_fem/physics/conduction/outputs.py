@@ -20,6 +20,7 @@ from sse_fem.postprocess.interfaces import (
     facet_normals,
     facet_vertices,
     interface_statistics,
+    region_outlines,
 )
 
 if TYPE_CHECKING:
@@ -395,7 +396,9 @@ class ConductionOutputs:
         msh = problem.bundle.mesh
         if problem.bundle.dim == 2 and msh.topology.cell_name() == "triangle":
             self.output_functions(problem)
+            outlines = region_outlines(problem.bundle)
             for f, pot, *_ in self._transfers:
                 cells = problem.bundle.region_cells(f.regions)
-                plot_field_2d(pot, cells, outdir / f"{pot.name}.png", f"{pot.name} [V]")
+                path = outdir / f"{pot.name}.png"
+                plot_field_2d(pot, cells, path, f"{pot.name} [V]", outlines)
         return {}

@@ -11,6 +11,8 @@ import numpy as np
 import ufl
 from dolfinx import fem
 
+from sse_fem.postprocess.interfaces import region_outlines
+
 if TYPE_CHECKING:
     from sse_fem.config.schema import HeatPhysics
     from sse_fem.io.results import ResultsWriter
@@ -212,7 +214,8 @@ class HeatOutputs:
         if dim == 2 and msh.topology.cell_name() == "triangle":
             imap = msh.topology.index_map(dim)
             cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
-            plot_field_2d(self.T, cells, writer.outdir / "temperature.png", label)
+            outlines = region_outlines(problem.bundle)
+            plot_field_2d(self.T, cells, writer.outdir / "temperature.png", label, outlines)
         elif dim == 3:
             plot_slice_3d(self.T, writer.outdir / "temperature.png", label)
         return summary

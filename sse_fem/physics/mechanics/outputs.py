@@ -12,7 +12,12 @@ import ufl
 from dolfinx import fem
 from dolfinx import mesh as dmesh
 
-from sse_fem.postprocess.interfaces import facet_areas, facet_normals, facet_vertices
+from sse_fem.postprocess.interfaces import (
+    facet_areas,
+    facet_normals,
+    facet_vertices,
+    region_outlines,
+)
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import MechanicsPhysics
@@ -343,7 +348,9 @@ class MechanicsOutputs:
                 cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
                 dg1 = fem.Function(fem.functionspace(msh, ("DG", 1)))
                 dg1.interpolate(fields[name])  # cellwise constant, drawn without smoothing
-                plot_field_2d(dg1, cells, path, label)
+                diverging = name == "hydrostatic_stress"  # signed: tension red
+                outlines = region_outlines(problem.bundle)
+                plot_field_2d(dg1, cells, path, label, outlines, diverging)
             elif self.gdim == 3:
                 plot_slice_3d(fields[name], path, label)
         return summary
