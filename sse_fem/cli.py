@@ -28,8 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a case")
-    run.add_argument("case", help="case YAML file")
+    run.add_argument("case", nargs="?", help="case YAML file")
     run.add_argument("overrides", nargs="*", help="key.path=value overrides")
+    run.add_argument(
+        "--reproduce",
+        metavar="OUT",
+        help="run the recorded case of a finished run again (into OUT/reproduce or -o) and "
+        "compare the headline figures",
+    )
     run.add_argument("-o", "--output", help="output directory (default: outputs.directory)")
     run.add_argument("--restart", metavar="OUTDIR", help="continue a transient run from OUTDIR")
     run.add_argument("-q", "--quiet", action="store_true", help="no headline table at the end")
@@ -106,8 +112,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sse_fem.config import load_case
     from sse_fem.driver import run_case
 
+    if args.reproduce:
+        return _reproduce(args)
+    if args.case is None:
+        raise CaseError("run needs a case file (or --reproduce OUT)", "run")
     case = load_case(args.case, args.overrides)
-    summary = run_case(case, outdir=args.output, restart=args.restart)
+    case_file = str(Path(args.case).resolve())
+    summary = run_case(case, outdir=args.output, restart=args.restart, case_file=case_file)
     if not args.quiet:
         from mpi4py import MPI
 
@@ -116,6 +127,44 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if MPI.COMM_WORLD.rank == 0:
             print(format_table([summary], [case.case.name]))
     return 0 if summary["status"] == "ok" else EXIT_SOLVER_FAILED
+
+
+#: largest relative difference of a headline figure that still counts as reproduced
+REPRODUCE_RTOL = 1e-6
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    """Run OUT's recorded case again and compare: exit 0 when every headline figure of the
+    physics agrees to ``REPRODUCE_RTOL``, else 3."""
+    from mpi4py import MPI
+
+    from sse_fem.config import load_case
+    from sse_fem.driver import run_case
+    from sse_fem.postprocess.headline import format_table, headline, read_summary
+
+    if args.case or args.overrides or args.restart:
+        raise CaseError("--reproduce takes no case file, overrides or --restart", "run")
+    old = Path(args.reproduce)
+    recorded = read_summary(old)
+    case = load_case(old / "case.resolved.yaml")
+    out = args.output or str(old / "reproduce")
+    summary = run_case(case, outdir=out, case_file=str((old / "case.resolved.yaml").resolve()))
+    skip = {"status", "reason", "dofs", "wall time"}
+    a = {label: v for label, v, _ in headline(recorded) if label not in skip}
+    b = {label: v for label, v, _ in headline(summary) if label not in skip}
+    same = summary["status"] == recorded.get("status") and a.keys() == b.keys()
+    for label, value in a.items():
+        other = b.get(label)
+        if isinstance(value, float) and isinstance(other, float):
+            same &= abs(other - value) <= REPRODUCE_RTOL * max(abs(value), 1e-300)
+    if MPI.COMM_WORLD.rank == 0:
+        print(format_table([recorded, summary], ["recorded", "reproduced"]))
+        print(
+            f"reproduced: every figure within {REPRODUCE_RTOL:g} (relative)"
+            if same
+            else f"NOT reproduced: figures differ by more than {REPRODUCE_RTOL:g} (relative)"
+        )
+    return 0 if same else EXIT_SOLVER_FAILED
 
 
 def _cmd_show(args: argparse.Namespace) -> int:

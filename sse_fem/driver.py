@@ -45,8 +45,10 @@ class Run:
         outdir: str | None = None,
         restart: str | None = None,
         comm: MPI.Comm = MPI.COMM_WORLD,
+        case_file: str | None = None,
     ) -> None:
         self.case = case
+        self.case_file = case_file  # recorded in the summary's provenance
         self.comm = comm
         self.outdir = Path(
             outdir or restart or case.outputs.directory or f"results/{case.case.name}"
@@ -63,7 +65,7 @@ class Run:
     def execute(self) -> dict:
         from sse_fem.mesh import build_mesh
         from sse_fem.problem import build_problem
-        from sse_fem.runtime import versions
+        from sse_fem.runtime import now, provenance, versions
 
         t_start = clock.perf_counter()
         if self.restart:
@@ -78,6 +80,7 @@ class Run:
             "status": "running",
             "ranks": self.comm.size,
             "versions": versions(),
+            "provenance": provenance(self.case_file),
         }
         problem = None
         timings: dict[str, float] = {}
@@ -136,6 +139,7 @@ class Run:
             self._restore_signals()
             timings["total_s"] = clock.perf_counter() - t_start
             summary["timings"] = timings
+            summary["provenance"]["finished"] = now()
             summary["statistics"] = {
                 "steps": self.steps,
                 "newton_iterations": self.newton_total,
@@ -544,6 +548,11 @@ class Run:
         return t, float(data["dt"]), int(data["index"]), float(data["step_start"])
 
 
-def run_case(case: Case, outdir: str | None = None, restart: str | None = None) -> dict:
+def run_case(
+    case: Case,
+    outdir: str | None = None,
+    restart: str | None = None,
+    case_file: str | None = None,
+) -> dict:
     """Run a validated case end to end; returns the summary (also written to disk)."""
-    return Run(case, outdir=outdir, restart=restart).execute()
+    return Run(case, outdir=outdir, restart=restart, case_file=case_file).execute()

@@ -289,6 +289,7 @@ def to_si(value: object, dimension: str, path: str | None = None) -> float:
 
 
 def format_si(value: float, dimension: str) -> str:
-    """``1.5e-3, "length"`` -> ``"0.0015 m"``: the string form written to resolved cases."""
+    """``1.5e-3, "length"`` -> ``"0.0015 m"``: the string form written to resolved cases
+    (every digit: it reads back to the same float)."""
     unit = DIMENSIONS[dimension]
-    return f"{value:.12g}" if unit == "dimensionless" else f"{value:.12g} {unit}"
+    return repr(float(value)) if unit == "dimensionless" else f"{float(value)!r} {unit}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_serializer, model_validator
 
 from sse_fem.config.geometry import geometry_union
 from sse_fem.config.petsc_policy import PetscOptions
@@ -63,6 +63,17 @@ class Region(Strict):
     material: str = Field(min_length=1)  # case material or library material name
     #: charge carriers conducted; default from the material category; [] = insulating
     carriers: list[Literal["ionic", "electronic"]] | None = None
+
+
+def _unit_string(value: object, dimension: str | None) -> object:
+    """An SI value (or a list of them) written with its unit (``case.resolved.yaml``)."""
+    from sse_fem.units import format_si
+
+    if dimension is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [_unit_string(v, dimension) for v in value]
+    return format_si(float(value), dimension)  # type: ignore[arg-type]
 
 
 def _moved(old: str, new: str) -> ValueError:
@@ -209,6 +220,15 @@ class ConductionBoundaryCondition(Strict):
         """The value in SI units (0 when the type takes none)."""
         return float(self.value or 0.0)
 
+    @field_serializer("value", when_used="json")
+    def _with_unit(self, value: object) -> object:
+        dims = {
+            "potential": "potential",
+            "current": "current",
+            "current_density": "current_density",
+        }
+        return _unit_string(value, dims.get(self.type))
+
     @model_validator(mode="after")
     def _value(self) -> ConductionBoundaryCondition:
         dims = {
@@ -245,6 +265,11 @@ class HeatBoundaryCondition(Strict):
     def si_value(self) -> float:
         """The value in SI units (0 when the type takes none)."""
         return float(self.value or 0.0)
+
+    @field_serializer("value", when_used="json")
+    def _with_unit(self, value: object) -> object:
+        dims = {"temperature": "temperature", "heat_flux": "heat_flux"}
+        return _unit_string(value, dims.get(self.type))
 
     @model_validator(mode="after")
     def _value(self) -> HeatBoundaryCondition:
@@ -296,6 +321,11 @@ class MechanicsBoundaryCondition(Strict):
         """One SI value per axis (types ``displacement``, ``traction``; None: free)."""
         assert isinstance(self.value, list)
         return [None if v is None else float(v) for v in self.value]
+
+    @field_serializer("value", when_used="json")
+    def _with_unit(self, value: object) -> object:
+        dims = {"displacement": "length", "traction": "pressure", "pressure": "pressure"}
+        return _unit_string(value, dims.get(self.type))
 
     @model_validator(mode="after")
     def _value(self) -> MechanicsBoundaryCondition:
@@ -391,6 +421,11 @@ class ProtocolStep(Strict):
     def si_value(self) -> float | None:
         """The value in SI units (None for rest)."""
         return None if self.value is None else float(self.value)
+
+    @field_serializer("value", when_used="json")
+    def _with_unit(self, value: object) -> object:
+        dims = {"current": "current", "current_density": "current_density", "voltage": "potential"}
+        return _unit_string(value, dims.get(self.mode))
 
     @model_validator(mode="after")
     def _value(self) -> ProtocolStep:

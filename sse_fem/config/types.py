@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 from sse_fem.errors import CaseError
-from sse_fem.units import short_repr, si_numbers, to_si
+from sse_fem.units import format_si, short_repr, si_numbers, to_si
 
 
 class Strict(BaseModel):
@@ -41,17 +41,23 @@ def _quantity(dimension: str, positive: bool = False, nonnegative: bool = False)
     return BeforeValidator(convert)
 
 
+def with_unit(dimension: str) -> PlainSerializer:
+    """Written back (``model_dump(mode="json")``, ``case.resolved.yaml``) as an SI string
+    with its unit, so that a resolved case loads again."""
+    return PlainSerializer(lambda v: format_si(v, dimension), when_used="json")
+
+
 def Quantity(dimension: str):  # noqa: N802 - reads as a type in models
     """Float field given as a string with units ("10 um"), stored in SI; bare numbers only for
     dimensionless quantities and 0 (see ``sse_fem.units.to_si``)."""
-    return Annotated[float, _quantity(dimension)]
+    return Annotated[float, _quantity(dimension), with_unit(dimension)]
 
 
 def Positive(dimension: str):  # noqa: N802
     """Like Quantity, but must be > 0."""
-    return Annotated[float, _quantity(dimension, positive=True)]
+    return Annotated[float, _quantity(dimension, positive=True), with_unit(dimension)]
 
 
 def NonNegative(dimension: str):  # noqa: N802
     """Like Quantity, but must be >= 0."""
-    return Annotated[float, _quantity(dimension, nonnegative=True)]
+    return Annotated[float, _quantity(dimension, nonnegative=True), with_unit(dimension)]

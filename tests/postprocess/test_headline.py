@@ -60,3 +60,17 @@ def test_headline_takes_each_physics_figures_in_display_units():
     assert rows["max temperature (last step)"][0] == pytest.approx(27.0)
     assert rows["metal_electrolyte: max interface tension"] == pytest.approx((3.0, "MPa"))
     assert "peak temperature rise" in format_table([summary], ["run"])
+
+
+def test_reproduce_reruns_the_recorded_case_and_compares(tmp_path, capsys):
+    out = _run(tmp_path, "run", quiet=True)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    prov = summary["provenance"]
+    assert prov["case_file"] == SYMMETRIC and prov["started"] <= prov["finished"]
+    assert {"git_commit", "host", "command", "image"} <= prov.keys()
+    assert main(["run", "--reproduce", out]) == 0
+    assert "reproduced: every figure within" in capsys.readouterr().out
+    summary["results"]["conduction.voltage_V"] *= 1.001  # a recorded figure that differs
+    (tmp_path / "run" / "summary.json").write_text(json.dumps(summary))
+    assert main(["run", "--reproduce", out, "-o", str(tmp_path / "again")]) == 3
+    assert "NOT reproduced" in capsys.readouterr().out
