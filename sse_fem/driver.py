@@ -98,7 +98,7 @@ class Run:
                 "linear": problem.linear,
                 "petsc_options": {k: str(v) for k, v in problem.petsc_options.items()},
                 "dofs": {
-                    uk.name: uk.u.function_space.dofmap.index_map.size_global
+                    uk.name: uk.u.function_space.dofmap.index_map.size_global * uk.block_size
                     for uk in problem.unknowns
                 },
             }
