@@ -148,13 +148,7 @@ class HeatOutputs:
 
     def _flow_scale(self, problem: Problem, volume: float) -> float:
         """k T V / L^2 [W]: the heat flow of a temperature difference T over the domain."""
-        coords = problem.bundle.mesh.geometry.x
-        lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
-        if len(coords):
-            lo, hi = coords.min(axis=0), coords.max(axis=0)
-        problem.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
-        problem.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
-        length = float(np.max(hi - lo))
+        length = problem.bundle.extent()
         k = problem.comm.allreduce(float(self.conductivity.x.array.max(initial=0.0)), op=MPI.MAX)
         return k * self.t_initial * volume / length**2
 

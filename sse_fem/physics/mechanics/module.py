@@ -49,7 +49,7 @@ class Mechanics(MechanicsOutputs, Physics):
         msh = bundle.mesh
         self.gdim = msh.geometry.dim
         V = fem.functionspace(msh, ("Lagrange", 1, (self.gdim,)))
-        scale = self._length_scale(problem) * 1e-3  # displacements ~ 0.1 % strain
+        scale = problem.bundle.extent() * 1e-3  # displacements ~ 0.1 % strain
         self.u = problem.add_unknown(
             self.name, "u", V, None, scale=scale, near_nullspace=rigid_body_modes
         )
@@ -70,15 +70,6 @@ class Mechanics(MechanicsOutputs, Physics):
             "Pa",
             self.name,
         )
-
-    @staticmethod
-    def _length_scale(problem: Problem) -> float:
-        x = problem.bundle.mesh.geometry.x
-        lo = np.full(3, np.inf) if not len(x) else x.min(axis=0)
-        hi = np.full(3, -np.inf) if not len(x) else x.max(axis=0)
-        problem.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
-        problem.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
-        return float(np.max(hi - lo))
 
     def _properties(self, problem: Problem) -> None:
         """E [Pa], nu, alpha [1/K] and the chemical strain per cell (DG0)."""
@@ -215,7 +206,7 @@ class Mechanics(MechanicsOutputs, Physics):
         problem.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
         problem.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
         span = hi - lo  # extent of the held points of each component along each axis
-        length = self._length_scale(problem)
+        length = problem.bundle.extent()
         held = np.isfinite(span[:, 0])
         apart = np.where(np.isfinite(span), span, 0.0) > 1e-6 * length
         missing = [f"translation along {'xyz'[a]}" for a in range(bs) if not held[a]]

@@ -263,20 +263,12 @@ class MechanicsOutputs:
         problem.comm.Allreduce(MPI.IN_PLACE, free, op=MPI.SUM)
         imbalance = float(np.abs(free).max(initial=0.0))
         E = problem.comm.allreduce(float(self.E.x.array.max(initial=0.0)), op=MPI.MAX)
-        floor = BALANCE_FLOOR_STRAIN * E * self._length(problem) ** (bs - 1)
+        floor = BALANCE_FLOOR_STRAIN * E * problem.bundle.extent() ** (bs - 1)
         reference = max([abs(f) for f in forces] + [floor])
         out["imbalance_N"] = imbalance
         out["balance_error"] = imbalance / reference
         out["tolerance"] = problem.case.solver.balance_tolerance
         return out
-
-    def _length(self, problem: Problem) -> float:
-        x = problem.bundle.mesh.geometry.x
-        lo = np.full(3, np.inf) if not len(x) else x.min(axis=0)
-        hi = np.full(3, -np.inf) if not len(x) else x.max(axis=0)
-        problem.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
-        problem.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
-        return float(np.max(hi - lo))
 
     def output_functions(self, problem: Problem) -> dict[str, list[fem.Function]]:
         """Displacement (P1 vector) and the stress measures and tensor (DG0)."""
