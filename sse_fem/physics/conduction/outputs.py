@@ -242,6 +242,8 @@ class ConductionOutputs:
         msh = problem.bundle.mesh
         tdim = msh.topology.dim
         d = iface.domains.reshape(-1, 4)
+        if iface.molar_volume is not None:
+            self._stress_cells_now(problem)  # collective (JIT, interpolation) on every rank
         if len(d) == 0:
             empty = np.zeros(0)
             nodes = {1: 1, 2: 2, 3: 3 if msh.topology.cell_name() == "tetrahedron" else 4}[tdim]
@@ -277,14 +279,10 @@ class ConductionOutputs:
             "current": current,
         }
 
-    def _stress_shift_at(
-        self, problem: Problem, iface: InterfaceModel, facets: np.ndarray, cells: np.ndarray
-    ) -> np.ndarray:
-        """Omega_M sigma_n / (z F) [V] at the facets (the stress of their electrode cells,
-        cellwise constant for P1 displacements)."""
+    def _stress_cells_now(self, problem: Problem) -> None:
+        """The shared stress of the current state per cell (DG0 tensor; collective)."""
         if not hasattr(self, "_stress_cells"):
-            msh = problem.bundle.mesh
-            space = fem.functionspace(msh, ("DG", 0, (3, 3)))
+            space = fem.functionspace(problem.bundle.mesh, ("DG", 0, (3, 3)))
             stress = problem.require("stress", self.name)()
             self._stress_cells = (
                 fem.Function(space),
@@ -292,7 +290,13 @@ class ConductionOutputs:
             )
         f, expr = self._stress_cells
         f.interpolate(expr)
-        sigma = f.x.array.reshape(-1, 3, 3)[cells]
+
+    def _stress_shift_at(
+        self, problem: Problem, iface: InterfaceModel, facets: np.ndarray, cells: np.ndarray
+    ) -> np.ndarray:
+        """Omega_M sigma_n / (z F) [V] at the facets (the stress of their electrode cells,
+        cellwise constant for P1 displacements)."""
+        sigma = self._stress_cells[0].x.array.reshape(-1, 3, 3)[cells]
         n = facet_normals(problem.bundle.mesh, facets, cells)
         normal = np.einsum("fi,fij,fj->f", n, sigma, n)
         law = iface.law.numeric()
