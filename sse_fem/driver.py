@@ -281,10 +281,13 @@ class Run:
         if controller is None and any(s is not None for s in steps):
             raise CaseError("the protocol needs a physics that drives the cell", "time.protocol")
         start_index, step_start = 0, None
+        t_total = sum(s.duration for s in steps if s is not None) or float(tb.t_end or dt)
+        self._solve_start = clock.perf_counter()
         if self.restart:
             t, dt, start_index, step_start = self._load_checkpoint(problem)
         else:
             self._initial_state(problem)
+        self._solve_t0 = t
         for index in range(start_index, len(steps)):
             step = steps[index]
             if step is not None:
@@ -323,7 +326,7 @@ class Run:
                 # observed before the history moves on: rates (BDF) of this step are right
                 row = self._record(problem, t, its, lin, h)
                 problem.accept_step(h)
-                self._progress(t, t_stop, h, its, row)
+                self._progress(t, t_total, h, its, lin, row)
                 stop = self._stop_requested()
                 if stop or self.steps % tb.checkpoint_every == 0:
                     self._save_checkpoint(problem, t, dt, index, step_start or 0.0)
@@ -360,13 +363,23 @@ class Run:
         finally:
             problem.initial.value = 0.0
 
-    def _progress(self, t: float, t_stop: float, dt: float, its: int, row: dict) -> None:
+    def _progress(
+        self, t: float, t_total: float, dt: float, its: int, lin: int, row: dict
+    ) -> None:
+        """One line on rank 0: time of the whole run, step, dt, Newton and Krylov iterations,
+        the controller's voltage and the remaining wall time at the pace so far (cut-offs
+        may end protocol steps earlier)."""
         if self.comm.rank != 0:
             return
         v = row.get("voltage_V")
+        elapsed = clock.perf_counter() - self._solve_start
+        done = t - self._solve_t0  # simulated since this run (or restart) began
+        eta = elapsed * max(t_total - t, 0.0) / done if done > 0 else float("nan")
         line = (
-            f"t = {t:.4g} s / {t_stop:.4g} s ({100 * t / t_stop:5.1f} %)  dt = {dt:.3g} s  "
-            f"Newton {its}" + (f"  V = {v:.6g} V" if v is not None else "")
+            f"t = {t:.4g} s / {t_total:.4g} s ({100 * t / t_total:5.1f} %)  step {self.steps}  "
+            f"dt = {dt:.3g} s  Newton {its}  Krylov {lin}"
+            + (f"  V = {v:.6g} V" if v is not None else "")
+            + f"  ETA {eta:.0f} s"
         )
         if sys.stderr.isatty():
             print("\r" + line, end="", file=sys.stderr, flush=True)

@@ -287,6 +287,8 @@ def test_fast_charge_case_reproduces_its_readme(tmp_path):
     assert budget["heat_reversible_J"] < 0 < budget["heat_joule_J"]
     for picture in ("heat.png", "timeseries.png"):
         assert (tmp_path / picture).stat().st_size > 5000
+    progress = [ln for ln in (tmp_path / "run.log").read_text().splitlines() if "ETA" in ln]
+    assert progress and "/ 540 s" in progress[0] and "Krylov" in progress[0]
 
 
 @pytest.mark.mpi
