@@ -363,9 +363,7 @@ class Run:
         finally:
             problem.initial.value = 0.0
 
-    def _progress(
-        self, t: float, t_total: float, dt: float, its: int, lin: int, row: dict
-    ) -> None:
+    def _progress(self, t: float, t_total: float, dt: float, its: int, lin: int, row: dict) -> None:
         """One line on rank 0: time of the whole run, step, dt, Newton and Krylov iterations,
         the controller's voltage and the remaining wall time at the pace so far (cut-offs
         may end protocol steps earlier)."""
