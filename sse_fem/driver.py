@@ -216,6 +216,10 @@ class Run:
             self._write_fields(problem, t)
             if problem.transient:
                 self._save_field_state(problem, t)
+        for m in problem.modules:
+            reason = m.check_state(problem)
+            if reason is not None:
+                raise SolverFailure(f"{m.name}: {reason} at t = {t:.6g} s")
         for module, balance in self.balances.items():
             if not balance["balance_error"] <= balance["tolerance"]:
                 raise SolverFailure(
@@ -262,6 +266,20 @@ class Run:
             problem.controller.set_load(load)
         return problem.solve()
 
+    @staticmethod
+    def _drive_value(problem: Problem, step: ProtocolStep) -> float | None:
+        """The SI value of a protocol step; a C-rate times the shared ``one_c_current``."""
+        if step.c_rate is None:
+            return step.si_value
+        one_c = problem.scalar("one_c_current", "driver")
+        if one_c is None:
+            raise CaseError(
+                f"{step.value!r} is a C-rate: it needs active material whose capacity sets "
+                "1C (physics.solid_diffusion)",
+                "time.protocol",
+            )
+        return step.c_rate * one_c()
+
     def _protocol(self) -> list[ProtocolStep | None]:
         tb = self.case.time
         if tb.protocol is None:
@@ -292,7 +310,7 @@ class Run:
             step = steps[index]
             if step is not None:
                 assert controller is not None  # checked above
-                controller.set_drive(step.mode, step.si_value)
+                controller.set_drive(step.mode, self._drive_value(problem, step))
                 if step_start is None or index != start_index:
                     step_start = t
                 t_stop = step_start + step.duration

@@ -85,6 +85,8 @@ class Problem:
         self.controller: Controller | None = controllers[0] if controllers else None
         for m in self.modules:
             m.declare(self)
+        self.entity_maps = [uk.entity_map for uk in self.unknowns if uk.entity_map is not None]
+        self.entity_maps = list({id(e): e for e in self.entity_maps}.values())
         spaces = [uk.u.function_space for uk in self.unknowns]
         self._tests = dict(
             zip(
@@ -98,8 +100,6 @@ class Problem:
         self.bcs = [bc for m in self.modules for bc in m.dirichlet(self)]
         for m in self.modules:
             m.validate(self)
-        self.entity_maps = [uk.entity_map for uk in self.unknowns if uk.entity_map is not None]
-        self.entity_maps = list({id(e): e for e in self.entity_maps}.values())
         has_real = any(uk.is_global for uk in self.unknowns)
         dofs = sum(
             uk.u.function_space.dofmap.index_map.size_global * uk.block_size for uk in self.unknowns

@@ -36,6 +36,7 @@ DIMENSIONS: dict[str, str] = {
     "area_conductance": "S/m^2",
     "area_capacitance": "F/m^2",
     "concentration": "mol/m^3",
+    "molar_flux": "mol/(m^2*s)",
     "diffusivity": "m^2/s",
     "energy": "J",
     "molar_energy": "J/mol",

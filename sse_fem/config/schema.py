@@ -7,6 +7,7 @@ name materials, interfaces and boundaries exist in the geometry, ...) is checked
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_serializer, model_validator
@@ -153,10 +154,23 @@ class MechanicsPhysics(Strict):
     hold_rigid_modes: bool = False
 
 
+class SolidDiffusionPhysics(Strict):
+    """Fickian diffusion of the working ion in active-material particles
+    (``sse_fem.physics.solid_diffusion``): the stoichiometry x = c / c_max is the unknown."""
+
+    #: active-material regions; default every region whose material is an active material
+    regions: list[str] | None = Field(default=None, min_length=1)
+    #: 1D only: the interval is the radius of a sphere centred at its lower end (r^2 weight)
+    symmetry: Literal["none", "spherical"] = "none"
+    #: charge number of the working ion (1: Li+, Na+, K+; 2: Mg2+, Zn2+, Ca2+; 3: Al3+)
+    charge_number: int = Field(default=1, ge=1, le=3)
+
+
 class PhysicsBlock(Strict):
     conduction: ConductionPhysics | None = None
     heat: HeatPhysics | None = None
     mechanics: MechanicsPhysics | None = None
+    solid_diffusion: SolidDiffusionPhysics | None = None
 
     @model_validator(mode="after")
     def _some(self) -> PhysicsBlock:
@@ -359,6 +373,22 @@ class MechanicsBoundaryCondition(Strict):
         return self
 
 
+class SolidDiffusionBoundaryCondition(Strict):
+    """A given molar flux of the working ion INTO the particles [mol/(m^2 s)] on a named
+    boundary (e.g. a single particle under constant current); other boundaries are closed
+    and interfaces take the current of the conduction kinetics."""
+
+    name: str = Field(min_length=1)
+    type: Literal["flux"] = "flux"
+    value: Quantity("molar_flux")
+
+
+class SolidDiffusionInitialCondition(Strict):
+    """Initial stoichiometry x0 = c / c_max of the particles (uniform)."""
+
+    stoichiometry: float = Field(gt=0, lt=1)
+
+
 class HeatInitialCondition(Strict):
     temperature: Positive("temperature") | None = None  # default case.temperature
 
@@ -393,6 +423,7 @@ class BoundaryConditionsBlock(_ByPhysics):
     conduction: list[ConductionBoundaryCondition] = Field(default_factory=list)
     heat: list[HeatBoundaryCondition] = Field(default_factory=list)
     mechanics: list[MechanicsBoundaryCondition] = Field(default_factory=list)
+    solid_diffusion: list[SolidDiffusionBoundaryCondition] = Field(default_factory=list)
 
 
 class InterfacesBlock(_ByPhysics):
@@ -405,10 +436,21 @@ class InitialConditionsBlock(_ByPhysics):
 
     block_key = "initial_conditions"
     heat: HeatInitialCondition | None = None
+    solid_diffusion: SolidDiffusionInitialCondition | None = None
+
+
+#: a C-rate as a current: "1 C", "-0.5C", "2 C-rate" (C is not coulomb here: a step's
+#: current is never a charge)
+_C_RATE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*C(?:-rate)?\s*$")
 
 
 class ProtocolStep(Strict):
-    """One step of a cycling protocol applied to the ``terminal`` boundary."""
+    """One step of a cycling protocol applied to the ``terminal`` boundary.
+
+    A ``current`` may be given as a C-rate (``"-1 C"``): that multiple of the 1C current of
+    the active material in the mesh (its capacity over one hour; needs
+    ``physics.solid_diffusion``), with the sign of the terminal current (into the cell:
+    charging when the terminal is on the cathode, so a discharge is negative)."""
 
     mode: Literal["current", "current_density", "voltage", "rest"]
     value: str | float | None = None
@@ -418,12 +460,25 @@ class ProtocolStep(Strict):
     until_current_below: NonNegative("current_density") | None = None
 
     @property
+    def c_rate(self) -> float | None:
+        """The C-rate of a current given as one (None otherwise)."""
+        if isinstance(self.value, str):
+            match = _C_RATE.match(self.value)
+            assert match is not None  # validated
+            return float(match.group(1))
+        return None
+
+    @property
     def si_value(self) -> float | None:
-        """The value in SI units (None for rest)."""
-        return None if self.value is None else float(self.value)
+        """The value in SI units (None for rest and for a C-rate: see ``c_rate``)."""
+        if self.value is None or isinstance(self.value, str):
+            return None
+        return float(self.value)
 
     @field_serializer("value", when_used="json")
     def _with_unit(self, value: object) -> object:
+        if isinstance(value, str):
+            return value
         dims = {"current": "current", "current_density": "current_density", "voltage": "potential"}
         return _unit_string(value, dims.get(self.mode))
 
@@ -433,6 +488,13 @@ class ProtocolStep(Strict):
         if self.mode in dims:
             if self.value is None:
                 raise ValueError(f"mode {self.mode!r} needs a value")
+            if isinstance(self.value, str) and _C_RATE.match(self.value):
+                if self.mode != "current":
+                    raise ValueError(
+                        f"a C-rate ({self.value!r}) is a current: use it with mode 'current'"
+                    )
+                self.__dict__["value"] = " ".join(self.value.split())
+                return self
             from sse_fem.units import to_si
 
             try:
@@ -579,6 +641,15 @@ def check_consistency(case: Case) -> None:
         _check_heat(case)
     if case.physics.mechanics is not None:
         _check_mechanics(case)
+    if case.physics.solid_diffusion is not None:
+        _check_solid_diffusion(case)
+    for k, step in enumerate(case.time.protocol or []):
+        if step.c_rate is not None and case.physics.solid_diffusion is None:
+            raise CaseError(
+                f"{step.value!r} is a C-rate: 1C is the capacity of the active material over "
+                "one hour, which needs physics.solid_diffusion; give the current in A instead",
+                f"time.protocol[{k}].value",
+            )
     if case.physics.conduction is not None:
         _check_conduction_controls(case)
     elif case.time.protocol is not None:
@@ -641,6 +712,33 @@ def _check_mechanics(case: Case) -> None:
             "floats: rigid motions are undetermined)",
             "boundary_conditions.mechanics",
         )
+
+
+def _check_solid_diffusion(case: Case) -> None:
+    sd = case.physics.solid_diffusion
+    assert sd is not None
+    path = "physics.solid_diffusion"
+    if case.time.mode != "transient":
+        raise CaseError(
+            "solid diffusion stores the working ion: it needs time.mode: transient (a steady "
+            "particle with a net flux has no solution)",
+            "time.mode",
+        )
+    if sd.symmetry == "spherical" and case.dimension != 1:
+        raise CaseError(
+            f"spherical symmetry is for 1D meshes (the radius); this case is {case.dimension}D",
+            f"{path}.symmetry",
+        )
+    if case.initial_conditions.solid_diffusion is None:
+        raise CaseError(
+            "give the initial stoichiometry x0 = c/c_max of the particles, e.g. "
+            "`initial_conditions: {solid_diffusion: {stoichiometry: 0.4}}`",
+            "initial_conditions.solid_diffusion",
+        )
+    regions = [r.name for r in case.regions]
+    for k, name in enumerate(sd.regions or []):
+        if name not in regions:
+            raise CaseError(f"{name!r} is not a region; regions: {regions}", f"{path}.regions[{k}]")
 
 
 def _check_conduction_controls(case: Case) -> None:

@@ -38,6 +38,24 @@ def plot_timeseries(rows: list[dict], outdir: Path, prefix: str = "") -> None:
     plt.close(fig)
 
 
+def plot_voltage_capacity(rows: list[dict], charge_key: str, outdir: Path) -> None:
+    """voltage_capacity.png: cell voltage vs the charge inserted into the electrode [mAh]
+    (rank 0); nothing without a voltage column."""
+    voltage_key = next((k for k in rows[0] if k.endswith(".voltage_V")), None)
+    if voltage_key is None or charge_key not in rows[0]:
+        return
+    q = np.array([r.get(charge_key, np.nan) for r in rows]) / 3.6  # C -> mAh
+    v = np.array([r.get(voltage_key, np.nan) for r in rows])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(np.abs(q), v, "-", lw=1.5)
+    ax.set_xlabel("charge passed [mAh]")
+    ax.set_ylabel("cell voltage [V]")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(outdir / "voltage_capacity.png", dpi=120)
+    plt.close(fig)
+
+
 def plot_interfaces(samples: dict[str, dict], dim: int, outdir: Path) -> None:
     """interface_<name>.png: current density along each interface (2D) or over it (3D)."""
     for name, s in samples.items():

@@ -105,3 +105,22 @@ LIMITS: dict[str, tuple[float, float]] = {
     "fracture_toughness": _POSITIVE,
     "surface_energy": _POSITIVE,
 }
+
+#: Properties that may also be given as a function of the stoichiometry x = c_s / c_max in
+#: [0, 1] of the host (a table or an expression, ``sse_fem.materials.curves``):
+#: name -> (dimension, description). A material may have both the scalar property (a
+#: representative value) and the curve of the same name.
+CURVES: dict[str, tuple[str, str]] = {
+    "open_circuit_potential": (
+        "potential",
+        "open-circuit potential U(x) vs Li/Li+ as a function of the stoichiometry x",
+    ),
+    "entropic_coefficient": (
+        "potential_per_temperature",
+        "entropic coefficient dU/dT(x) as a function of the stoichiometry x",
+    ),
+    "solid_diffusivity": (
+        "diffusivity",
+        "chemical diffusivity D(x) of the inserted ion as a function of the stoichiometry x",
+    ),
+}

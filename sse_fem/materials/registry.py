@@ -11,6 +11,10 @@ File format (one material per file, file stem == ``name``)::
       Huang2024: "J. Huang et al., Adv. Funct. Mater. 2024, doi:10.1002/adfm.202411171"
     properties:
       ionic_conductivity: {value: 0.051, unit: S/m, source: Huang2024, flag: paper}
+    curves:      # optional: properties as functions of the stoichiometry x = c_s / c_max
+      open_circuit_potential: {x: [0.3, 0.9], values: [4.2, 3.6], unit: V,
+                               source: ..., flag: paper, valid_range: [0.3, 0.9], note: ...}
+      entropic_coefficient: {expression: '0.04*exp(-(x - 0.28)**2/0.001)', unit: mV/K, ...}
 
 ``flag`` is ``paper`` (printed in the cited source), ``derived`` (computed, method in ``note``)
 or ``typical`` (a common literature value, not measured for this exact composition);
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +34,8 @@ from typing import Any
 import yaml
 
 from sse_fem.errors import CaseError
-from sse_fem.materials.properties import LIMITS, PROPERTIES
+from sse_fem.materials.curves import Curve, curve_from_spec
+from sse_fem.materials.properties import CURVES, LIMITS, PROPERTIES
 from sse_fem.units import DIMENSIONS, short_repr, to_si
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -71,6 +77,12 @@ class Material:
     mobile_ion: str = ""
     references: dict[str, str] = field(default_factory=dict)
     properties: dict[str, Property] = field(default_factory=dict)
+    #: properties as functions of the stoichiometry x (``sse_fem.materials.curves``)
+    curves: dict[str, Curve] = field(default_factory=dict)
+
+    def curve(self, name: str) -> Curve | None:
+        """The curve ``name`` (a key of ``CURVES``) of this material, or None."""
+        return self.curves.get(name)
 
     def get(self, key: str, default: float | None = None) -> float | None:
         """SI value of ``key`` or ``default``."""
@@ -88,11 +100,37 @@ class Material:
             )
         return p.value
 
-    def with_overrides(self, overrides: dict[str, object], path: str) -> Material:
-        """A copy with properties replaced by case-file values (strings with units)."""
+    def with_overrides(self, overrides: Mapping[str, object], path: str) -> Material:
+        """A copy with properties replaced by case-file values.
+
+        A value is a string with a unit (a scalar property), or, for a name in ``CURVES``, a
+        mapping ``{x: [...], values: [...], unit: ...}`` or ``{expression: '...', unit: ...}``
+        (a curve of the stoichiometry; source "case file", flag "typical"). The case file wins:
+        a scalar override also drops the library curve of the same name.
+        """
         props = dict(self.properties)
+        curves = dict(self.curves)
         for key, given in overrides.items():
-            check_property_name(key, f"{path}.{key}")
+            where = f"{path}.{key}"
+            check_property_name(key, where)
+            if isinstance(given, Mapping):
+                if key not in CURVES:
+                    raise CaseError(
+                        f"{key} takes one value with a unit, e.g. "
+                        f"'1 {DIMENSIONS[PROPERTIES[key][0]]}'; only {', '.join(CURVES)} "
+                        "take a table {x: [...], values: [...], unit: ...} or "
+                        "{expression: '...', unit: ...}",
+                        where,
+                    )
+                curves[key] = curve_from_spec(key, given, where)
+                continue
+            if key not in PROPERTIES:
+                raise CaseError(
+                    f"{key} is a curve of the stoichiometry x: give {{x: [...], values: [...], "
+                    f"unit: {DIMENSIONS[CURVES[key][0]]}}} or {{expression: '...', unit: ...}}",
+                    where,
+                )
+            curves.pop(key, None)
             dim = PROPERTIES[key][0]
             props[key] = Property(
                 key,
@@ -111,13 +149,15 @@ class Material:
             self.mobile_ion,
             self.references,
             props,
+            curves,
         )
 
 
 def check_property_name(key: str, path: str) -> None:
-    """CaseError with the nearest known name when ``key`` is not a catalogued property."""
-    if key not in PROPERTIES:
-        near = difflib.get_close_matches(key, PROPERTIES, n=1)
+    """CaseError with the nearest known name when ``key`` is not a catalogued property or
+    curve (``PROPERTIES``, ``CURVES``)."""
+    if key not in PROPERTIES and key not in CURVES:
+        near = difflib.get_close_matches(key, [*PROPERTIES, *CURVES], n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
         raise CaseError(
             f"unknown material property {key!r}{hint} "
@@ -170,6 +210,17 @@ def _parse(data: dict, origin: str) -> Material:
             bool(entry.get("low", False)),
             bool(entry.get("verify", False)),
         )
+    curves: dict[str, Curve] = {}
+    for key, entry in (data.get("curves") or {}).items():
+        where = f"{origin}: curves.{key}"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where}: expected a mapping")
+        if entry.get("source") not in refs:
+            raise ValueError(f"{where}: source {entry.get('source')!r} not in references")
+        if entry.get("flag") not in FLAGS:
+            raise ValueError(f"{where}: flag must be one of {FLAGS}")
+        spec = {k: v for k, v in entry.items() if k not in ("source", "flag")}
+        curves[key] = curve_from_spec(key, spec, where, entry["source"], entry["flag"])
     return Material(
         name,
         data["category"],
@@ -178,6 +229,7 @@ def _parse(data: dict, origin: str) -> Material:
         str(data.get("mobile_ion", "")),
         refs,
         props,
+        curves,
     )
 
 

@@ -40,6 +40,7 @@ class MeshBundle:
     boundaries: dict[str, int]
     info: dict = field(default_factory=dict)
     _submeshes: dict = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def comm(self) -> MPI.Comm:
@@ -91,7 +92,48 @@ class MeshBundle:
         return ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags)
 
     def ds(self) -> ufl.Measure:
-        return ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags)
+        """ds with every boundary's facets, and the parts registered by
+        ``boundary_part``, as subdomains (one subdomain-data object: every ds of a form
+        must share it)."""
+        return ufl.Measure("ds", domain=self.mesh, subdomain_data=self._exterior_domains())
+
+    def _exterior_domains(self) -> list[tuple[int, np.ndarray]]:
+        """(id, (cell, local facet) pairs) of every boundary; parts are appended in place."""
+        if "exterior" not in self._cache:
+            tdim = self.dim
+            self.mesh.topology.create_connectivity(tdim - 1, tdim)
+            self._cache["exterior"] = [
+                (tag, self._exterior_pairs(self.facets(name)))
+                for name, tag in sorted(self.boundaries.items(), key=lambda item: item[1])
+            ]
+        return self._cache["exterior"]
+
+    def _exterior_pairs(self, facets: np.ndarray) -> np.ndarray:
+        return np.asarray(
+            fem.compute_integration_domains(
+                fem.IntegralType.exterior_facet, self.mesh.topology, facets.astype(np.int32)
+            )
+        )
+
+    def boundary_part(self, name: str, regions: tuple[str, ...]) -> ufl.Measure:
+        """ds over the facets of boundary ``name`` whose cell lies in ``regions`` (e.g. the
+        electrode's share of a face it shares with the electrolyte)."""
+        key = ("part", name, tuple(sorted(regions)))
+        if key not in self._cache:
+            tdim = self.dim
+            self.mesh.topology.create_connectivity(tdim - 1, tdim)
+            f2c = self.mesh.topology.connectivity(tdim - 1, tdim)
+            facets = self.facets(name)
+            cells = np.array([f2c.links(f)[0] for f in facets], dtype=np.int32)
+            mine = [self.regions[r] for r in regions]
+            keep = facets[np.isin(self.cell_region_tags()[cells], mine)] if len(facets) else facets
+            domains = self._exterior_domains()
+            used = [tag for tag, _ in domains] + list(self.regions.values())
+            used += list(self.interfaces.values())
+            part = max(used) + 1
+            domains.append((part, self._exterior_pairs(keep)))
+            self._cache[key] = part
+        return self.ds()(self._cache[key])
 
     def submesh(self, regions: tuple[str, ...]) -> SubMesh:
         """Submesh over ``regions`` (cached), with the parent facet tags transferred."""
@@ -106,6 +148,27 @@ class MeshBundle:
             sm.topology.create_connectivity(tdim - 1, tdim)
             self._submeshes[key] = SubMesh(sm, cmap, vmap, ft, key)
         return self._submeshes[key]
+
+    def interface_regions(self) -> dict[str, set[str]]:
+        """Interface name -> names of the regions on its two sides (global; cached)."""
+        if "interface_regions" in self._cache:
+            return self._cache["interface_regions"]
+        tdim = self.dim
+        self.mesh.topology.create_connectivity(tdim - 1, tdim)
+        f2c = self.mesh.topology.connectivity(tdim - 1, tdim)
+        tag_of = self.cell_region_tags()
+        name_of = {t: n for n, t in self.regions.items()}
+        offsets, cells = f2c.offsets, f2c.array
+        out: dict[str, set[str]] = {}
+        for name in self.interfaces:
+            facets = self.facets(name)
+            first, count = offsets[facets], offsets[facets + 1] - offsets[facets]
+            within = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+            tags = np.unique(tag_of[cells[np.repeat(first, count) + within]])
+            local = {name_of.get(int(t), "?") for t in tags}
+            out[name] = set().union(*self.comm.allgather(local))
+        self._cache["interface_regions"] = out
+        return out
 
     def interface_domains(self, name: str, plus: SubMesh) -> np.ndarray:
         """Owned facets of interface ``name`` as (cell+, lf+, cell-, lf-) with '+' in ``plus``.
@@ -129,9 +192,7 @@ class MeshBundle:
 
     def measure(self, name: str, metadata: dict | None = None) -> ufl.Measure:
         """ds over boundary ``name`` (all boundary facets are exterior)."""
-        return ufl.Measure(
-            "ds", domain=self.mesh, subdomain_data=self.facet_tags, metadata=metadata or {}
-        )(self.boundaries[name])
+        return self.ds()(self.boundaries[name], metadata=metadata or {})
 
     def area(self, name: str) -> float:
         """Global measure (length/area) of a boundary or interface."""

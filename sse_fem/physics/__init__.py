@@ -9,6 +9,12 @@ from __future__ import annotations
 from sse_fem.physics.conduction import Conduction
 from sse_fem.physics.heat import Heat
 from sse_fem.physics.mechanics import Mechanics
+from sse_fem.physics.solid_diffusion import SolidDiffusion
 
 #: physics block key -> module class
-MODULES = {"conduction": Conduction, "heat": Heat, "mechanics": Mechanics}
+MODULES = {
+    "conduction": Conduction,
+    "heat": Heat,
+    "mechanics": Mechanics,
+    "solid_diffusion": SolidDiffusion,
+}

@@ -121,6 +121,11 @@ class Physics:
         ``tolerance``; other keys are reported in ``summary.json``."""
         return {}
 
+    def check_state(self, problem: Problem) -> str | None:
+        """Why the current state is physically impossible (e.g. a stoichiometry beyond
+        [0, 1]), None when it is not; collective. A reason ends the run with status failed."""
+        return None
+
     def output_functions(self, problem: Problem) -> dict[str, list[fem.Function]]:
         """Parent-mesh functions to write, grouped by element (one writer per group)."""
         return {}

@@ -22,6 +22,9 @@ GAS_CONSTANT = 8.314462618  # J/(mol K)
 #: temperature at which library data, exchange currents and open-circuit potentials are given [K]
 REFERENCE_TEMPERATURE = 298.15
 
+#: distance of the clipped stoichiometry from 0 and 1 in the exchange current [-]
+STOICHIOMETRY_EPS = 1e-6
+
 type Parameter = fem.Constant | float
 
 
@@ -47,10 +50,11 @@ class RateLaw:
             * (1.0 / temperature - 1.0 / self.reference_temperature)
         )
 
-    def current(self, eta: Any, temperature: Any, exp: Callable) -> Any:
-        """i(eta) [A/m^2]; ``temperature`` [K] may be a number or a UFL expression."""
+    def current(self, eta: Any, temperature: Any, exp: Callable, i0_factor: Any = 1.0) -> Any:
+        """i(eta) [A/m^2]; ``temperature`` [K] may be a number or a UFL expression;
+        ``i0_factor`` scales the exchange current (e.g. its stoichiometry dependence)."""
         f = self.n * FARADAY / (GAS_CONSTANT * temperature)
-        i0 = self.exchange_current(temperature, exp)
+        i0 = self.exchange_current(temperature, exp) * i0_factor
         if self.kind == "butler_volmer":
             return i0 * (exp(self.alpha_a * f * eta) - exp(-self.alpha_c * f * eta))
         if self.kind == "linear":
@@ -58,6 +62,13 @@ class RateLaw:
         if self.kind == "blocking":
             return 0.0 * eta
         raise ValueError(self.kind)
+
+    def stoichiometry_factor(self, x: Any, clip: Callable[[Any, float, float], Any]) -> Any:
+        """i0(x) / i0(1/2) = (2x)^alpha_c (2 (1 - x))^alpha_a of an insertion electrode
+        (i0 = k c_s^alpha_c (c_max - c_s)^alpha_a, given at x = 1/2); ``clip(x, lo, hi)``
+        keeps Newton iterates inside (0, 1)."""
+        x = clip(x, STOICHIOMETRY_EPS, 1.0 - STOICHIOMETRY_EPS)
+        return (2 * x) ** self.alpha_c * (2 * (1 - x)) ** self.alpha_a
 
     def numeric(self) -> RateLaw:
         """The same law with the current parameter values as floats (for numpy)."""

@@ -281,7 +281,10 @@ def test_fast_charge_case_reproduces_its_readme(tmp_path):
         peak = max(r["heat.max_temperature_K"] for r in pulse) - t0
         assert peak == pytest.approx(rise, abs=0.002), start
     six_c = [r for r in rows if 360 < r["time_s"] <= 420 + 1e-9]
-    assert six_c[0]["conduction.voltage_V"] == pytest.approx(4.3672, abs=2e-4)
+    # 10 s into the pulse (the first step's time depends on the adaptive step sizes)
+    times = [r["time_s"] for r in six_c]
+    ten_s = np.interp(370.0, times, [r["conduction.voltage_V"] for r in six_c])
+    assert ten_s == pytest.approx(4.3572, abs=5e-4)
     assert six_c[-1]["conduction.voltage_V"] == pytest.approx(4.3500, abs=2e-4)
     budget = summary["outputs"]["heat"]["energy_budget"]
     assert budget["heat_reversible_J"] < 0 < budget["heat_joule_J"]

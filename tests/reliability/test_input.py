@@ -238,7 +238,7 @@ def test_deep_python_data_is_a_case_error():
     for _ in range(3000):
         nested = {"x": nested}
     data["materials"]["llzo"]["ionic_conductivity"] = nested
-    assert "expected a conductivity" in case_error(validate_case, data)
+    assert "ionic_conductivity takes one value with a unit" in case_error(validate_case, data)
 
 
 def test_alias_bomb_fails_fast(tmp_path):

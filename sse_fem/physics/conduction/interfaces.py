@@ -4,7 +4,9 @@ double-layer capacitance. The '+' side of every interface facet is forced to the
 
 The open-circuit potential follows the temperature through the entropic coefficient,
 U(T) = U + dU/dT (T - T_ref) (T_ref = 298.15 K); the exchange current through its activation
-energy (``RateLaw``).
+energy (``RateLaw``). Where a physics provides the stoichiometry x of the electrode
+(``stoichiometry.<region>``: solid diffusion), U(x) and dU/dT(x) are the electrode material's
+curves and i0 follows (2x)^alpha_c (2(1 - x))^alpha_a (given at x = 1/2).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sse_fem.physics.kinetics import FARADAY, REFERENCE_TEMPERATURE, RateLaw
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import ConductionInterface
+    from sse_fem.materials.curves import Curve, CurveForm
     from sse_fem.physics.base import Problem
 
 
@@ -42,16 +45,41 @@ class InterfaceModel:
     entropic: fem.Constant  # entropic coefficient dU/dT [V/K]
     molar_volume: fem.Constant | None  # Omega_M [m^3/mol] of a stress-coupled metal, else None
     domains: np.ndarray  # (cell+, lf+, cell-, lf-) owned facets, '+' = electrode
+    #: U(x) [V] and dU/dT(x) [V/K] of the electrode material (used where x is provided)
+    ocp_curve: Curve | None = None
+    entropic_curve: Curve | None = None
+    ocp_form: CurveForm | None = None
+    entropic_form: CurveForm | None = None
 
     def numeric(self) -> NumericInterface:
         """Open-circuit data as floats (post-processing with numpy)."""
-        return NumericInterface(float(self.ocp.value), float(self.entropic.value))
+        return NumericInterface(
+            float(self.ocp.value), float(self.entropic.value), self.ocp_curve, self.entropic_curve
+        )
+
+    def open_circuit_potential(
+        self, temperature: Any, x: ufl.core.expr.Expr | None = None
+    ) -> ufl.core.expr.Expr:
+        """U [V] at ``temperature`` [K] and, where given, the electrode stoichiometry x (UFL)."""
+        if x is None or self.ocp_form is None:
+            return self.ocp + self.entropic * (temperature - REFERENCE_TEMPERATURE)
+        slope = self.entropic_form(x) if self.entropic_form is not None else self.entropic
+        return self.ocp_form(x) + slope * (temperature - REFERENCE_TEMPERATURE)
 
 
 @dataclass(frozen=True)
 class NumericInterface:
     ocp: float  # [V] at REFERENCE_TEMPERATURE
     entropic: float  # [V/K]
+    ocp_curve: Curve | None = None
+    entropic_curve: Curve | None = None
+
+    def open_circuit_potential(self, temperature: Any, x: np.ndarray | None = None) -> Any:
+        """U [V] (numpy), the same law as ``InterfaceModel.open_circuit_potential``."""
+        if x is None or self.ocp_curve is None:
+            return self.ocp + self.entropic * (temperature - REFERENCE_TEMPERATURE)
+        slope = self.entropic_curve.numpy(x) if self.entropic_curve is not None else self.entropic
+        return self.ocp_curve.numpy(x) + slope * (temperature - REFERENCE_TEMPERATURE)
 
 
 def build_interfaces(
@@ -67,7 +95,7 @@ def build_interfaces(
     def constant(value: float) -> fem.Constant:
         return fem.Constant(msh, float(value))
 
-    pairs = interface_region_pairs(bundle)
+    pairs = bundle.interface_regions()
     out: list[InterfaceModel] = []
     for k, spec in enumerate(specs):
         path = f"interfaces.conduction[{k}]({spec.name})"
@@ -101,6 +129,8 @@ def build_interfaces(
             if omega is None:
                 omega = mat.require("molar_volume", f"materials.{mat.name}")
             molar_volume = constant(omega)
+        ocp_curve = mat.curve("open_circuit_potential")
+        entropic_curve = mat.curve("entropic_coefficient")
         out.append(
             InterfaceModel(
                 spec.name,
@@ -116,6 +146,10 @@ def build_interfaces(
                 constant(entropic or 0.0),
                 molar_volume,
                 bundle.interface_domains(spec.name, fields["electronic"].sub),
+                ocp_curve,
+                entropic_curve,
+                ocp_curve.on_mesh(msh) if ocp_curve is not None else None,
+                entropic_curve.on_mesh(msh) if entropic_curve is not None else None,
             )
         )
     declared = {s.name for s in specs}
@@ -170,9 +204,25 @@ def interface_temperature(problem: Problem, level: int = 0) -> ufl.core.expr.Exp
     return on_interface(q(level), q.is_constant)
 
 
-def open_circuit_potential(i: InterfaceModel | NumericInterface, temperature: Any) -> Any:
-    """U(T) = U + dU/dT (T - T_ref) [V] (UFL, or numpy with ``InterfaceModel.numeric()``)."""
-    return i.ocp + i.entropic * (temperature - REFERENCE_TEMPERATURE)
+def electrode_stoichiometry(
+    problem: Problem, i: InterfaceModel, level: int = 0
+) -> ufl.core.expr.Expr | None:
+    """The stoichiometry x of the electrode on the interface facets ('+' side), None when no
+    physics provides it for the electrode region."""
+    name = f"stoichiometry.{i.electrode}"
+    if name not in problem.provided(name):
+        return None
+    return problem.require(name, "conduction")(level)("+")
+
+
+def exchange_current_factor(
+    problem: Problem, i: InterfaceModel, level: int = 0
+) -> ufl.core.expr.Expr | float:
+    """i0(x) / i0 on the interface (1 without a provided stoichiometry)."""
+    x = electrode_stoichiometry(problem, i, level)
+    if x is None:
+        return 1.0
+    return i.law.stoichiometry_factor(x, lambda v, lo, hi: ufl.min_value(ufl.max_value(v, lo), hi))
 
 
 def overpotential(
@@ -181,7 +231,8 @@ def overpotential(
     """(eta on dS, film current density or None) at history ``level``."""
     phi_s = problem.state("phi_electronic", level)
     phi_e = problem.state("phi_ionic", level)
-    ocp = open_circuit_potential(i, interface_temperature(problem, level))
+    x = electrode_stoichiometry(problem, i, level)
+    ocp = i.open_circuit_potential(interface_temperature(problem, level), x)
     if i.molar_volume is not None:
         ocp = ocp + stress_shift(problem, i, level)
     if i.film_resistance is not None:
@@ -205,22 +256,3 @@ def stress_shift(problem: Problem, i: InterfaceModel, level: int = 0) -> ufl.cor
 def on_interface(q: ufl.core.expr.Expr, is_constant: bool) -> ufl.core.expr.Expr:
     """A cell quantity on interface facets: its electrode ('+') side value."""
     return q if is_constant else q("+")
-
-
-def interface_region_pairs(bundle: MeshBundle) -> dict[str, set[str]]:
-    """Interface name -> names of the regions on its two sides (global)."""
-    tdim = bundle.dim
-    bundle.mesh.topology.create_connectivity(tdim - 1, tdim)
-    f2c = bundle.mesh.topology.connectivity(tdim - 1, tdim)
-    tag_of = bundle.cell_region_tags()
-    name_of = {t: n for n, t in bundle.regions.items()}
-    offsets, cells = f2c.offsets, f2c.array
-    out: dict[str, set[str]] = {}
-    for name in bundle.interfaces:
-        facets = bundle.facets(name)
-        first, count = offsets[facets], offsets[facets + 1] - offsets[facets]
-        within = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-        tags = np.unique(tag_of[cells[np.repeat(first, count) + within]])
-        local = {name_of.get(int(t), "?") for t in tags}
-        out[name] = set().union(*bundle.comm.allgather(local))
-    return out

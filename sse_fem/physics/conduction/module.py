@@ -40,15 +40,15 @@ from sse_fem.physics.conduction.fields import (
 from sse_fem.physics.conduction.interfaces import (
     InterfaceModel,
     build_interfaces,
+    electrode_stoichiometry,
+    exchange_current_factor,
     film_unknown,
     interface_measure,
-    interface_region_pairs,
     interface_temperature,
     overpotential,
 )
 from sse_fem.physics.conduction.outputs import ConductionOutputs
 from sse_fem.physics.conduction.terminals import FixedPotential, Terminal, build_boundaries
-from sse_fem.physics.kinetics import REFERENCE_TEMPERATURE
 
 #: largest change of a Butler-Volmer overpotential in one Newton step [V] (~10 V_T)
 MAX_OVERPOTENTIAL_STEP_V = 0.25
@@ -94,12 +94,13 @@ class Conduction(ConductionOutputs, Physics):
             problem, self.name, case.boundary_conditions.conduction, self.fields
         )
         self._provide(problem)
-        self._equilibrium_guess(problem)
 
-    def _equilibrium_guess(self, problem: Problem) -> None:
+    def _equilibrium_guess(self, problem: Problem, set_state: bool = True) -> None:
         """Start from equilibrium: every group of touching electron conductors that holds
         the electrode of an interface starts at that interface's open-circuit potential (the
-        electrolyte at 0 V), so that no interface starts volts away from equilibrium."""
+        electrolyte at 0 V), so that no interface starts volts away from equilibrium; the
+        cell's open-circuit voltage follows (``set_state=False``: only that, for electrodes
+        whose U follows a provided stoichiometry). Collective."""
         if "electronic" not in self.fields or not self.interfaces:
             return
         f = self.fields["electronic"]
@@ -110,22 +111,20 @@ class Conduction(ConductionOutputs, Physics):
                 r = group[r]
             return r
 
-        for regions in interface_region_pairs(problem.bundle).values():
+        for regions in problem.bundle.interface_regions().values():
             touching = [r for r in regions if r in group]
             if len(touching) == 2:
                 group[root(touching[0])] = root(touching[1])
         level: dict[str, float] = {}
         for i in self.interfaces:
-            u = i.numeric()
-            t = problem.case.case.temperature
-            level.setdefault(root(i.electrode), u.ocp + u.entropic * (t - REFERENCE_TEMPERATURE))
+            level.setdefault(root(i.electrode), self._rest_potential(problem, i))
         if not any(level.values()):
             return
         bundle = problem.bundle
         cells, parents = parent_cells(f.sub)
         tags = bundle.cell_region_tags()[parents]
         V = f.u.function_space
-        for region in f.regions:
+        for region in f.regions if set_state else ():
             value = level.get(root(region), 0.0)
             sub_cells = cells[tags == bundle.regions[region]]
             dofs = fem.locate_dofs_topological(V, bundle.dim, sub_cells)
@@ -148,9 +147,24 @@ class Conduction(ConductionOutputs, Physics):
         t = self.terminal
         grounds = [fp for fp in self.fixed if fp.carrier == "electronic"]
         if t is not None and t.carrier == "electronic":
-            t.potential.x.array[:] = level_at(t.boundary)
+            if set_state:
+                t.potential.x.array[:] = level_at(t.boundary)
             if grounds:
                 self.open_circuit_voltage = level_at(t.boundary) - level_at(grounds[0].boundary)
+
+    def _rest_potential(self, problem: Problem, i: InterfaceModel) -> float:
+        """U [V] of interface ``i`` at the case temperature, at the interface-mean
+        stoichiometry of its electrode where a physics provides one (collective)."""
+        temperature = problem.case.case.temperature
+        forms = self.__dict__.setdefault("_stoichiometry_forms", {})
+        x = electrode_stoichiometry(problem, i)
+        if x is None or i.ocp_curve is None:
+            return float(i.numeric().open_circuit_potential(temperature))
+        if i.name not in forms:
+            forms[i.name] = fem.form(x * self.dS(i.tag), entity_maps=problem.entity_maps)
+        total = problem.comm.allreduce(fem.assemble_scalar(forms[i.name]), op=MPI.SUM)
+        mean = total / self._interface_area(problem, i)
+        return float(i.numeric().open_circuit_potential(temperature, np.array([mean]))[0])
 
     def _provide(self, problem: Problem) -> None:
         """Share potentials, current densities and Joule heat per carrier, the current
@@ -192,7 +206,7 @@ class Conduction(ConductionOutputs, Physics):
                 partial(self._contact_heat, problem),
                 "W/m^2",
                 self.name,
-                problem.bundle.measure(t.boundary),
+                t.ds,
             )
         problem.provide_scalar(
             "electrical_power", partial(self.electrical_power, problem), "W", self.name
@@ -229,7 +243,12 @@ class Conduction(ConductionOutputs, Physics):
     def _faradaic(self, problem: Problem, i: InterfaceModel, level: int = 0) -> ufl.core.expr.Expr:
         """Faradaic current density [A/m^2] (electrode to electrolyte, anodic > 0)."""
         eta, _ = overpotential(problem, i, level)
-        return i.law.current(eta, interface_temperature(problem, level), ufl.exp)
+        return i.law.current(
+            eta,
+            interface_temperature(problem, level),
+            ufl.exp,
+            exchange_current_factor(problem, i, level),
+        )
 
     def _crossing(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr:
         """Current density [A/m^2] crossing ``i``: faradaic + double-layer charging."""
@@ -292,6 +311,8 @@ class Conduction(ConductionOutputs, Physics):
 
     # --- forms ---------------------------------------------------------------------------
     def residual(self, problem: Problem) -> ufl.Form:
+        # every module has declared: the open-circuit potentials may follow their fields
+        self._equilibrium_guess(problem)
         T, constant_t = self._temperature(problem)
         dx = problem.bundle.dx()(
             metadata={"quadrature_degree": self._bulk_degree(problem, constant_t)}
@@ -322,11 +343,11 @@ class Conduction(ConductionOutputs, Physics):
         if t is not None:
             f = self.fields[t.carrier]
             u, v = f.u, problem.test(f.name)
-            ds = problem.bundle.measure(t.boundary)
+            ds = t.ds
             j = (t.potential - u) / t.contact_resistance
             w = problem.test("V_terminal")
             set_j = (
-                t.current_mode * (j - problem.load * t.current / t.area)
+                t.current_mode * (j - problem.load * t.current / t.contact_area)
                 + (1 - t.current_mode)
                 * (t.potential - problem.load * t.voltage)
                 / t.contact_resistance

@@ -13,7 +13,6 @@ from dolfinx import fem
 from dolfinx import mesh as dmesh
 
 from sse_fem.physics.conduction.fields import boundary_facets, parent_cells
-from sse_fem.physics.conduction.interfaces import open_circuit_potential
 from sse_fem.physics.kinetics import FARADAY
 from sse_fem.postprocess.interfaces import (
     facet_areas,
@@ -48,6 +47,8 @@ class ConductionOutputs:
     _transfers: list[tuple[CarrierField, fem.Function, fem.Function, fem.Expression, fem.Function]]
 
     def _crossing(self, problem: Problem, i: InterfaceModel) -> ufl.core.expr.Expr: ...
+
+    def _equilibrium_guess(self, problem: Problem, set_state: bool = True) -> None: ...
 
     def _faradaic(
         self, problem: Problem, i: InterfaceModel, level: int = 0
@@ -105,7 +106,7 @@ class ConductionOutputs:
         if not hasattr(self, "_terminal_form"):
             f = self.fields[t.carrier]
             j = (t.potential - f.u) / t.contact_resistance
-            ds = problem.bundle.measure(t.boundary)
+            ds = t.ds
             self._terminal_form = fem.form(j * ds, entity_maps=problem.entity_maps)
         return problem.comm.allreduce(fem.assemble_scalar(self._terminal_form), op=MPI.SUM)
 
@@ -220,6 +221,8 @@ class ConductionOutputs:
                 row[f"{i.name}.{key}"] = value
             ct_total += abs(stats["mean_overpotential_V"])
         if "voltage_V" in row:
+            if any(i.ocp_curve is not None for i in self.interfaces):  # U may follow x
+                self._equilibrium_guess(problem, set_state=False)
             row["electrical_power_W"] = self.electrical_power(problem)
             row["charge_transfer_overpotential_V"] = ct_total
             row["open_circuit_voltage_V"] = self.open_circuit_voltage
@@ -265,12 +268,14 @@ class ConductionOutputs:
         side = self.film if iface.film_resistance is not None and self.film is not None else es.u
         phi_s = side.eval(x, cs).ravel()
         temperature = self.temperature_at(problem, x, d[:, 0])
-        eta = phi_s - phi_e - open_circuit_potential(iface.numeric(), temperature)
+        x_s = self._stoichiometry_at(problem, iface, x, d[:, 0])
+        eta = phi_s - phi_e - iface.numeric().open_circuit_potential(temperature, x_s)
         driving = eta  # the rate law sees the overpotential less the stress shift
         if iface.molar_volume is not None:
             driving = eta - self._stress_shift_at(problem, iface, facets, d[:, 0])
         law = iface.law.numeric()
-        current = np.asarray(law.current(driving, temperature, np.exp), dtype=float)
+        factor = 1.0 if x_s is None else law.stoichiometry_factor(x_s, np.clip)
+        current = np.asarray(law.current(driving, temperature, np.exp, factor), dtype=float)
         return {
             "x": x,
             "vertices": facet_vertices(msh, facets),
@@ -278,6 +283,20 @@ class ConductionOutputs:
             "eta": eta,
             "current": current,
         }
+
+    def _stoichiometry_at(
+        self, problem: Problem, iface: InterfaceModel, x: np.ndarray, cells: np.ndarray
+    ) -> np.ndarray | None:
+        """The provided stoichiometry of the electrode at points ``x`` in its parent
+        ``cells``; None where no physics provides it."""
+        name = f"stoichiometry.{iface.electrode}"
+        if name not in problem.provided(name):
+            return None
+        field = problem.require(name, self.name)()
+        owner = next(uk for uk in problem.unknowns if uk.u is field)
+        assert owner.entity_map is not None
+        sub_cells = owner.entity_map.sub_topology_to_topology(cells, inverse=True)
+        return field.eval(x, sub_cells).ravel()
 
     def _stress_cells_now(self, problem: Problem) -> None:
         """The shared stress of the current state per cell (DG0 tensor; collective)."""

@@ -11,6 +11,7 @@ from mpi4py import MPI
 
 import basix.ufl
 import numpy as np
+import ufl
 from dolfinx import fem
 
 from sse_fem.errors import CaseError
@@ -45,6 +46,10 @@ class Terminal:
     current: fem.Constant  # set current [A] (current mode)
     voltage: fem.Constant  # set potential [V] (voltage mode)
     current_mode: fem.Constant  # 1: current control, 0: voltage control
+    #: ds over the boundary's facets on the carrier's regions (a terminal on a face shared
+    #: by the electrode and the electrolyte contacts the electrode only)
+    ds: ufl.Measure
+    contact_area: float  # measure of ``ds`` [m^2]: the set current spreads over it
 
     def drive(self, mode: str, value: float | None) -> None:
         """Apply a protocol step: current [A], current_density [A/m^2], voltage [V], rest."""
@@ -128,5 +133,9 @@ def build_boundaries(
             constant(current.get(spec.type, 0.0)),
             constant(0.0),
             constant(1.0),
+            ds := bundle.boundary_part(spec.name, f.regions),
+            problem.comm.allreduce(
+                fem.assemble_scalar(fem.form(fem.Constant(msh, 1.0) * ds)), op=MPI.SUM
+            ),
         )
     return fixed, terminal

@@ -30,6 +30,7 @@ from sse_fem.physics.base import Physics
 from sse_fem.physics.heat.boundaries import thermal_boundary
 from sse_fem.physics.heat.outputs import HeatOutputs
 from sse_fem.physics.kinetics import REFERENCE_TEMPERATURE
+from sse_fem.physics.transient import hold_initial_state
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import HeatPhysics
@@ -147,14 +148,7 @@ class Heat(HeatOutputs, Physics):
                 evolving += b.h * (T - b.ambient) * v * b.ds
             elif b.type == "heat_flux":
                 evolving -= b.value * v * b.ds
-        if not problem.transient:
-            return evolving
-        # The initial state of a transient run holds the initial condition, scaled like the
-        # conduction operator (k h^(d-2) per entry): a mass matrix of micrometre cells has
-        # entries below LU's absolute zero-pivot tolerance (AMG's coarse solve failed).
-        h = ufl.CellDiameter(problem.bundle.mesh)
-        hold = self.conductivity / h**2 * (T - self.T_initial) * v * dx
-        return (1 - problem.initial) * evolving + problem.initial * hold
+        return hold_initial_state(problem, evolving, T, self.T_initial, self.conductivity, v, dx)
 
     def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
         return [b.bc for b in self.boundaries if b.bc is not None]

@@ -1,0 +1,170 @@
+"""Observations, balances and pictures of solid diffusion (mixed into ``SolidDiffusion``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mpi4py import MPI
+
+import numpy as np
+import ufl
+from dolfinx import fem
+
+from sse_fem.physics.kinetics import FARADAY
+
+if TYPE_CHECKING:
+    from sse_fem.io.results import ResultsWriter
+    from sse_fem.mesh import SubMesh
+    from sse_fem.physics.base import Problem
+    from sse_fem.physics.solid_diffusion.particles import ParticleRegion
+    from sse_fem.quantities import SharedQuantity
+
+#: storage-rate floor of the balance, as a change of stoichiometry per step [-]
+BALANCE_FLOOR_STOICHIOMETRY = 1e-9
+
+
+class SolidDiffusionOutputs:
+    """Stoichiometry statistics, the ion balance of every step and the run's capacity."""
+
+    name: str
+    x: fem.Function
+    sub: SubMesh
+    x0: float
+    x_initial: fem.Constant
+    z: fem.Constant
+    particles: list[ParticleRegion]
+    regions: tuple[str, ...]
+    weight: ufl.core.expr.Expr | float
+    dx: ufl.Measure
+    fluxes: list[tuple[str, fem.Constant, ufl.Measure]]
+    capacity: float
+    _volumes: list[float]
+
+    _compiled: dict[str, list[fem.Form]]
+
+    def interface_fluxes(self, problem: Problem) -> list[tuple[str, SharedQuantity]]:
+        raise NotImplementedError  # SolidDiffusion
+
+    def _forms(self, problem: Problem) -> dict[str, list[fem.Form]]:
+        """Compiled once: amount of ions per region [mol], storage rate [mol/s], outflow
+        through each interface and inflow through each flux boundary [mol/s]."""
+        if hasattr(self, "_compiled"):
+            return self._compiled
+        x = self.x
+        rate = problem.ddt(lambda level: problem.state("x_s", level))
+        emap = problem.entity_maps
+        out: dict[str, list[fem.Form]] = {"amount": [], "storage": [], "out": [], "in": []}
+        for p in self.particles:
+            out["amount"].append(
+                fem.form(p.c_max * x * self.weight * self.dx(p.tag), entity_maps=emap)
+            )
+            if problem.transient:
+                out["storage"].append(
+                    fem.form(p.c_max * rate * self.weight * self.dx(p.tag), entity_maps=emap)
+                )
+        for _, q in self.interface_fluxes(problem):
+            out["out"].append(fem.form(q() / (self.z * FARADAY) * q.measure, entity_maps=emap))
+        for _, flux, ds in self.fluxes:
+            out["in"].append(fem.form(flux * self.weight * ds, entity_maps=emap))
+        self._compiled = out
+        return out
+
+    @staticmethod
+    def _sum(problem: Problem, forms: list[fem.Form]) -> list[float]:
+        local = np.array([fem.assemble_scalar(f) for f in forms], dtype=float)
+        total = np.zeros_like(local)
+        problem.comm.Allreduce(local, total, op=MPI.SUM)
+        return list(total)
+
+    def amounts(self, problem: Problem) -> list[float]:
+        """Ions in each particle region [mol]."""
+        return self._sum(problem, self._forms(problem)["amount"])
+
+    def observe(self, problem: Problem) -> dict[str, float]:
+        amounts = self.amounts(problem)
+        c_v = [float(p.c_max.value) * v for p, v in zip(self.particles, self._volumes, strict=True)]
+        row = {
+            "mean_stoichiometry": sum(amounts) / sum(c_v),
+            "inserted_charge_C": float(self.z.value)
+            * FARADAY
+            * (sum(amounts) - self.x0 * sum(c_v)),
+        }
+        n = self.x.function_space.dofmap.index_map.size_local
+        owned = self.x.x.array[:n]
+        extremes = np.array([-owned.min(initial=np.inf), owned.max(initial=-np.inf)])
+        problem.comm.Allreduce(MPI.IN_PLACE, extremes, op=MPI.MAX)
+        row["min_stoichiometry"], row["max_stoichiometry"] = -extremes[0], extremes[1]
+        if len(self.particles) > 1:
+            for p, a, cv in zip(self.particles, amounts, c_v, strict=True):
+                row[f"{p.name}.mean_stoichiometry"] = a / cv
+        return row
+
+    def check_state(self, problem: Problem) -> str | None:
+        """A stoichiometry outside [0, 1]: the particles are full or empty (an open-circuit
+        curve extended beyond its data would go on giving voltages)."""
+        n = self.x.function_space.dofmap.index_map.size_local
+        owned = self.x.x.array[:n]
+        extremes = np.array([-owned.min(initial=np.inf), owned.max(initial=-np.inf)])
+        problem.comm.Allreduce(MPI.IN_PLACE, extremes, op=MPI.MAX)
+        low, high = -extremes[0], extremes[1]
+        if low >= 0.0 and high <= 1.0:
+            return None
+        which = f"full (x = {high:.6g} > 1)" if high > 1.0 else f"empty (x = {low:.6g} < 0)"
+        return (
+            f"the particles are {which}: no capacity is left; end the protocol step before "
+            "(a voltage cut-off: time.protocol[*].until_voltage_below / _above, or a shorter "
+            "duration)"
+        )
+
+    def conservation(self, problem: Problem) -> dict[str, float]:
+        """Ion balance of the step: storage rate + outflow through interfaces = inflow
+        through flux boundaries [mol/s], relative to the largest of them (floor: a change of
+        the stoichiometry of 1e-9 per step)."""
+        tolerance = problem.case.solver.balance_tolerance
+        if float(problem.initial.value) == 1.0:
+            return {"balance_error": 0.0, "tolerance": tolerance}
+        forms = self._forms(problem)
+        storage = sum(self._sum(problem, forms["storage"]))
+        outflow = sum(self._sum(problem, forms["out"]))
+        inflow = sum(self._sum(problem, forms["in"]))
+        c_v = sum(
+            float(p.c_max.value) * v for p, v in zip(self.particles, self._volumes, strict=True)
+        )
+        floor = BALANCE_FLOOR_STOICHIOMETRY * c_v / float(problem.dt.value)
+        reference = max(abs(storage), abs(outflow), abs(inflow), floor)
+        return {
+            "storage_rate_mol_s": storage,
+            "interface_outflow_mol_s": outflow,
+            "boundary_inflow_mol_s": inflow,
+            "balance_error": abs(storage + outflow - inflow) / reference,
+            "tolerance": tolerance,
+        }
+
+    def output_functions(self, problem: Problem) -> dict[str, list[fem.Function]]:
+        """The stoichiometry x [-] on the parent mesh (DG1; 0 outside the particles)."""
+        from sse_fem.physics.conduction.fields import parent_cells
+
+        if not hasattr(self, "_x_parent"):
+            space = fem.functionspace(problem.bundle.mesh, ("DG", 1))
+            self._x_parent = fem.Function(space, name="stoichiometry")
+        cells, parent = parent_cells(self.sub)
+        self._x_parent.interpolate(self.x, cells0=cells, cells1=parent)
+        self._x_parent.x.scatter_forward()
+        return {"stoichiometry": [self._x_parent]}
+
+    def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
+        """Capacity, delivered charge and utilisation; the voltage-capacity curve."""
+        rows = writer.rows
+        inserted = rows[-1].get(f"{self.name}.inserted_charge_C", 0.0) if rows else 0.0
+        out: dict[str, object] = {
+            "capacity_Ah": self.capacity / 3600.0,
+            "one_c_current_A": self.capacity / 3600.0,
+            "delivered_charge_Ah": abs(inserted) / 3600.0,
+            "utilisation": abs(inserted) / self.capacity if self.capacity > 0 else 0.0,
+            "initial_stoichiometry": self.x0,
+        }
+        if problem.case.outputs.plots and problem.comm.rank == 0 and len(rows) > 1:
+            from sse_fem.io.plots import plot_voltage_capacity
+
+            plot_voltage_capacity(rows, f"{self.name}.inserted_charge_C", writer.outdir)
+        return out

@@ -1,0 +1,182 @@
+"""Solid diffusion coupled to conduction: a 1D Li | Li6PS5Cl | NMC811 cell discharged by a
+C-rate protocol through the terminal on the cathode.
+
+- Fast-transport limit (physics.md 1.2-1.3): with large D_s the slab's stoichiometry is
+  uniform, so the cell voltage is exactly U(x_mean) + eta_c(x_mean) - eta_a - the Ohmic drops,
+  with eta = 2 V_T asinh(i / 2 i0) (alpha = 1/2) and the cathode's i0(x) = i0 2 sqrt(x(1 - x)).
+- Charge conservation: the charge through the terminal, int I dt, equals F times the ions
+  inserted into the particles, to 1e-8 relative.
+- 1C from the capacity of the active material in the mesh; the summary reports it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sse_fem.config import validate_case
+from sse_fem.driver import Run
+from sse_fem.materials.registry import get_material
+from tests.physics.helpers import FARADAY, GAS
+
+T = 298.15
+L_LI, L_SE, L_CAT = 10e-6, 30e-6, 5e-6  # m
+I0_ANODE, I0_CATHODE = 10.0, 2.0  # A/m^2 (cathode: at x = 1/2)
+X0 = 0.3
+
+
+def cell_case(tmp_path, c_rate: float = 1.0, diffusivity: str | None = "1e-9 m^2/s") -> dict:
+    nmc = {"base": "NMC811", "electronic_conductivity": "1e4 S/m"}
+    if diffusivity is not None:
+        nmc["solid_diffusivity"] = diffusivity
+    return {
+        "case": {"name": "spm_slab", "temperature": f"{T} K"},
+        "geometry": {
+            "type": "layered_cell",
+            "dimension": 1,
+            "layers": [
+                {"name": "anode", "thickness": f"{L_LI} m", "cells": 4},
+                {"name": "electrolyte", "thickness": f"{L_SE} m", "cells": 8},
+                {"name": "cathode", "thickness": f"{L_CAT} m", "cells": 20},
+            ],
+        },
+        "materials": {"nmc": nmc},
+        "regions": [
+            {"name": "anode", "material": "Li"},
+            {"name": "electrolyte", "material": "Li6PS5Cl"},
+            {"name": "cathode", "material": "nmc"},
+        ],
+        "physics": {"conduction": {}, "solid_diffusion": {}},
+        "interfaces": {
+            "conduction": [
+                {"name": "anode_electrolyte", "exchange_current_density": f"{I0_ANODE} A/m^2"},
+                {"name": "electrolyte_cathode", "exchange_current_density": f"{I0_CATHODE} A/m^2"},
+            ]
+        },
+        "boundary_conditions": {
+            "conduction": [
+                {"name": "bottom", "type": "ground"},
+                {"name": "top", "type": "terminal"},
+            ]
+        },
+        "initial_conditions": {"solid_diffusion": {"stoichiometry": X0}},
+        "time": {
+            "mode": "transient",
+            "dt": "30 s",
+            "dt_max": "60 s",
+            "protocol": [
+                {
+                    "mode": "current",
+                    "value": f"{-c_rate} C",
+                    "duration": "30 min",
+                    "until_voltage_below": "3.0 V",
+                }
+            ],
+        },
+        "outputs": {"plots": True, "fields": False, "directory": str(tmp_path / "out")},
+    }
+
+
+def read_rows(outdir: Path) -> list[dict[str, float]]:
+    with (outdir / "timeseries.csv").open() as f:
+        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+
+
+def exact_voltage(x_mean: float, j: float) -> float:
+    """Cell voltage [V] of the fast-transport limit at discharge current density j > 0."""
+    nmc, li, se = get_material("NMC811"), get_material("Li"), get_material("Li6PS5Cl")
+    u = nmc.curve("open_circuit_potential").numpy(np.array([x_mean]))[0]
+    vt = GAS * T / FARADAY
+    i0_c = I0_CATHODE * 2 * math.sqrt(x_mean * (1 - x_mean))
+    eta_c = -2 * vt * math.asinh(j / (2 * i0_c))
+    eta_a = 2 * vt * math.asinh(j / (2 * I0_ANODE))
+    ohmic = j * (
+        L_SE / se.get("ionic_conductivity") + L_LI / li.get("electronic_conductivity") + L_CAT / 1e4
+    )
+    return u + eta_c - eta_a - ohmic
+
+
+def test_fast_transport_limit_and_charge_conservation(tmp_path):
+    case = validate_case(cell_case(tmp_path))
+    summary = Run(case).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    rows = read_rows(tmp_path / "out")
+    steps = [r for r in rows if r.get("dt_s", 0) > 0]
+    nmc = get_material("NMC811")  # 200 mAh/g x 4800 kg/m^3 x 5 um
+    capacity = nmc.get("specific_capacity") * 3600 * nmc.get("density") * L_CAT  # C/m^2
+    one_c = capacity / 3600.0
+    sd = summary["outputs"]["solid_diffusion"]
+    assert sd["capacity_Ah"] == pytest.approx(capacity / 3600.0, rel=1e-12)
+    worst = 0.0
+    for r in steps:
+        j = -r["conduction.current_density_A_m2"]
+        assert j == pytest.approx(one_c, rel=1e-12)
+        x_mean = r["solid_diffusion.mean_stoichiometry"]
+        worst = max(worst, abs(r["conduction.voltage_V"] - exact_voltage(x_mean, j)))
+    assert worst < 1e-4, worst
+    # charge through the terminal = F x ions inserted (backward sums of I dt as BDF stores)
+    passed = sum(-r["conduction.current_A"] * r["dt_s"] for r in steps)
+    inserted = steps[-1]["solid_diffusion.inserted_charge_C"]
+    assert inserted == pytest.approx(passed, rel=1e-8)
+    assert (tmp_path / "out" / "voltage_capacity.png").exists()
+
+
+TWO_PARTICLES = Path(__file__).resolve().parents[2] / "meshes" / "two_particles.msh"
+
+
+def two_particle_case(tmp_path) -> dict:
+    """2D: a particle on the collector and one surrounded by electrolyte, discharged at 1C
+    through the collector against an ideal Li reference at the separator face."""
+    return {
+        "case": {"name": "two_particles"},
+        "mesh": {"file": str(TWO_PARTICLES), "dimension": 2, "scale": "1 um"},
+        "materials": {"nmc": {"base": "NMC811", "solid_diffusivity": "1e-13 m^2/s"}},
+        "regions": [
+            {"name": "connected", "material": "nmc"},
+            {"name": "isolated", "material": "nmc"},
+            {"name": "electrolyte", "material": "Li6PS5Cl"},
+        ],
+        "physics": {"conduction": {}, "solid_diffusion": {}},
+        "interfaces": {
+            "conduction": [
+                {"name": "connected_electrolyte", "exchange_current_density": "1 A/m^2"},
+                {"name": "isolated_electrolyte", "exchange_current_density": "1 A/m^2"},
+            ]
+        },
+        "boundary_conditions": {
+            "conduction": [
+                {"name": "top", "type": "ground", "carrier": "ionic"},
+                {
+                    "name": "bottom",
+                    "type": "terminal",
+                    "carrier": "electronic",
+                    "contact_resistance": "1e-6 ohm*m^2",
+                },
+            ]
+        },
+        "initial_conditions": {"solid_diffusion": {"stoichiometry": X0}},
+        "time": {
+            "mode": "transient",
+            "dt": "20 s",
+            "protocol": [{"mode": "current", "value": "-1 C", "duration": "5 min"}],
+        },
+        "outputs": {"plots": False, "fields": False, "directory": str(tmp_path / "out")},
+    }
+
+
+def test_isolated_particle_keeps_its_state(tmp_path):
+    """The particle without an electronic path keeps its mean stoichiometry to 1e-10 while
+    the connected one takes the whole current; the ion balance holds every step."""
+    case = validate_case(two_particle_case(tmp_path))
+    summary = Run(case).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    rows = read_rows(tmp_path / "out")
+    last = rows[-1]
+    assert abs(last["solid_diffusion.isolated.mean_stoichiometry"] - X0) < 1e-10
+    assert last["solid_diffusion.connected.mean_stoichiometry"] > X0 + 1e-3
+    passed = sum(-r["conduction.current_A"] * r["dt_s"] for r in rows if r.get("dt_s", 0) > 0)
+    assert last["solid_diffusion.inserted_charge_C"] == pytest.approx(passed, rel=1e-8)

@@ -1,0 +1,41 @@
+"""Solid diffusion coupled to conduction in parallel: the two-particle discharge (one
+particle on the collector, one isolated) gives the serial numbers on 2 and 3 ranks, with the
+particle interfaces split across ranks."""
+
+from __future__ import annotations
+
+from mpi4py import MPI
+
+import pytest
+
+from sse_fem.config import validate_case
+from sse_fem.driver import Run
+from sse_fem.mesh import build_mesh
+from tests.physics.test_solid_diffusion import X0, two_particle_case
+
+pytestmark = [pytest.mark.mpi, pytest.mark.mpi_only]
+
+KEYS = (
+    "conduction.voltage_V",
+    "solid_diffusion.connected.mean_stoichiometry",
+    "solid_diffusion.max_stoichiometry",
+    "solid_diffusion.inserted_charge_C",
+)
+
+
+def test_two_particle_discharge_in_parallel(shared_tmp):
+    comm = MPI.COMM_WORLD
+    assert comm.size > 1, "an MPI-only test: run it under mpirun -n 2 (or more)"
+    case = validate_case(two_particle_case(shared_tmp))
+    bundle = build_mesh(case, comm)
+    owned = len(bundle.facets("connected_electrolyte"))
+    assert sum(n > 0 for n in comm.allgather(owned)) > 1  # the interface is split
+    parallel = Run(case, outdir=str(shared_tmp / "parallel"), comm=comm).execute()
+    serial = Run(case, outdir=str(shared_tmp / f"serial{comm.rank}"), comm=MPI.COMM_SELF).execute()
+    assert parallel["status"] == serial["status"] == "ok"
+    for key in KEYS:
+        assert parallel["results"][key] == pytest.approx(serial["results"][key], rel=1e-8), key
+    isolated = parallel["results"]["solid_diffusion.isolated.mean_stoichiometry"]
+    assert abs(isolated - X0) < 1e-10
+    for module in ("conduction", "solid_diffusion"):
+        assert parallel["conservation"][module]["balance_error"] < 1e-8
