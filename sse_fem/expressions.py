@@ -136,8 +136,8 @@ def _ufl_functions() -> dict[str, Callable[..., Any]]:
     }
 
 
-def _fold(op: str, a: float, b: float) -> float:
-    """``a op b`` for two literals (floats: Python int powers of big ints never finish)."""
+def _binary(op: str, a: Any, b: Any, power: Callable[[Any, Any], Any]) -> Any:
+    """``a op b`` (``power`` for ``**``): the one arithmetic of folding and evaluating."""
     if op == "+":
         return a + b
     if op == "-":
@@ -146,7 +146,12 @@ def _fold(op: str, a: float, b: float) -> float:
         return a * b
     if op == "/":
         return a / b
-    return math.pow(a, b)
+    return power(a, b)
+
+
+def _fold(op: str, a: float, b: float) -> float:
+    """``a op b`` for two literals (floats: Python int powers of big ints never finish)."""
+    return _binary(op, a, b, math.pow)
 
 
 def _show(value: float) -> str:
@@ -321,16 +326,7 @@ class Expression:
         if isinstance(node, ast.BinOp):
             a = self._evaluate(node.left, env, fns)
             b = self._evaluate(node.right, env, fns)
-            op = _OPERATORS[type(node.op)]
-            if op == "+":
-                return a + b
-            if op == "-":
-                return a - b
-            if op == "*":
-                return a * b
-            if op == "/":
-                return a / b
-            return fns["**"](a, b)
+            return _binary(_OPERATORS[type(node.op)], a, b, fns["**"])
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
         return fns[node.func.id](*(self._evaluate(a, env, fns) for a in node.args))
 

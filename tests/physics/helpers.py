@@ -51,3 +51,23 @@ def capacitive_interfaces(kinetics: str, i0: float, c_dl: float) -> list[dict]:
         }
         for name in ("anode_electrolyte", "electrolyte_cathode")
     ]
+
+
+def march(problem, dt: float, steps: int, on_step=None) -> None:
+    """The initial state (as ``sse_fem.driver.Run._initial_state``: no time derivative,
+    evolving fields held), then ``steps`` fixed steps of ``dt`` (BDF1, then BDF2);
+    ``on_step(problem)`` runs after each converged step, before it is accepted."""
+    for c in problem.bdf:
+        c.value = 0.0
+    problem.initial.value = 1.0
+    ok, _, _ = problem.solve()
+    assert ok, "initial state"
+    problem.initialise_history()
+    problem.initial.value = 0.0
+    for n in range(steps):
+        problem.set_step(dt, 1 if n == 0 else 2)
+        ok, _, _ = problem.solve()
+        assert ok, f"step {n}"
+        if on_step is not None:
+            on_step(problem)
+        problem.accept_step(dt)

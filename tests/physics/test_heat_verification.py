@@ -25,7 +25,7 @@ from sse_fem.mesh import build_mesh
 from sse_fem.physics.base import Physics
 from sse_fem.physics.heat import Heat
 from sse_fem.problem import Problem, build_problem
-from tests.physics.helpers import symmetric_case
+from tests.physics.helpers import march, symmetric_case
 
 T_REF = 298.15  # K, reference temperature of k(T)
 
@@ -306,21 +306,8 @@ def test_semi_infinite_transient_matches_erf():
 def _check_erf(problem: Problem, start: float) -> None:
     (heat,) = problem.modules
     assert isinstance(heat, Heat) and problem.transient
-    # initial state (as sse_fem.driver.Run._initial_state): no time derivative, T held at
-    # its initial value except where the surface temperature is imposed
-    for c in problem.bdf:
-        c.value = 0.0
-    problem.initial.value = 1.0
-    ok, _, _ = problem.solve()
-    assert ok
-    problem.initialise_history()
-    problem.initial.value = 0.0
-    steps = round(T_END / DT)
-    for n in range(steps):
-        problem.set_step(DT, 1 if n == 0 else 2)
-        ok, _, _ = problem.solve()
-        assert ok, f"step {n}"
-        problem.accept_step(DT)
+    # T held at its initial value except where the surface temperature is imposed
+    march(problem, DT, round(T_END / DT))
     t = float(problem.time.value)
     assert t == pytest.approx(T_END, rel=1e-12)
 
