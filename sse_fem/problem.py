@@ -100,6 +100,8 @@ class Problem:
         self.bcs = [bc for m in self.modules for bc in m.dirichlet(self)]
         for m in self.modules:
             m.validate(self)
+        for m in self.modules:
+            m.initial_guess(self)
         has_real = any(uk.is_global for uk in self.unknowns)
         dofs = sum(
             uk.u.function_space.dofmap.index_map.size_global * uk.block_size for uk in self.unknowns

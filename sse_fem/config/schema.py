@@ -656,17 +656,19 @@ def check_consistency(case: Case) -> None:
         raise CaseError("time.protocol drives a conduction terminal", "time.protocol")
 
 
+def _known_regions(case: Case, names: list[str], path: str) -> None:
+    """CaseError at ``path[k]`` for the first of ``names`` that is not a case region."""
+    regions = [r.name for r in case.regions]
+    for k, name in enumerate(names):
+        if name not in regions:
+            raise CaseError(f"{name!r} is not a region; regions: {regions}", f"{path}[{k}]")
+
+
 def _check_heat(case: Case) -> None:
     heat = case.physics.heat
     assert heat is not None
-    regions = [r.name for r in case.regions]
     for k, src in enumerate(heat.volumetric_sources):
-        for j, name in enumerate(src.regions):
-            if name not in regions:
-                raise CaseError(
-                    f"{name!r} is not a region; regions: {regions}",
-                    f"physics.heat.volumetric_sources[{k}].regions[{j}]",
-                )
+        _known_regions(case, src.regions, f"physics.heat.volumetric_sources[{k}].regions")
     bcs = case.boundary_conditions.heat
     anchored = any(b.type in ("temperature", "convection") for b in bcs)
     if case.time.mode == "steady" and not anchored:
@@ -688,14 +690,8 @@ def _check_mechanics(case: Case) -> None:
             "time.mode: transient (a steady run is coupled monolithically)",
             "physics.mechanics.coupling",
         )
-    regions = [r.name for r in case.regions]
     for k, src in enumerate(mech.chemical_strain):
-        for j, name in enumerate(src.regions):
-            if name not in regions:
-                raise CaseError(
-                    f"{name!r} is not a region; regions: {regions}",
-                    f"physics.mechanics.chemical_strain[{k}].regions[{j}]",
-                )
+        _known_regions(case, src.regions, f"physics.mechanics.chemical_strain[{k}].regions")
     for k, bc in enumerate(case.boundary_conditions.mechanics):
         if isinstance(bc.value, list) and len(bc.value) != case.dimension:
             raise CaseError(
@@ -735,10 +731,7 @@ def _check_solid_diffusion(case: Case) -> None:
             "`initial_conditions: {solid_diffusion: {stoichiometry: 0.4}}`",
             "initial_conditions.solid_diffusion",
         )
-    regions = [r.name for r in case.regions]
-    for k, name in enumerate(sd.regions or []):
-        if name not in regions:
-            raise CaseError(f"{name!r} is not a region; regions: {regions}", f"{path}.regions[{k}]")
+    _known_regions(case, sd.regions or [], f"{path}.regions")
 
 
 def _check_conduction_controls(case: Case) -> None:

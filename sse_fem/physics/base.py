@@ -3,8 +3,9 @@
 A module turns one ``physics:`` block into unknowns, shared quantities, residual terms,
 conditions and outputs. The problem calls, in this order: ``declare`` on every module (unknowns,
 provided quantities), ``residual`` and ``dirichlet`` on every module (required quantities are
-resolved here, so declaration order does not matter), ``validate``; then per step ``observe``
-and ``conservation``, per output step ``output_functions``, and ``finalize`` once at the end.
+resolved here, so declaration order does not matter), ``validate``, ``initial_guess``; then
+per step ``observe``, ``check_state`` and ``conservation``, per output step
+``output_functions``, and ``finalize`` once at the end.
 
 Capabilities are found by type, never by name: a module that drives the cell (terminal,
 protocol steps, load continuation) implements ``Controller``.
@@ -110,6 +111,10 @@ class Physics:
 
     def validate(self, problem: Problem) -> None:
         """Consistency checks of the assembled setup (raise CaseError)."""
+
+    def initial_guess(self, problem: Problem) -> None:
+        """Set the unknowns to a good start from the other modules' initial fields (every
+        module has declared and set its initial condition); collective."""
 
     def observe(self, problem: Problem) -> dict[str, float]:
         """Scalar outputs of the current state (collective); keys without the module name."""

@@ -17,18 +17,18 @@ def hold_initial_state(
     evolving: ufl.Form,
     u: ufl.core.expr.Expr,
     u0: ufl.core.expr.Expr,
-    stiffness: ufl.core.expr.Expr,
     v: ufl.Argument,
-    dx: ufl.Measure,
+    stiffness: list[tuple[ufl.core.expr.Expr, ufl.Measure]],
 ) -> ufl.Form:
-    """``evolving`` in time steps; in the initial solve ``stiffness / h^2 (u - u0) v dx``.
+    """``evolving`` in time steps; in the initial solve the sum over ``(k, dx)`` in
+    ``stiffness`` of ``k / h^2 (u - u0) v dx``.
 
-    The hold is scaled like the field's own operator (``stiffness`` is its diffusion
-    coefficient, e.g. k or c_max D): a plain mass matrix of micrometre cells has entries below
-    LU's absolute zero-pivot tolerance and AMG's coarse solve fails on it. Steady runs get
-    ``evolving`` unchanged."""
+    The hold is scaled like the field's own operator (``k`` is its diffusion coefficient
+    where ``dx`` integrates, e.g. k or c_max D per region): a plain mass matrix of
+    micrometre cells has entries below LU's absolute zero-pivot tolerance and AMG's coarse
+    solve fails on it. Steady runs get ``evolving`` unchanged."""
     if not problem.transient:
         return evolving
     h = ufl.CellDiameter(problem.bundle.mesh)
-    hold = stiffness / h**2 * (u - u0) * v * dx
+    hold = sum(k / h**2 * (u - u0) * v * dx for k, dx in stiffness)
     return (1 - problem.initial) * evolving + problem.initial * hold

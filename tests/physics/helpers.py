@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+from mpi4py import MPI
+
+import numpy as np
 import yaml
 
 from sse_fem.config import validate_case
@@ -71,3 +74,38 @@ def march(problem, dt: float, steps: int, on_step=None) -> None:
         if on_step is not None:
             on_step(problem)
         problem.accept_step(dt)
+
+
+#: the manufactured-solution cell: width and layer thicknesses [m] (anode, electrolyte, cathode)
+MMS_WIDTH, MMS_LAYERS = 100e-6, (25e-6, 50e-6, 25e-6)
+
+
+def mms_layered_case(size_um: float, overrides: dict[str, dict], blocks: dict):
+    """The 2D Li | LLZO | Li cell of the manufactured-solution tests at mesh size
+    ``size_um``: material overrides per case material (``llzo``, ``lithium``) and the
+    ``physics`` and ``boundary_conditions`` blocks."""
+    geometry = {
+        "type": "layered_cell",
+        "dimension": 2,
+        "width": f"{MMS_WIDTH} m",
+        "layers": [
+            {"name": name, "thickness": f"{t} m"}
+            for name, t in zip(("anode", "electrolyte", "cathode"), MMS_LAYERS, strict=True)
+        ],
+        "mesh": {"size": f"{size_um} um"},
+    }
+    materials = {
+        name: {"base": base, **overrides[name]}
+        for name, base in (("llzo", "LLZO_Ta"), ("lithium", "Li"))
+    }
+    return symmetric_case(
+        2, {"geometry": geometry, "materials": materials, "interfaces": {}, **blocks}
+    )
+
+
+def lower_left(msh) -> np.ndarray:
+    """The domain's lower-left corner (global minimum of the coordinates)."""
+    local = msh.geometry.x.min(axis=0) if len(msh.geometry.x) else np.full(3, np.inf)
+    corner = np.empty(3)
+    msh.comm.Allreduce(np.ascontiguousarray(local), corner, op=MPI.MIN)
+    return corner

@@ -25,12 +25,19 @@ from sse_fem.mesh import build_mesh
 from sse_fem.physics.base import Physics
 from sse_fem.physics.heat import Heat
 from sse_fem.problem import Problem, build_problem
-from tests.physics.helpers import march, symmetric_case
+from tests.physics.helpers import (
+    MMS_LAYERS,
+    MMS_WIDTH,
+    lower_left,
+    march,
+    mms_layered_case,
+    symmetric_case,
+)
 
 T_REF = 298.15  # K, reference temperature of k(T)
 
 # --- 1. manufactured solution -----------------------------------------------------------
-WIDTH, LAYERS = 100e-6, (25e-6, 50e-6, 25e-6)  # m: anode, electrolyte, cathode
+WIDTH, LAYERS = MMS_WIDTH, MMS_LAYERS  # m: anode, electrolyte, cathode
 HEIGHT = sum(LAYERS)
 T0, AMP = 300.0, 40.0  # K: boundary temperature, amplitude of the bump
 #: material -> (k [W/(m K)], beta [1/K])
@@ -52,14 +59,6 @@ def phi_exact(X, Y, module):
 
 def sigma(T):
     return SIGMA0 * (1 + GAMMA * (T - T0))
-
-
-def lower_left(msh) -> np.ndarray:
-    """The domain's lower-left corner (global minimum of the coordinates)."""
-    local = msh.geometry.x.min(axis=0) if len(msh.geometry.x) else np.full(3, np.inf)
-    corner = np.empty(3)
-    msh.comm.Allreduce(np.ascontiguousarray(local), corner, op=MPI.MIN)
-    return corner
 
 
 class Field(Physics):
@@ -160,36 +159,18 @@ class Field(Physics):
 
 
 def _mms_case(size_um: float):
-    geometry = {
-        "type": "layered_cell",
-        "dimension": 2,
-        "width": f"{WIDTH} m",
-        "layers": [
-            {"name": name, "thickness": f"{t} m"}
-            for name, t in zip(("anode", "electrolyte", "cathode"), LAYERS, strict=True)
-        ],
-        "mesh": {"size": f"{size_um} um"},
-    }
-    materials = {
+    overrides = {
         name: {
-            "base": base,
             "thermal_conductivity": f"{THERMAL[name][0]} W/(m*K)",
             "thermal_conductivity_temperature_coefficient": f"{THERMAL[name][1]} 1/K",
         }
-        for name, base in (("llzo", "LLZO_Ta"), ("lithium", "Li"))
+        for name in THERMAL
     }
     walls = [
         {"name": b, "type": "temperature", "value": f"{T0} K"} for b in ("bottom", "top", "sides")
     ]
-    return symmetric_case(
-        2,
-        {
-            "geometry": geometry,
-            "materials": materials,
-            "physics": {"heat": {}},
-            "interfaces": {},
-            "boundary_conditions": {"heat": walls},
-        },
+    return mms_layered_case(
+        size_um, overrides, {"physics": {"heat": {}}, "boundary_conditions": {"heat": walls}}
     )
 
 

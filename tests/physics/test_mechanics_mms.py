@@ -25,9 +25,9 @@ from sse_fem.mesh import build_mesh
 from sse_fem.physics.base import Physics
 from sse_fem.physics.mechanics import Mechanics
 from sse_fem.problem import Problem
-from tests.physics.helpers import symmetric_case
+from tests.physics.helpers import MMS_LAYERS, MMS_WIDTH, lower_left, mms_layered_case
 
-WIDTH, LAYERS = 100e-6, (25e-6, 50e-6, 25e-6)  # m: anode, electrolyte, cathode
+WIDTH, LAYERS = MMS_WIDTH, MMS_LAYERS  # m: anode, electrolyte, cathode
 HEIGHT = sum(LAYERS)
 AMP = 1e-7  # m: displacement amplitude (strains ~ 3e-3)
 #: material -> (E [Pa], nu): Li-like and LLZO-like
@@ -46,14 +46,6 @@ def u_exact(X, Y):
             0.6 * ufl.sin(2 * math.pi * xs) * bump * (1 + ys),
         ]
     )
-
-
-def lower_left(msh) -> np.ndarray:
-    """The domain's lower-left corner (global minimum of the coordinates)."""
-    local = msh.geometry.x.min(axis=0) if len(msh.geometry.x) else np.full(3, np.inf)
-    corner = np.empty(3)
-    msh.comm.Allreduce(np.ascontiguousarray(local), corner, op=MPI.MIN)
-    return corner
 
 
 class Loads(Physics):
@@ -124,35 +116,16 @@ class Loads(Physics):
 
 
 def _mms_case(size_um: float):
-    geometry = {
-        "type": "layered_cell",
-        "dimension": 2,
-        "width": f"{WIDTH} m",
-        "layers": [
-            {"name": name, "thickness": f"{t} m"}
-            for name, t in zip(("anode", "electrolyte", "cathode"), LAYERS, strict=True)
-        ],
-        "mesh": {"size": f"{size_um} um"},
-    }
-    materials = {
-        name: {
-            "base": base,
-            "youngs_modulus": f"{ELASTIC[name][0] / 1e9} GPa",
-            "poissons_ratio": ELASTIC[name][1],
-        }
-        for name, base in (("llzo", "LLZO_Ta"), ("lithium", "Li"))
+    overrides = {
+        name: {"youngs_modulus": f"{e / 1e9} GPa", "poissons_ratio": nu}
+        for name, (e, nu) in ELASTIC.items()
     }
     supports = [{"name": b, "type": "fixed"} for b in ("bottom", "top", "sides")]
-    return symmetric_case(
-        2,
-        {
-            "geometry": geometry,
-            "materials": materials,
-            "physics": {"mechanics": {"formulation": "plane_strain"}},
-            "interfaces": {},
-            "boundary_conditions": {"mechanics": supports},
-        },
-    )
+    blocks = {
+        "physics": {"mechanics": {"formulation": "plane_strain"}},
+        "boundary_conditions": {"mechanics": supports},
+    }
+    return mms_layered_case(size_um, overrides, blocks)
 
 
 def _mms_errors(size_um: float) -> dict[str, float]:

@@ -180,3 +180,61 @@ def test_isolated_particle_keeps_its_state(tmp_path):
     assert last["solid_diffusion.connected.mean_stoichiometry"] > X0 + 1e-3
     passed = sum(-r["conduction.current_A"] * r["dt_s"] for r in rows if r.get("dt_s", 0) > 0)
     assert last["solid_diffusion.inserted_charge_C"] == pytest.approx(passed, rel=1e-8)
+
+
+def _case_error(data: dict) -> str:
+    from sse_fem.errors import CaseError
+    from sse_fem.mesh import build_mesh
+    from sse_fem.problem import build_problem
+
+    case = validate_case(data)
+    with pytest.raises(CaseError) as err:
+        build_problem(case, build_mesh(case)).close()
+    return str(err.value)
+
+
+def test_open_circuit_potential_of_a_solved_electrode_comes_from_its_curve(tmp_path):
+    data = cell_case(tmp_path)
+    data["interfaces"]["conduction"][1]["open_circuit_potential"] = "3.8 V"
+    msg = _case_error(data)
+    assert "interfaces.conduction[1](electrolyte_cathode).open_circuit_potential" in msg
+    assert "remove this constant" in msg
+    data = cell_case(tmp_path)
+    data["materials"]["nmc"]["open_circuit_potential"] = "3.8 V"  # a constant drops the curve
+    assert "has no open_circuit_potential curve" in _case_error(data)
+
+
+def test_particles_full_end_the_run_with_a_clear_reason(tmp_path):
+    """Past x = 1 (no cut-off reached: the curve is extended beyond its data) the run fails
+    and says why; the time series ends with the step that overfilled them."""
+    data = cell_case(tmp_path, c_rate=2.0)
+    data["time"]["protocol"][0].pop("until_voltage_below")
+    summary = Run(validate_case(data)).execute()
+    assert summary["status"] == "failed"
+    assert "particles are full" in summary["reason"] and "until_voltage_below" in summary["reason"]
+    rows = read_rows(tmp_path / "out")  # up to the step that overfilled them
+    assert rows[-2]["solid_diffusion.max_stoichiometry"] <= 1.0
+    assert rows[-1]["solid_diffusion.max_stoichiometry"] > 1.0
+
+
+def test_c_rate_needs_active_material():
+    from sse_fem.errors import CaseError
+    from tests.physics.helpers import symmetric_case
+
+    with pytest.raises(CaseError, match=r"time.protocol\[0\].value.*C-rate"):
+        symmetric_case(
+            1,
+            {
+                "boundary_conditions": {
+                    "conduction": [
+                        {"name": "bottom", "type": "terminal"},
+                        {"name": "top", "type": "ground"},
+                    ]
+                },
+                "time": {
+                    "mode": "transient",
+                    "dt": "1 s",
+                    "protocol": [{"mode": "current", "value": "1 C", "duration": "10 s"}],
+                },
+            },
+        )

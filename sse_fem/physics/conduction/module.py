@@ -286,7 +286,25 @@ class Conduction(ConductionOutputs, Physics):
 
     def validate(self, problem: Problem) -> None:
         """Every field must reach a fixed potential (a Dirichlet condition of the problem)
-        directly or through interface kinetics; otherwise the system is singular."""
+        directly or through interface kinetics; otherwise the system is singular. An
+        electrode whose stoichiometry is solved takes U(x) from its material's curve."""
+        for k, i in enumerate(self.interfaces):
+            if electrode_stoichiometry(problem, i) is None:
+                continue
+            path = f"interfaces.conduction[{k}]({i.name}).open_circuit_potential"
+            if i.ocp_curve is None:
+                raise CaseError(
+                    f"the stoichiometry of {i.electrode!r} is solved, but its material has no "
+                    "open_circuit_potential curve U(x): give one in the material "
+                    "(open_circuit_potential: {x: [...], values: [...], unit: V})",
+                    path,
+                )
+            if float(i.ocp.value) != 0.0:
+                raise CaseError(
+                    f"the open-circuit potential of {i.electrode!r} follows its stoichiometry "
+                    "(the material's curve U(x)); remove this constant",
+                    path,
+                )
         constrained = {id(bc.function_space) for bc in problem.bcs}
         fixed = {
             carrier
@@ -310,9 +328,12 @@ class Conduction(ConductionOutputs, Physics):
                 )
 
     # --- forms ---------------------------------------------------------------------------
-    def residual(self, problem: Problem) -> ufl.Form:
-        # every module has declared: the open-circuit potentials may follow their fields
+    def initial_guess(self, problem: Problem) -> None:
+        """Start from equilibrium (the open-circuit potentials may follow the initial
+        fields of other modules, e.g. the particles' stoichiometry)."""
         self._equilibrium_guess(problem)
+
+    def residual(self, problem: Problem) -> ufl.Form:
         T, constant_t = self._temperature(problem)
         dx = problem.bundle.dx()(
             metadata={"quadrature_degree": self._bulk_degree(problem, constant_t)}

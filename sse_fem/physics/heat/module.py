@@ -148,7 +148,9 @@ class Heat(HeatOutputs, Physics):
                 evolving += b.h * (T - b.ambient) * v * b.ds
             elif b.type == "heat_flux":
                 evolving -= b.value * v * b.ds
-        return hold_initial_state(problem, evolving, T, self.T_initial, self.conductivity, v, dx)
+        return hold_initial_state(
+            problem, evolving, T, self.T_initial, v, [(self.conductivity, dx)]
+        )
 
     def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
         return [b.bc for b in self.boundaries if b.bc is not None]

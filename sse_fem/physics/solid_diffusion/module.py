@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from mpi4py import MPI
 
-import numpy as np
 import ufl
 from dolfinx import fem
 
@@ -144,7 +143,6 @@ class SolidDiffusion(SolidDiffusionOutputs, Physics):
             problem.bundle.regions[name],
             fem.Constant(msh, c_max),
             diffusivity,
-            curve,
             capacity_density,
         )
 
@@ -187,18 +185,10 @@ class SolidDiffusion(SolidDiffusionOutputs, Physics):
             evolving += q() / (self.z * FARADAY) * w("+") * q.measure
         for _, flux, ds in self.fluxes:
             evolving -= flux * w * self.weight * ds
-        stiffness = max(
-            float(p.c_max.value) * self._reference_diffusivity(p) for p in self.particles
-        )
-        tags = tuple(p.tag for p in self.particles)
-        return hold_initial_state(problem, evolving, x, self.x_initial, stiffness, w, self.dx(tags))
-
-    def _reference_diffusivity(self, p: ParticleRegion) -> float:
-        """D [m^2/s] at the initial stoichiometry (scales the initial-state hold)."""
-        if p.diffusivity_curve is None:
-            assert isinstance(p.diffusivity, fem.Constant)
-            return float(p.diffusivity.value)
-        return float(p.diffusivity_curve.numpy(np.array([self.x0]))[0])
+        stiffness = [
+            (p.c_max * p.diffusion(self.x_initial), self.dx(p.tag)) for p in self.particles
+        ]
+        return hold_initial_state(problem, evolving, x, self.x_initial, w, stiffness)
 
     def validate(self, problem: Problem) -> None:
         if self.cfg.symmetry == "spherical" and self.interface_fluxes(problem):

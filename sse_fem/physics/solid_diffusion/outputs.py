@@ -89,24 +89,24 @@ class SolidDiffusionOutputs:
             * FARADAY
             * (sum(amounts) - self.x0 * sum(c_v)),
         }
-        n = self.x.function_space.dofmap.index_map.size_local
-        owned = self.x.x.array[:n]
-        extremes = np.array([-owned.min(initial=np.inf), owned.max(initial=-np.inf)])
-        problem.comm.Allreduce(MPI.IN_PLACE, extremes, op=MPI.MAX)
-        row["min_stoichiometry"], row["max_stoichiometry"] = -extremes[0], extremes[1]
+        row["min_stoichiometry"], row["max_stoichiometry"] = self.extremes(problem)
         if len(self.particles) > 1:
             for p, a, cv in zip(self.particles, amounts, c_v, strict=True):
                 row[f"{p.name}.mean_stoichiometry"] = a / cv
         return row
 
-    def check_state(self, problem: Problem) -> str | None:
-        """A stoichiometry outside [0, 1]: the particles are full or empty (an open-circuit
-        curve extended beyond its data would go on giving voltages)."""
+    def extremes(self, problem: Problem) -> tuple[float, float]:
+        """(min, max) of the stoichiometry over the particles (collective)."""
         n = self.x.function_space.dofmap.index_map.size_local
         owned = self.x.x.array[:n]
         extremes = np.array([-owned.min(initial=np.inf), owned.max(initial=-np.inf)])
         problem.comm.Allreduce(MPI.IN_PLACE, extremes, op=MPI.MAX)
-        low, high = -extremes[0], extremes[1]
+        return float(-extremes[0]), float(extremes[1])
+
+    def check_state(self, problem: Problem) -> str | None:
+        """A stoichiometry outside [0, 1]: the particles are full or empty (an open-circuit
+        curve extended beyond its data would go on giving voltages)."""
+        low, high = self.extremes(problem)
         if low >= 0.0 and high <= 1.0:
             return None
         which = f"full (x = {high:.6g} > 1)" if high > 1.0 else f"empty (x = {low:.6g} < 0)"

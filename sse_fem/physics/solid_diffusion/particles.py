@@ -10,7 +10,7 @@ from dolfinx import fem
 if TYPE_CHECKING:
     import ufl
 
-    from sse_fem.materials.curves import Curve, CurveForm
+    from sse_fem.materials.curves import CurveForm
 
 
 @dataclass
@@ -21,7 +21,6 @@ class ParticleRegion:
     tag: int
     c_max: fem.Constant
     diffusivity: fem.Constant | CurveForm
-    diffusivity_curve: Curve | None
     capacity_density: float  # usable charge per volume [C/m^3] (the 1C reference)
 
     def diffusion(self, x: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
