@@ -176,8 +176,19 @@ def test_isolated_particle_keeps_its_state(tmp_path):
     assert summary["status"] == "ok", summary.get("reason")
     rows = read_rows(tmp_path / "out")
     last = rows[-1]
+    # the reference is the electrolyte at the separator face: the OCV is U(x) of the cathode
+    u0 = get_material("NMC811").curve("open_circuit_potential").numpy(np.array([X0]))[0]
+    assert rows[0]["conduction.open_circuit_voltage_V"] == pytest.approx(u0, abs=1e-12)
     assert abs(last["solid_diffusion.isolated.mean_stoichiometry"] - X0) < 1e-10
     assert last["solid_diffusion.connected.mean_stoichiometry"] > X0 + 1e-3
+    sd = summary["outputs"]["solid_diffusion"]
+    assert sd["particles"] == 2 and sd["unused_particles"] == 1
+    with (tmp_path / "out" / "particles.csv").open() as f:
+        table = list(csv.DictReader(f))
+    isolated = next(p for p in table if float(p["y_m"]) > 8e-6)  # centred at y = 12 um
+    assert int(isolated["unused"]) == 1
+    assert float(isolated["volume_m3"]) == pytest.approx(math.pi * (4e-6) ** 2, rel=2e-2)
+    assert float(isolated["stoichiometry"]) == pytest.approx(X0, abs=1e-10)
     passed = sum(-r["conduction.current_A"] * r["dt_s"] for r in rows if r.get("dt_s", 0) > 0)
     assert last["solid_diffusion.inserted_charge_C"] == pytest.approx(passed, rel=1e-8)
 
@@ -238,3 +249,37 @@ def test_c_rate_needs_active_material():
                 },
             },
         )
+
+
+def test_clusters_without_a_path_are_reported(tmp_path):
+    """The isolated particle is the electronic cluster without a path to the terminal."""
+    summary = Run(validate_case(two_particle_case(tmp_path))).execute()
+    clusters = summary["outputs"]["conduction"]["clusters"]
+    electronic = clusters["electronic"]
+    assert electronic["clusters"] == 2 and electronic["without_path"] == 1
+    assert electronic["floating_held"] == 0  # kinetics set its potential
+    fractions = electronic["region_fraction_without_path"]
+    assert fractions["isolated"] == pytest.approx(1.0) and fractions["connected"] == 0.0
+    assert clusters["ionic"]["without_path"] == 0
+
+
+def test_a_cluster_nothing_reaches_is_held(tmp_path):
+    """A carbon particle in the electrolyte (no kinetics there): its potential is undefined;
+    it is held at its start and carries nothing, and the run says so."""
+    data = two_particle_case(tmp_path)
+    data["regions"][1]["material"] = "carbon_black"
+    data["interfaces"]["conduction"].pop(1)
+    data["physics"] = {"conduction": {}}
+    data.pop("initial_conditions")
+    data["time"] = {"mode": "steady"}
+    data["boundary_conditions"]["conduction"][1] = {
+        "name": "bottom",
+        "type": "potential",
+        "value": "10 mV",
+        "carrier": "electronic",
+    }
+    summary = Run(validate_case(data)).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    electronic = summary["outputs"]["conduction"]["clusters"]["electronic"]
+    assert electronic["floating_held"] == 1 and electronic["without_path"] == 1
+    assert summary["conservation"]["conduction"]["balance_error"] < 1e-8

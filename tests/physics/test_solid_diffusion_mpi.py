@@ -38,5 +38,13 @@ def test_two_particle_discharge_in_parallel(shared_tmp):
         assert parallel["results"][key] == pytest.approx(serial["results"][key], rel=1e-8), key
     isolated = parallel["results"]["solid_diffusion.isolated.mean_stoichiometry"]
     assert abs(isolated - X0) < 1e-10
+    assert parallel["outputs"]["solid_diffusion"]["particles"] == 2
+    assert parallel["outputs"]["solid_diffusion"]["unused_particles"] == 1
+    clusters = parallel["outputs"]["conduction"]["clusters"]
+    for carrier, report in serial["outputs"]["conduction"]["clusters"].items():
+        for key in ("clusters", "without_path", "floating_held"):
+            assert clusters[carrier][key] == report[key], (carrier, key)
+        fraction = clusters[carrier]["volume_fraction_without_path"]
+        assert fraction == pytest.approx(report["volume_fraction_without_path"], abs=1e-12)
     for module in ("conduction", "solid_diffusion"):
         assert parallel["conservation"][module]["balance_error"] < 1e-8

@@ -47,6 +47,7 @@ from sse_fem.physics.conduction.interfaces import (
     interface_temperature,
     overpotential,
 )
+from sse_fem.physics.conduction.islands import find_clusters
 from sse_fem.physics.conduction.outputs import ConductionOutputs
 from sse_fem.physics.conduction.terminals import FixedPotential, Terminal, build_boundaries
 
@@ -93,6 +94,10 @@ class Conduction(ConductionOutputs, Physics):
         self.fixed, self.terminal = build_boundaries(
             problem, self.name, case.boundary_conditions.conduction, self.fields
         )
+        self.clusters = {
+            carrier: find_clusters(problem, f, self.fixed, self.terminal, self.interfaces)
+            for carrier, f in self.fields.items()
+        }
         self._provide(problem)
 
     def _equilibrium_guess(self, problem: Problem, set_state: bool = True) -> None:
@@ -151,6 +156,8 @@ class Conduction(ConductionOutputs, Physics):
                 t.potential.x.array[:] = level_at(t.boundary)
             if grounds:
                 self.open_circuit_voltage = level_at(t.boundary) - level_at(grounds[0].boundary)
+            elif self.fixed:  # an electrolyte reference (an ideal counter electrode) at 0 V
+                self.open_circuit_voltage = level_at(t.boundary)
 
     def _rest_potential(self, problem: Problem, i: InterfaceModel) -> float:
         """U [V] of interface ``i`` at the case temperature, at the interface-mean
@@ -305,7 +312,8 @@ class Conduction(ConductionOutputs, Physics):
                     "(the material's curve U(x)); remove this constant",
                     path,
                 )
-        constrained = {id(bc.function_space) for bc in problem.bcs}
+        held = [id(c.bc) for c in self.clusters.values() if c.bc is not None]
+        constrained = {id(bc.function_space) for bc in problem.bcs if id(bc) not in held}
         fixed = {
             carrier
             for carrier, f in self.fields.items()
@@ -332,6 +340,9 @@ class Conduction(ConductionOutputs, Physics):
         """Start from equilibrium (the open-circuit potentials may follow the initial
         fields of other modules, e.g. the particles' stoichiometry)."""
         self._equilibrium_guess(problem)
+        for carrier, clusters in self.clusters.items():
+            if clusters.held is not None:  # floating clusters stay where they start
+                clusters.held.x.array[:] = self.fields[carrier].u.x.array
 
     def residual(self, problem: Problem) -> ufl.Form:
         T, constant_t = self._temperature(problem)
@@ -389,7 +400,8 @@ class Conduction(ConductionOutputs, Physics):
         return (0 if simplex else 2) + (0 if constant_temperature else 2)
 
     def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
-        return [fp.bc for fp in self.fixed] + ([self._film_bc] if self._film_bc else [])
+        held = [c.bc for c in self.clusters.values() if c.bc is not None]
+        return [fp.bc for fp in self.fixed] + ([self._film_bc] if self._film_bc else []) + held
 
     def step_fraction(self, problem: Problem, step: dict[str, fem.Function]) -> float:
         """Newton steps change no Butler-Volmer overpotential by more than

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sse_fem.physics.base import Problem
     from sse_fem.physics.conduction.fields import CarrierField
     from sse_fem.physics.conduction.interfaces import InterfaceModel
+    from sse_fem.physics.conduction.islands import Clusters
     from sse_fem.physics.conduction.terminals import FixedPotential, Terminal
 
 
@@ -41,6 +42,7 @@ class ConductionOutputs:
     terminal: Terminal | None
     film: fem.Function | None
     dS: ufl.Measure
+    clusters: dict[str, Clusters]
     _row_index: list[tuple[str, str, str, np.ndarray]] | None = None
     _temperature_copies: dict[str, tuple[fem.Function, fem.Function]]
     _stress_cells: tuple[fem.Function, fem.Expression]
@@ -388,6 +390,9 @@ class ConductionOutputs:
         from sse_fem.io.results import write_facet_field
 
         comm, outdir = problem.comm, writer.outdir
+        summary: dict[str, object] = {
+            "clusters": {carrier: c.report() for carrier, c in self.clusters.items()}
+        }
         samples = {}
         for i in self.interfaces:
             s = self.interface_samples(problem, i)
@@ -412,7 +417,7 @@ class ConductionOutputs:
                     {"current_density_A_m2": s["current"], "overpotential_V": s["eta"]},
                 )
         if not problem.case.outputs.plots:
-            return {}
+            return summary
         if comm.rank == 0:
             plot_timeseries(writer.rows, outdir, prefix=f"{self.name}.")
             plot_interfaces(samples, problem.bundle.dim, outdir)
@@ -424,4 +429,4 @@ class ConductionOutputs:
                 cells = problem.bundle.region_cells(f.regions)
                 path = outdir / f"{pot.name}.png"
                 plot_field_2d(pot, cells, path, f"{pot.name} [V]", outlines)
-        return {}
+        return summary

@@ -80,9 +80,8 @@ class SolidDiffusion(SolidDiffusionOutputs, Physics):
         self.z = fem.Constant(msh, float(self.cfg.charge_number))
         self.particles = [self._region(problem, name) for name in self.regions]
         r = ufl.SpatialCoordinate(msh)[0]
-        self.weight: ufl.core.expr.Expr | float = (
-            4 * math.pi * r**2 if self.cfg.symmetry == "spherical" else 1.0
-        )
+        self.spherical = self.cfg.symmetry == "spherical"
+        self.weight: ufl.core.expr.Expr | float = 4 * math.pi * r**2 if self.spherical else 1.0
         degree = 2 + (2 if self.cfg.symmetry == "spherical" else 0)
         self.dx = bundle.dx()(metadata={"quadrature_degree": degree})
         self.fluxes = [

@@ -9,7 +9,15 @@ from mpi4py import MPI
 import numpy as np
 import ufl
 from dolfinx import fem
+from dolfinx import mesh as dmesh
 
+from sse_fem.mesh.components import (
+    cell_components,
+    cell_volumes,
+    component_ids,
+    connected_components,
+    sum_by_component,
+)
 from sse_fem.physics.kinetics import FARADAY
 
 if TYPE_CHECKING:
@@ -19,6 +27,8 @@ if TYPE_CHECKING:
     from sse_fem.physics.solid_diffusion.particles import ParticleRegion
     from sse_fem.quantities import SharedQuantity
 
+#: a particle whose stoichiometry changed by less than this fraction of the largest change
+UNUSED_FRACTION = 0.05
 #: storage-rate floor of the balance, as a change of stoichiometry per step [-]
 BALANCE_FLOOR_STOICHIOMETRY = 1e-9
 
@@ -35,12 +45,14 @@ class SolidDiffusionOutputs:
     particles: list[ParticleRegion]
     regions: tuple[str, ...]
     weight: ufl.core.expr.Expr | float
+    spherical: bool
     dx: ufl.Measure
     fluxes: list[tuple[str, fem.Constant, ufl.Measure]]
     capacity: float
     _volumes: list[float]
 
     _compiled: dict[str, list[fem.Form]]
+    _particles: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
     def interface_fluxes(self, problem: Problem) -> list[tuple[str, SharedQuantity]]:
         raise NotImplementedError  # SolidDiffusion
@@ -152,8 +164,49 @@ class SolidDiffusionOutputs:
         self._x_parent.x.scatter_forward()
         return {"stoichiometry": [self._x_parent]}
 
+    def particle_table(self, problem: Problem) -> dict[str, np.ndarray]:
+        """Per particle (connected cluster of particle cells: touching particles share
+        their ions): volume [m^dim], centroid [m] and mean stoichiometry (collective)."""
+        V = self.x.function_space
+        if not hasattr(self, "_particles"):
+            labels = connected_components(V)
+            ids = component_ids(labels, V.dofmap.index_map.size_local, problem.comm)
+            mesh = V.mesh
+            n = mesh.topology.index_map(mesh.topology.dim).size_local
+            keys = cell_components(V, labels)[:n]
+            volumes = cell_volumes(V, spherical=self.spherical)
+            centres = dmesh.compute_midpoints(mesh, mesh.topology.dim, np.arange(n, dtype=np.int32))
+            sums = sum_by_component(
+                keys, np.column_stack([volumes, volumes[:, None] * centres]), ids, problem.comm
+            )
+            self._particles = (keys, volumes, ids, sums[:, 0], sums[:, 1:] / sums[:, :1])
+        keys, volumes, ids, volume, centroid = self._particles
+        n = len(keys)
+        cell_mean = self.x.x.array[V.dofmap.list[:n]].mean(axis=1)  # exact for P1 simplices
+        amount = sum_by_component(keys, volumes * cell_mean, ids, problem.comm)
+        return {"volume": volume, "centroid": centroid, "stoichiometry": amount / volume}
+
     def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
-        """Capacity, delivered charge and utilisation; the voltage-capacity curve."""
+        """Capacity, delivered charge and utilisation; per particle its final stoichiometry
+        (``particles.csv``; unused: changed by less than 5 % of the most changed); the
+        voltage-capacity curve."""
+        table = self.particle_table(problem)
+        change = table["stoichiometry"] - self.x0
+        largest = np.abs(change).max(initial=0.0)
+        unused = np.abs(change) < UNUSED_FRACTION * largest if largest > 0 else change == change
+        writer.write_table(
+            "particles.csv",
+            {
+                "particle": np.arange(len(change)),
+                "volume_m3": table["volume"],
+                "x_m": table["centroid"][:, 0],
+                "y_m": table["centroid"][:, 1],
+                "z_m": table["centroid"][:, 2],
+                "stoichiometry": table["stoichiometry"],
+                "change": change,
+                "unused": unused.astype(int),
+            },
+        )
         rows = writer.rows
         inserted = rows[-1].get(f"{self.name}.inserted_charge_C", 0.0) if rows else 0.0
         out: dict[str, object] = {
@@ -162,6 +215,9 @@ class SolidDiffusionOutputs:
             "delivered_charge_Ah": abs(inserted) / 3600.0,
             "utilisation": abs(inserted) / self.capacity if self.capacity > 0 else 0.0,
             "initial_stoichiometry": self.x0,
+            "particles": len(change),
+            "unused_particles": int(unused.sum()),
+            "unused_volume_fraction": float(table["volume"][unused].sum() / table["volume"].sum()),
         }
         if problem.case.outputs.plots and problem.comm.rank == 0 and len(rows) > 1:
             from sse_fem.io.plots import plot_voltage_capacity
