@@ -289,6 +289,30 @@ def sample_plane(
     return grid_u, grid_v, values.reshape(grid_u.shape)
 
 
+def plot_field(
+    func: Any,
+    bundle: Any,
+    path: Path,
+    label: str,
+    cells: np.ndarray | None = None,
+    diverging: bool = False,
+) -> None:
+    """The picture of a scalar field users look at: on 2D triangle meshes a map over the
+    local parent ``cells`` (default all) with the region outlines drawn; in 3D a slice
+    through the middle. Nothing for other meshes. Collective; rank 0 draws."""
+    from sse_fem.postprocess.interfaces import region_outlines
+
+    msh = bundle.mesh
+    dim = bundle.dim
+    if dim == 2 and msh.topology.cell_name() == "triangle":
+        if cells is None:
+            imap = msh.topology.index_map(dim)
+            cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+        plot_field_2d(func, cells, path, label, region_outlines(bundle), diverging)
+    elif dim == 3:
+        plot_slice_3d(func, path, label, cells=cells)
+
+
 def plot_slice_3d(
     func: Any,
     path: Path,

@@ -164,7 +164,7 @@ def two_particle_case(tmp_path) -> dict:
             "dt": "20 s",
             "protocol": [{"mode": "current", "value": "-1 C", "duration": "5 min"}],
         },
-        "outputs": {"plots": False, "fields": False, "directory": str(tmp_path / "out")},
+        "outputs": {"plots": True, "fields": False, "directory": str(tmp_path / "out")},
     }
 
 
@@ -189,6 +189,8 @@ def test_isolated_particle_keeps_its_state(tmp_path):
     assert int(isolated["unused"]) == 1
     assert float(isolated["volume_m3"]) == pytest.approx(math.pi * (4e-6) ** 2, rel=2e-2)
     assert float(isolated["stoichiometry"]) == pytest.approx(X0, abs=1e-10)
+    for picture in ("stoichiometry.png", "voltage_capacity.png"):
+        assert (tmp_path / "out" / picture).stat().st_size > 5000
     passed = sum(-r["conduction.current_A"] * r["dt_s"] for r in rows if r.get("dt_s", 0) > 0)
     assert last["solid_diffusion.inserted_charge_C"] == pytest.approx(passed, rel=1e-8)
 

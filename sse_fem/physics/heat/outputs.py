@@ -11,8 +11,6 @@ import numpy as np
 import ufl
 from dolfinx import fem
 
-from sse_fem.postprocess.interfaces import region_outlines
-
 if TYPE_CHECKING:
     from sse_fem.config.schema import HeatPhysics
     from sse_fem.io.results import ResultsWriter
@@ -187,7 +185,7 @@ class HeatOutputs:
     def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
         """Energy budget and peak temperature (summary), temperature picture and time
         series (PNG)."""
-        from sse_fem.io.plots import plot_field_2d, plot_heat_timeseries, plot_slice_3d
+        from sse_fem.io.plots import plot_field, plot_heat_timeseries
 
         rows = writer.rows
         p = f"{self.name}."
@@ -202,14 +200,5 @@ class HeatOutputs:
             return summary
         if problem.comm.rank == 0:
             plot_heat_timeseries(rows, writer.outdir, prefix=p)
-        msh = problem.bundle.mesh
-        dim = problem.bundle.dim
-        label = "temperature [K]"
-        if dim == 2 and msh.topology.cell_name() == "triangle":
-            imap = msh.topology.index_map(dim)
-            cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
-            outlines = region_outlines(problem.bundle)
-            plot_field_2d(self.T, cells, writer.outdir / "temperature.png", label, outlines)
-        elif dim == 3:
-            plot_slice_3d(self.T, writer.outdir / "temperature.png", label)
+        plot_field(self.T, problem.bundle, writer.outdir / "temperature.png", "temperature [K]")
         return summary

@@ -16,7 +16,6 @@ from sse_fem.postprocess.interfaces import (
     facet_areas,
     facet_normals,
     facet_vertices,
-    region_outlines,
 )
 
 if TYPE_CHECKING:
@@ -278,7 +277,7 @@ class MechanicsOutputs:
     # --- at the end ----------------------------------------------------------------------
     def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
         """Figures of merit (maxima and where) and stress pictures."""
-        from sse_fem.io.plots import plot_field_2d, plot_slice_3d
+        from sse_fem.io.plots import plot_field
 
         row = self.observe(problem)
         summary: dict[str, object] = {
@@ -333,16 +332,11 @@ class MechanicsOutputs:
         fields = self.derived_fields(problem)
         msh = problem.bundle.mesh
         for name in ("von_mises_stress", "hydrostatic_stress"):
-            path = writer.outdir / f"{name}.png"
+            field = fields[name]
+            if self.gdim == 2:  # cellwise constant, drawn without smoothing
+                field = fem.Function(fem.functionspace(msh, ("DG", 1)))
+                field.interpolate(fields[name])
             label = f"{name.replace('_', ' ')} [Pa]"
-            if self.gdim == 2 and msh.topology.cell_name() == "triangle":
-                imap = msh.topology.index_map(2)
-                cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
-                dg1 = fem.Function(fem.functionspace(msh, ("DG", 1)))
-                dg1.interpolate(fields[name])  # cellwise constant, drawn without smoothing
-                diverging = name == "hydrostatic_stress"  # signed: tension red
-                outlines = region_outlines(problem.bundle)
-                plot_field_2d(dg1, cells, path, label, outlines, diverging)
-            elif self.gdim == 3:
-                plot_slice_3d(fields[name], path, label)
+            diverging = name == "hydrostatic_stress"  # signed: tension red
+            plot_field(field, problem.bundle, writer.outdir / f"{name}.png", label, None, diverging)
         return summary

@@ -39,9 +39,6 @@ if TYPE_CHECKING:
     from sse_fem.quantities import SharedQuantity
 
 SECONDS_PER_HOUR = 3600.0
-#: scale of the stoichiometry in Newton's test: the ion balance of a step is the difference of
-#: stoichiometries ~1e-3 apart, so x is converged to 1e-2 x newton_tolerance (1e-12), not 1e-10
-STOICHIOMETRY_SCALE = 1e-2
 
 
 class SolidDiffusion(SolidDiffusionOutputs, Physics):
@@ -68,9 +65,7 @@ class SolidDiffusion(SolidDiffusionOutputs, Physics):
         self.regions = tuple(names)
         self.sub = bundle.submesh(self.regions)
         V = fem.functionspace(self.sub.mesh, ("Lagrange", 1))
-        self.x = problem.add_unknown(
-            self.name, "x_s", V, self.sub.cell_map, scale=STOICHIOMETRY_SCALE
-        )
+        self.x = problem.add_unknown(self.name, "x_s", V, self.sub.cell_map, scale=1.0)
         initial = case.initial_conditions.solid_diffusion
         assert initial is not None  # check_consistency
         self.x0 = float(initial.stoichiometry)

@@ -189,7 +189,7 @@ class SolidDiffusionOutputs:
     def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
         """Capacity, delivered charge and utilisation; per particle its final stoichiometry
         (``particles.csv``; unused: changed by less than 5 % of the most changed); the
-        voltage-capacity curve."""
+        voltage-capacity curve and the stoichiometry map (2D) or slice (3D)."""
         table = self.particle_table(problem)
         change = table["stoichiometry"] - self.x0
         largest = np.abs(change).max(initial=0.0)
@@ -219,8 +219,13 @@ class SolidDiffusionOutputs:
             "unused_particles": int(unused.sum()),
             "unused_volume_fraction": float(table["volume"][unused].sum() / table["volume"].sum()),
         }
-        if problem.case.outputs.plots and problem.comm.rank == 0 and len(rows) > 1:
-            from sse_fem.io.plots import plot_voltage_capacity
+        if problem.case.outputs.plots:
+            from sse_fem.io.plots import plot_field, plot_voltage_capacity
 
-            plot_voltage_capacity(rows, f"{self.name}.inserted_charge_C", writer.outdir)
+            if problem.comm.rank == 0 and len(rows) > 1:
+                plot_voltage_capacity(rows, f"{self.name}.inserted_charge_C", writer.outdir)
+            (x,) = self.output_functions(problem)["stoichiometry"]
+            cells = problem.bundle.region_cells(self.regions)
+            label = "stoichiometry x = c / c_max [-]"
+            plot_field(x, problem.bundle, writer.outdir / "stoichiometry.png", label, cells)
         return out
