@@ -79,6 +79,7 @@ def _measure(
         "dofs": sum(s["solver"]["dofs"].values()),
         "preset": s["solver"]["preset"],
         "status": s["status"],
+        "steps": stats.get("steps", 0),
         "newton": stats["newton_iterations"],
         "krylov": stats["krylov_iterations"],
         "krylov_per_newton": round(
