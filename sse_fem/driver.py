@@ -36,6 +36,12 @@ if TYPE_CHECKING:
     from sse_fem.problem import Problem
 
 
+#: a protocol step ends on its cut-off: a step that crosses it by more than this fraction of
+#: the step's change is retried shorter (secant), at most ``MAX_CUTOFF_LANDINGS`` times
+CUTOFF_OVERSHOOT = 0.01
+MAX_CUTOFF_LANDINGS = 4
+
+
 class Run:
     """One run of a case into an output directory."""
 
@@ -193,9 +199,17 @@ class Run:
         }
 
     # --- solving -------------------------------------------------------------------------
-    def _record(self, problem: Problem, t: float, its: int, lin: int, dt: float) -> dict:
-        """Observe, check the balances, write the row (and fields); returns the controller's
-        own observed values (cut-offs, progress)."""
+    def _record(
+        self,
+        problem: Problem,
+        t: float,
+        its: int,
+        lin: int,
+        dt: float,
+        observed: dict[str, dict[str, float]] | None = None,
+    ) -> dict:
+        """Observe (unless ``observed`` is this state's), check the balances, write the row
+        (and fields); returns the controller's own observed values (cut-offs, progress)."""
         self.steps += 1
         self.newton_total += its
         self.krylov_total += lin
@@ -205,7 +219,7 @@ class Run:
             "newton_iterations": its,
             "krylov_iterations": lin,
         }
-        observed = problem.observe()
+        observed = observed if observed is not None else problem.observe()
         self.balances = problem.conservation()
         for module, values in observed.items():
             row |= {f"{module}.{k}": v for k, v in values.items()}
@@ -267,6 +281,19 @@ class Run:
         return problem.solve()
 
     @staticmethod
+    def _land_on_cutoff(
+        before: float | None, now: float | None, h: float, landings: int
+    ) -> float | None:
+        """A shorter step that lands on the cut-off when this one (of ``h`` s) crossed it by
+        more than ``CUTOFF_OVERSHOOT`` of its change (secant on the margins before and after;
+        at most ``MAX_CUTOFF_LANDINGS`` tries); None to accept the step."""
+        if before is None or now is None or before <= 0 or now > 0:
+            return None
+        if -now <= CUTOFF_OVERSHOOT * (before - now) or landings >= MAX_CUTOFF_LANDINGS:
+            return None
+        return h * before / (before - now) * (1 + CUTOFF_OVERSHOOT / 2)
+
+    @staticmethod
     def _drive_value(problem: Problem, step: ProtocolStep) -> float | None:
         """The SI value of a protocol step; a C-rate times the shared ``one_c_current``."""
         if step.c_rate is None:
@@ -318,12 +345,26 @@ class Run:
                 t_stop = tb.t_end
             # BDF1 after a change of drive; a restart resumes mid-step with the full history
             order = 2 if (self.restart and index == start_index and problem._dt_prev) else 1
+            margin = None  # distance to the step's cut-off at the current state
             while t < t_stop * (1 - 1e-12):
                 h = min(dt, t_stop - t)
-                cuts = 0
+                cuts = landings = 0
+                observed = None
                 while True:
                     problem.set_step(h, 1 if tb.scheme == "bdf1" else order)
                     ok, its, lin = problem.solve()
+                    if ok and step is not None and controller is not None:
+                        observed = problem.observe()
+                        now = controller.cutoff_margin(step, observed[controller.name])
+                        shorter = self._land_on_cutoff(margin, now, h, landings)
+                        if shorter is not None:  # crossed the cut-off well inside the step
+                            self.newton_total += its
+                            self.krylov_total += lin
+                            problem.restore()
+                            landings += 1
+                            h = shorter
+                            continue
+                        margin = now
                     if ok:
                         break
                     self.newton_total += its  # the failed attempt's work counts too
@@ -342,7 +383,7 @@ class Run:
                 t += h
                 order = 2
                 # observed before the history moves on: rates (BDF) of this step are right
-                row = self._record(problem, t, its, lin, h)
+                row = self._record(problem, t, its, lin, h, observed)
                 problem.accept_step(h)
                 self._progress(t, t_total, h, its, lin, row)
                 stop = self._stop_requested()
@@ -350,7 +391,7 @@ class Run:
                     self._save_checkpoint(problem, t, dt, index, step_start or 0.0)
                 if stop:
                     raise Interrupted(f"{stop} at t = {t:.6g} s (checkpoint written)")
-                if step is not None and controller and controller.step_finished(step, row):
+                if margin is not None and margin <= 0:
                     self.log.info("protocol step %d ended by cut-off at t = %.6g s", index, t)
                     break
                 if tb.adaptive and cuts == 0:

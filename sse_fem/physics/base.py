@@ -176,8 +176,9 @@ class Controller(Protocol):
     def set_load(self, factor: float) -> None:
         """Scale the drive by ``factor`` in [0, 1] (steady load continuation)."""
 
-    def step_finished(self, step: ProtocolStep, row: dict[str, float]) -> bool:
-        """Whether ``row`` (this module's observed values) meets a cut-off of ``step``."""
+    def cutoff_margin(self, step: ProtocolStep, row: dict[str, float]) -> float | None:
+        """How far ``row`` (this module's observed values) is from a cut-off of ``step``, in
+        the cut-off's unit: > 0 not reached, <= 0 reached; None without a cut-off."""
 
 
 __all__ = ["Controller", "Physics"]

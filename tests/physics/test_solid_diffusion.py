@@ -285,3 +285,17 @@ def test_a_cluster_nothing_reaches_is_held(tmp_path):
     electronic = summary["outputs"]["conduction"]["clusters"]["electronic"]
     assert electronic["floating_held"] == 1 and electronic["without_path"] == 1
     assert summary["conservation"]["conduction"]["balance_error"] < 1e-8
+
+
+def test_discharge_lands_on_its_voltage_cut_off(tmp_path):
+    """The step that crosses the cut-off is retried shorter: the discharge ends within 1 %
+    of a step's voltage change past 3.9 V, not a whole step past it."""
+    data = cell_case(tmp_path)
+    data["time"]["protocol"][0]["until_voltage_below"] = "3.9 V"
+    summary = Run(validate_case(data)).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    rows = read_rows(tmp_path / "out")
+    v_end, v_before = rows[-1]["conduction.voltage_V"], rows[-2]["conduction.voltage_V"]
+    assert v_end <= 3.9 < v_before
+    assert 3.9 - v_end <= 0.01 * (v_before - v_end) + 1e-12
+    assert rows[-1]["time_s"] < 1800.0  # ended by the cut-off

@@ -476,23 +476,16 @@ class Conduction(ConductionOutputs, Physics):
         finally:
             t.current_mode.value, t.current.value = saved
 
-    def step_finished(self, step: ProtocolStep, row: dict[str, float]) -> bool:
+    def cutoff_margin(self, step: ProtocolStep, row: dict[str, float]) -> float | None:
+        """Smallest distance to the voltage [V] or current-density [A/m^2] cut-offs of
+        ``step`` (<= 0: reached)."""
         v = row.get("voltage_V")
         j = row.get("current_density_A_m2")
-        return bool(
-            (
-                v is not None
-                and step.until_voltage_above is not None
-                and v >= step.until_voltage_above
-            )
-            or (
-                v is not None
-                and step.until_voltage_below is not None
-                and v <= step.until_voltage_below
-            )
-            or (
-                j is not None
-                and step.until_current_below is not None
-                and abs(j) <= step.until_current_below
-            )
-        )
+        margins = []
+        if v is not None and step.until_voltage_above is not None:
+            margins.append(step.until_voltage_above - v)
+        if v is not None and step.until_voltage_below is not None:
+            margins.append(v - step.until_voltage_below)
+        if j is not None and step.until_current_below is not None:
+            margins.append(abs(j) - step.until_current_below)
+        return min(margins) if margins else None
