@@ -39,16 +39,18 @@ def plot_timeseries(rows: list[dict], outdir: Path, prefix: str = "") -> None:
 
 
 def plot_voltage_capacity(rows: list[dict], charge_key: str, outdir: Path) -> None:
-    """voltage_capacity.png: cell voltage vs the charge inserted into the electrode [mAh]
-    (rank 0); nothing without a voltage column."""
+    """voltage_capacity.png: cell voltage vs the charge passed, per terminal area [mAh/cm^2]
+    where the rows have one, else [mAh] (rank 0); nothing without a voltage column."""
     voltage_key = next((k for k in rows[0] if k.endswith(".voltage_V")), None)
     if voltage_key is None or charge_key not in rows[0]:
         return
-    q = np.array([r.get(charge_key, np.nan) for r in rows]) / 3.6  # C -> mAh
+    area_key = next((k for k in rows[-1] if k.endswith(".terminal_area_m2")), None)
+    per_area = 1.0 / (rows[-1][area_key] * 1e4) if area_key else 1.0  # per cm^2
+    q = np.array([r.get(charge_key, np.nan) for r in rows]) / 3.6 * per_area  # C -> mAh
     v = np.array([r.get(voltage_key, np.nan) for r in rows])
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(np.abs(q), v, "-", lw=1.5)
-    ax.set_xlabel("charge passed [mAh]")
+    ax.set_xlabel("charge passed [mAh/cm²]" if area_key else "charge passed [mAh]")
     ax.set_ylabel("cell voltage [V]")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -296,10 +298,12 @@ def plot_field(
     label: str,
     cells: np.ndarray | None = None,
     diverging: bool = False,
+    height: float | None = None,
 ) -> None:
     """The picture of a scalar field users look at: on 2D triangle meshes a map over the
     local parent ``cells`` (default all) with the region outlines drawn; in 3D a slice
-    through the middle. Nothing for other meshes. Collective; rank 0 draws."""
+    normal to z at ``height`` [m] (default the middle). Nothing for other meshes.
+    Collective; rank 0 draws."""
     from sse_fem.postprocess.interfaces import region_outlines
 
     msh = bundle.mesh
@@ -310,7 +314,7 @@ def plot_field(
             cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
         plot_field_2d(func, cells, path, label, region_outlines(bundle), diverging)
     elif dim == 3:
-        plot_slice_3d(func, path, label, cells=cells)
+        plot_slice_3d(func, path, label, position=height, cells=cells)
 
 
 def plot_slice_3d(

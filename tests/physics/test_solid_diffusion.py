@@ -299,3 +299,40 @@ def test_discharge_lands_on_its_voltage_cut_off(tmp_path):
     assert v_end <= 3.9 < v_before
     assert 3.9 - v_end <= 0.01 * (v_before - v_end) + 1e-12
     assert rows[-1]["time_s"] < 1800.0  # ended by the cut-off
+
+
+CASES = Path(__file__).resolve().parents[2] / "cases"
+
+
+def test_composite_cathode_case_reproduces_its_readme(tmp_path):
+    """cases/composite_cathode_discharge at 2C: the README's numbers (time to the cut-off,
+    delivered charge, particles without an electronic path), charge conservation, pictures."""
+    import numpy as np
+
+    from sse_fem.config import load_case
+
+    case = load_case(
+        CASES / "composite_cathode_discharge" / "case.yaml", ["time.protocol.0.value=-2 C"]
+    )
+    summary = Run(case, outdir=str(tmp_path)).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    rows = read_rows(tmp_path)
+    t = np.array([r["time_s"] for r in rows])
+    v = np.array([r["conduction.voltage_V"] for r in rows])
+    assert t[-1] == pytest.approx(233.0, abs=1.0)  # README table
+    assert v[-1] == pytest.approx(3.6, abs=2e-3)
+    assert np.interp(60.0, t, v) == pytest.approx(3.9325, abs=2e-3)
+    area = rows[-1]["conduction.terminal_area_m2"]
+    inserted = rows[-1]["solid_diffusion.inserted_charge_C"]
+    assert inserted / 3.6 / (area * 1e4) == pytest.approx(0.0837, rel=5e-3)  # mAh/cm^2
+    passed = sum(-r["conduction.current_A"] * r["dt_s"] for r in rows if r.get("dt_s", 0) > 0)
+    assert inserted == pytest.approx(passed, rel=1e-8)
+    sd = summary["outputs"]["solid_diffusion"]
+    assert sd["capacity_Ah"] / (area * 1e4) * 1e3 == pytest.approx(0.647, rel=2e-3)
+    assert (sd["particles"], sd["unused_particles"]) == (22, 17)
+    electronic = summary["outputs"]["conduction"]["clusters"]["electronic"]
+    assert (electronic["clusters"], electronic["without_path"]) == (44, 43)
+    assert electronic["floating_held"] == 26
+    assert electronic["region_fraction_without_path"]["active"] == pytest.approx(0.71, abs=0.005)
+    for picture in ("voltage_capacity.png", "stoichiometry.png", "timeseries.png"):
+        assert (tmp_path / picture).stat().st_size > 5000

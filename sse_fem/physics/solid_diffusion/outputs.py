@@ -189,7 +189,8 @@ class SolidDiffusionOutputs:
     def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
         """Capacity, delivered charge and utilisation; per particle its final stoichiometry
         (``particles.csv``; unused: changed by less than 5 % of the most changed); the
-        voltage-capacity curve and the stoichiometry map (2D) or slice (3D)."""
+        voltage-capacity curve and the stoichiometry map (2D) or slice (3D, through the particle
+        that changed most)."""
         table = self.particle_table(problem)
         change = table["stoichiometry"] - self.x0
         largest = np.abs(change).max(initial=0.0)
@@ -227,5 +228,8 @@ class SolidDiffusionOutputs:
             (x,) = self.output_functions(problem)["stoichiometry"]
             cells = problem.bundle.region_cells(self.regions)
             label = "stoichiometry x = c / c_max [-]"
-            plot_field(x, problem.bundle, writer.outdir / "stoichiometry.png", label, cells)
+            # 3D: the slice through the particle whose state changed most
+            height = float(table["centroid"][np.argmax(np.abs(change)), 2]) if len(change) else None
+            path = writer.outdir / "stoichiometry.png"
+            plot_field(x, problem.bundle, path, label, cells, height=height)
         return out
