@@ -58,6 +58,22 @@ def plot_voltage_capacity(rows: list[dict], charge_key: str, outdir: Path) -> No
     plt.close(fig)
 
 
+def plot_profiles(
+    position: np.ndarray, curves: dict[str, np.ndarray], path: Path, xlabel: str, ylabel: str
+) -> None:
+    """Curves of a quantity along one axis (``position`` [m], drawn in µm), one per name."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in curves.items():
+        ax.plot(position * 1e6, values, "-o", ms=3, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_interfaces(samples: dict[str, dict], dim: int, outdir: Path) -> None:
     """interface_<name>.png: current density along each interface (2D) or over it (3D)."""
     for name, s in samples.items():

@@ -55,13 +55,18 @@ class MeshBundle:
         ids = [self.regions[n] for n in names]
         return np.sort(np.concatenate([self.cell_tags.find(i) for i in ids])).astype(np.int32)
 
-    def extent(self) -> float:
-        """Largest side of the global bounding box of the mesh [m] (collective)."""
+    def bounds(self) -> np.ndarray:
+        """Global bounding box of the mesh, rows (lowest, highest) corner [m] (collective)."""
         x = self.mesh.geometry.x
         lo = np.full(3, np.inf) if not len(x) else x.min(axis=0)
         hi = np.full(3, -np.inf) if not len(x) else x.max(axis=0)
         self.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
         self.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
+        return np.array([lo, hi])
+
+    def extent(self) -> float:
+        """Largest side of the global bounding box of the mesh [m] (collective)."""
+        lo, hi = self.bounds()
         return float(np.max(hi - lo))
 
     def cell_region_tags(self) -> np.ndarray:

@@ -189,8 +189,15 @@ def test_isolated_particle_keeps_its_state(tmp_path):
     assert int(isolated["unused"]) == 1
     assert float(isolated["volume_m3"]) == pytest.approx(math.pi * (4e-6) ** 2, rel=2e-2)
     assert float(isolated["stoichiometry"]) == pytest.approx(X0, abs=1e-10)
-    for picture in ("stoichiometry.png", "voltage_capacity.png"):
+    for picture in ("stoichiometry.png", "voltage_capacity.png", "reaction_profile.png"):
         assert (tmp_path / "out" / picture).stat().st_size > 5000
+    with (tmp_path / "out" / "reaction_profile.csv").open() as f:
+        profile = list(csv.DictReader(f))
+    # the isolated particle reacts no net current in any slab; the connected one all of it
+    assert sum(float(r["connected_electrolyte.current_share"]) for r in profile) == pytest.approx(
+        1.0, rel=1e-9
+    )
+    assert max(abs(float(r["isolated_electrolyte.current_share"])) for r in profile) < 0.05
     passed = sum(-r["conduction.current_A"] * r["dt_s"] for r in rows if r.get("dt_s", 0) > 0)
     assert last["solid_diffusion.inserted_charge_C"] == pytest.approx(passed, rel=1e-8)
 
@@ -334,5 +341,15 @@ def test_composite_cathode_case_reproduces_its_readme(tmp_path):
     assert (electronic["clusters"], electronic["without_path"]) == (44, 43)
     assert electronic["floating_held"] == 26
     assert electronic["region_fraction_without_path"]["active"] == pytest.approx(0.71, abs=0.005)
-    for picture in ("voltage_capacity.png", "stoichiometry.png", "timeseries.png"):
+    for picture in ("voltage_capacity.png", "stoichiometry.png", "reaction_profile.png"):
         assert (tmp_path / picture).stat().st_size > 5000
+    with (tmp_path / "reaction_profile.csv").open() as f:
+        profile = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    shares = [
+        r["active_electrolyte.current_share"] + r["active_separator.current_share"] for r in profile
+    ]
+    assert sum(shares) == pytest.approx(1.0, rel=1e-9)
+    assert len(profile) == 20
+    # README: it reacts within 7 um of the collector (z = 2 to 9 um)
+    away = [sh for r, sh in zip(profile, shares, strict=True) if r["position_m"] > 9.5e-6]
+    assert max(abs(sh) for sh in away) < 1e-3

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from sse_fem.physics.conduction.terminals import FixedPotential, Terminal
 
 
+#: slabs of the reaction-current profile through the thickness
+REACTION_PROFILE_SLABS = 20
+
+
 class ConductionOutputs:
     """Mixin of ``Conduction``: everything it reports (state from the module's setup)."""
 
@@ -286,6 +290,44 @@ class ConductionOutputs:
             "current": current,
         }
 
+    def _reaction_profile(
+        self,
+        problem: Problem,
+        samples: dict[str, dict[str, np.ndarray]],
+        writer: ResultsWriter,
+        bounds: np.ndarray,
+    ) -> None:
+        """reaction_profile.csv (and .png): where through the thickness (the last axis, 20
+        slabs) the interfaces react: each slab's share of the current of all interfaces (> 0
+        in the direction of its interface's net current) and the mean current density per
+        slab (rank 0, gathered samples)."""
+        from sse_fem.io.plots import plot_profiles
+        from sse_fem.postprocess.interfaces import through_thickness
+
+        axis = problem.bundle.dim - 1
+        lo, hi = bounds[:, axis]
+        profiles = {
+            name: through_thickness(s, axis, REACTION_PROFILE_SLABS, (lo, hi))
+            for name, s in samples.items()
+        }
+        total = sum(abs(p["current"].sum()) for p in profiles.values()) or 1.0
+        columns = {"position_m": next(iter(profiles.values()))["position"]}
+        shares = {}
+        for name, p in profiles.items():
+            sign = 1.0 if p["current"].sum() >= 0 else -1.0  # anodic or cathodic interface
+            shares[name] = columns[f"{name}.current_share"] = sign * p["current"] / total
+            columns[f"{name}.current_density_A_m2"] = p["density"]
+        writer.write_table("reaction_profile.csv", columns)
+        if problem.case.outputs.plots:
+            axis_name = "xyz"[axis]
+            plot_profiles(
+                columns["position_m"],
+                shares,
+                writer.outdir / "reaction_profile.png",
+                f"{axis_name} [µm]",
+                "share of the interface current per slab",
+            )
+
     def _stoichiometry_at(
         self, problem: Problem, iface: InterfaceModel, x: np.ndarray, cells: np.ndarray
     ) -> np.ndarray | None:
@@ -416,6 +458,10 @@ class ConductionOutputs:
                     s["vertices"],
                     {"current_density_A_m2": s["current"], "overpotential_V": s["eta"]},
                 )
+        if problem.bundle.dim > 1 and self.interfaces:
+            bounds = problem.bundle.bounds()  # collective
+            if samples:  # rank 0
+                self._reaction_profile(problem, samples, writer, bounds)
         if not problem.case.outputs.plots:
             return summary
         if comm.rank == 0:
