@@ -318,9 +318,10 @@ class Problem:
         unit: str,
         provider: str,
         measure: ufl.Measure | Callable[[], ufl.Measure] | None = None,
+        cells: Callable[[], np.ndarray] | None = None,
     ) -> None:
         """Share a named quantity (see ``Quantities.provide``); call from ``declare``."""
-        self.quantities.provide(name, value, unit, provider, measure)
+        self.quantities.provide(name, value, unit, provider, measure, cells)
 
     def provided(self, prefix: str) -> list[str]:
         """Names of provided quantities starting with ``prefix``; call from ``residual``."""

@@ -12,6 +12,8 @@ a residual using another module's quantity.
 Names used by the shipped physics (unit):
 
 - ``temperature`` (K): heat, else ``case.temperature``;
+- ``stoichiometry.<region>`` (1, the field x = c/c_max) and ``concentration_change.<region>``
+  (mol/m^3, c - c0, also per cell): solid diffusion, in its particle regions;
 - ``potential.<carrier>`` (V), ``current_density.<carrier>`` (A/m^2, vector),
   ``joule_heat.<carrier>`` (W/m^3, regions conducting it): conduction;
 - ``interface_current_density.<interface>`` (A/m^2, on the interface, '+' = electrode side),
@@ -28,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import ufl
 from dolfinx import fem
 from ufl.core.expr import Expr
@@ -45,6 +48,9 @@ class SharedQuantity:
     #: every module has declared (e.g. a quadrature degree that depends on the coupling)
     where: ufl.Measure | Callable[[], ufl.Measure] | None = None
     users: set[str] = field(default_factory=set)
+    #: the current value per parent cell (owned and ghost; numpy, not collective), for
+    #: pictures and tables where the UFL value lives on a submesh
+    cells: Callable[[], np.ndarray] | None = None
 
     def __call__(self, level: int = 0) -> Expr:
         return self.value(level)
@@ -83,8 +89,10 @@ class Quantities:
         unit: str,
         provider: str,
         measure: ufl.Measure | Callable[[], ufl.Measure] | None = None,
+        cells: Callable[[], np.ndarray] | None = None,
     ) -> None:
-        """Register ``value`` (an expression, or level -> expression) under ``name``."""
+        """Register ``value`` (an expression, or level -> expression) under ``name``;
+        ``cells``: its current value per parent cell (numpy)."""
         if name in self._provided:
             raise ValueError(
                 f"quantity {name!r} is provided twice: by {self._provided[name].provider!r} "
@@ -93,7 +101,9 @@ class Quantities:
         default = self._defaults.get(name)
         if default is not None and default.unit != unit:
             raise ValueError(f"quantity {name!r}: unit {unit!r} differs from {default.unit!r}")
-        self._provided[name] = SharedQuantity(name, unit, provider, _as_levels(value), measure)
+        self._provided[name] = SharedQuantity(
+            name, unit, provider, _as_levels(value), measure, cells=cells
+        )
 
     def default(self, name: str, value: Expr, unit: str) -> None:
         """The value of ``name`` when no module provides it."""

@@ -226,3 +226,10 @@ class MeshBundle:
     def volume(self, region: str) -> float:
         form = fem.form(fem.Constant(self.mesh, 1.0) * self.dx()(self.regions[region]))
         return self.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
+
+
+def parent_cells(sub: SubMesh) -> tuple[np.ndarray, np.ndarray]:
+    """(local submesh cells, their parent cells), owned + ghost."""
+    imap = sub.mesh.topology.index_map(sub.mesh.topology.dim)
+    cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+    return cells, sub.cell_map.sub_topology_to_topology(cells, inverse=False)

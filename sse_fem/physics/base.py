@@ -74,6 +74,7 @@ class Problem(Protocol):
         unit: str,
         provider: str,
         measure: ufl.Measure | Callable[[], ufl.Measure] | None = None,
+        cells: Callable[[], np.ndarray] | None = None,
     ) -> None: ...
 
     def require(self, name: str, by: str) -> SharedQuantity: ...

@@ -141,10 +141,3 @@ def boundary_facets(sub: SubMesh, tag: int) -> np.ndarray:
     if sub.facet_tags is None:
         return np.zeros(0, dtype=np.int32)
     return sub.facet_tags.find(tag)
-
-
-def parent_cells(sub: SubMesh) -> tuple[np.ndarray, np.ndarray]:
-    """(local submesh cells, their parent cells), owned + ghost."""
-    imap = sub.mesh.topology.index_map(sub.mesh.topology.dim)
-    cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
-    return cells, sub.cell_map.sub_topology_to_topology(cells, inverse=False)

@@ -17,6 +17,7 @@ import numpy as np
 from dolfinx import fem
 
 from sse_fem.logs import get_logger
+from sse_fem.mesh.bundle import parent_cells
 from sse_fem.mesh.components import (
     cell_components,
     cell_volumes,
@@ -24,7 +25,7 @@ from sse_fem.mesh.components import (
     connected_components,
     sum_by_component,
 )
-from sse_fem.physics.conduction.fields import CarrierField, boundary_facets, parent_cells
+from sse_fem.physics.conduction.fields import CarrierField, boundary_facets
 
 if TYPE_CHECKING:
     from sse_fem.physics.base import Problem

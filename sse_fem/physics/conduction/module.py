@@ -29,12 +29,12 @@ import ufl
 from dolfinx import fem
 
 from sse_fem.errors import CaseError
+from sse_fem.mesh.bundle import parent_cells
 from sse_fem.physics.base import Physics
 from sse_fem.physics.conduction.fields import (
     CarrierField,
     boundary_facets,
     declare_fields,
-    parent_cells,
     region_carriers,
 )
 from sse_fem.physics.conduction.interfaces import (

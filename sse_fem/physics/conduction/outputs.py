@@ -12,7 +12,8 @@ import ufl
 from dolfinx import fem
 from dolfinx import mesh as dmesh
 
-from sse_fem.physics.conduction.fields import boundary_facets, parent_cells
+from sse_fem.mesh.bundle import parent_cells
+from sse_fem.physics.conduction.fields import boundary_facets
 from sse_fem.physics.kinetics import FARADAY
 from sse_fem.postprocess.interfaces import (
     facet_areas,

@@ -10,6 +10,13 @@ gdim, rigid-body near-nullspace for AMG. E, nu, alpha per region from the librar
 T is the shared ``temperature`` (heat's field, else the case's constant); T_ref
 ``physics.mechanics.reference_temperature`` (default ``case.temperature``).
 
+Chemical (Vegard) strain from a solved concentration: in every region where a physics provides
+``concentration_change.<region>`` (c - c0 [mol/m^3]: solid diffusion), e* gains
+Omega (c - c0) / 3 with the region material's ``partial_molar_volume`` Omega, monolithically
+(the residual integrates those regions separately: the field lives on their submesh). Pictures,
+tables and the shared ``stress`` take it per cell from the provider (``cells``), as of the
+last refresh (each observation).
+
 Requires ``temperature``; adds every provided ``body_force.<name>`` (N/m^3 on cells, or N/m^2
 on interface facets); provides ``stress`` (Pa, 3x3 with the out-of-plane component) and
 ``displacement`` (m).
@@ -34,6 +41,7 @@ from sse_fem.solvers.nullspace import rigid_body_modes
 if TYPE_CHECKING:
     from sse_fem.config.schema import MechanicsPhysics
     from sse_fem.physics.base import Problem
+    from sse_fem.quantities import SharedQuantity
 
 
 class Mechanics(MechanicsOutputs, Physics):
@@ -75,8 +83,9 @@ class Mechanics(MechanicsOutputs, Physics):
         """E [Pa], nu, alpha [1/K] and the chemical strain per cell (DG0)."""
         bundle = problem.bundle
         Q = fem.functionspace(bundle.mesh, ("DG", 0))
-        self.E, self.nu, self.alpha, self.chemical = (
-            fem.Function(Q, name=n) for n in ("E", "nu", "alpha", "chemical_strain")
+        self.E, self.nu, self.alpha, self.chemical, self.field_strain = (
+            fem.Function(Q, name=n)
+            for n in ("E", "nu", "alpha", "chemical_strain", "solved_chemical_strain")
         )
         tag_of = bundle.cell_region_tags()
         for region in problem.case.regions:
@@ -118,16 +127,26 @@ class Mechanics(MechanicsOutputs, Physics):
         previous step's with staggered coupling (no coupling terms in the Jacobian)."""
         return max(level, 1) if self.cfg.coupling == "staggered" else level
 
-    def eigenstrain(self, problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
-        """e* = alpha (T - T_ref) + e_chem (isotropic, linear) [-]; T of the previous step
-        with staggered coupling."""
+    def eigenstrain(
+        self, problem: Problem, level: int = 0, field: ufl.core.expr.Expr | None = None
+    ) -> ufl.core.expr.Expr:
+        """e* = alpha (T - T_ref) + e_chem + the chemical strain of solved concentrations
+        (isotropic, linear) [-]: ``field`` where given (UFL, in its region), else their
+        per-cell copy; T (and the field) of the previous step with staggered coupling."""
         T = problem.require("temperature", self.name)(self._lagged(level))
-        return self.alpha * (T - self.t_ref) + self.chemical
+        solved = self.field_strain if field is None else field
+        return self.alpha * (T - self.t_ref) + self.chemical + solved
 
-    def stress(self, problem: Problem, u: ufl.core.expr.Expr, level: int = 0) -> ufl.core.expr.Expr:
+    def stress(
+        self,
+        problem: Problem,
+        u: ufl.core.expr.Expr,
+        level: int = 0,
+        field: ufl.core.expr.Expr | None = None,
+    ) -> ufl.core.expr.Expr:
         """In-plane (gdim x gdim) stress [Pa] of displacement ``u``."""
         eps = ufl.sym(ufl.grad(u))
-        e_star = self.eigenstrain(problem, level)
+        e_star = self.eigenstrain(problem, level, field)
         if self.gdim == 1:
             return self.E * (eps - e_star * ufl.Identity(1))
         lam, mu, beta = self._lame()
@@ -166,11 +185,61 @@ class Mechanics(MechanicsOutputs, Physics):
                 "thermal_expansion", f"materials.{region.material}"
             )
 
+    def concentration_fields(
+        self, problem: Problem
+    ) -> list[tuple[str, fem.Constant, SharedQuantity]]:
+        """(region, Omega/3 [m^3/mol], shared c - c0) of every region whose concentration a
+        physics solves."""
+        if not hasattr(self, "_fields_solved"):
+            out = []
+            for region in problem.case.regions:
+                name = f"concentration_change.{region.name}"
+                if name not in problem.provided(name):
+                    continue
+                for k, spec in enumerate(self.cfg.chemical_strain):
+                    if region.name in spec.regions:
+                        raise CaseError(
+                            f"the chemical strain of {region.name!r} follows its solved "
+                            "concentration (Omega (c - c0) / 3); remove it here",
+                            f"physics.mechanics.chemical_strain[{k}].regions",
+                        )
+                omega = problem.materials[region.name].require(
+                    "partial_molar_volume", f"materials.{region.material}"
+                )
+                third = fem.Constant(problem.bundle.mesh, omega / 3.0)
+                out.append((region.name, third, problem.require(name, self.name)))
+            self._fields_solved = out
+        return self._fields_solved
+
+    def refresh_field_strain(self, problem: Problem) -> None:
+        """The per-cell copy of the solved chemical strain (pictures, tables, ``stress``)."""
+        tags = problem.bundle.cell_region_tags()
+        for region, third, q in self.concentration_fields(problem):
+            assert q.cells is not None, f"{q.name} has no per-cell values"
+            mine = tags == problem.bundle.regions[region]
+            self.field_strain.x.array[mine] = float(third.value) * q.cells()[mine]
+
     def residual(self, problem: Problem) -> ufl.Form:
         self._thermal_expansion(problem)
         v = problem.test("u")
-        dx = ufl.dx(problem.bundle.mesh)
-        F = ufl.inner(self.stress(problem, self.u), ufl.sym(ufl.grad(v))) * dx
+        bundle = problem.bundle
+        dx = bundle.dx()
+        solved = self.concentration_fields(problem)
+        strain = ufl.sym(ufl.grad(v))
+        if not solved:
+            F = ufl.inner(self.stress(problem, self.u), strain) * dx
+        else:
+            names = {r for r, _, _ in solved}
+            others = tuple(t for r, t in bundle.regions.items() if r not in names)
+            zero = fem.Constant(bundle.mesh, 0.0)
+            F = 0
+            if others:
+                F = ufl.inner(self.stress(problem, self.u, field=zero), strain) * dx(others)
+            for region, third, q in solved:
+                chemical = third * q(self._lagged(0))
+                F += ufl.inner(self.stress(problem, self.u, field=chemical), strain) * dx(
+                    bundle.regions[region]
+                )
         for b in self.boundaries:
             load = b.load()
             if load is not None:

@@ -46,7 +46,12 @@ class MechanicsOutputs:
     def stress_3d(self, problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
         raise NotImplementedError  # Mechanics'
 
-    def eigenstrain(self, problem: Problem, level: int = 0) -> ufl.core.expr.Expr:
+    def eigenstrain(
+        self, problem: Problem, level: int = 0, field: ufl.core.expr.Expr | None = None
+    ) -> ufl.core.expr.Expr:
+        raise NotImplementedError  # Mechanics'
+
+    def refresh_field_strain(self, problem: Problem) -> None:
         raise NotImplementedError  # Mechanics'
 
     # --- derived fields ------------------------------------------------------------------
@@ -61,6 +66,7 @@ class MechanicsOutputs:
     def derived_fields(self, problem: Problem) -> dict[str, fem.Function]:
         """Von Mises and hydrostatic stress [Pa], the stress tensor and the principal
         stresses (largest first), per cell (DG0), of the current state."""
+        self.refresh_field_strain(problem)
         if not hasattr(self, "_fields"):
             msh = problem.bundle.mesh
             Q = fem.functionspace(msh, ("DG", 0))

@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING
 
 from mpi4py import MPI
 
+import numpy as np
 import ufl
 from dolfinx import fem
 
 from sse_fem.errors import CaseError
+from sse_fem.mesh.bundle import parent_cells
 from sse_fem.physics.base import Physics
 from sse_fem.physics.kinetics import FARADAY
 from sse_fem.physics.solid_diffusion.outputs import SolidDiffusionOutputs
@@ -97,6 +99,7 @@ class SolidDiffusion(SolidDiffusionOutputs, Physics):
                 "mol/m^3",
                 self.name,
                 self.dx(p.tag),
+                partial(self._concentration_change_cells, problem, p),
             )
         self._volumes = self._region_integrals(problem, fem.Constant(msh, 1.0))
         self.capacity = sum(
@@ -112,6 +115,18 @@ class SolidDiffusion(SolidDiffusionOutputs, Physics):
     ) -> ufl.core.expr.Expr:
         """c_max (x - x0) [mol/m^3] at history ``level``."""
         return p.c_max * (problem.state("x_s", level) - self.x_initial)
+
+    def _concentration_change_cells(self, problem: Problem, p: ParticleRegion) -> np.ndarray:
+        """c_max (x - x0) [mol/m^3] per parent cell (the mean of the cell's P1 values, exact
+        for simplices) in region ``p``, 0 elsewhere."""
+        bundle = problem.bundle
+        imap = bundle.mesh.topology.index_map(bundle.dim)
+        out = np.zeros(imap.size_local + imap.num_ghosts)
+        cells, parents = parent_cells(self.sub)
+        mean = self.x.x.array[self.x.function_space.dofmap.list[cells]].mean(axis=1)
+        mine = bundle.cell_region_tags()[parents] == p.tag
+        out[parents[mine]] = float(p.c_max.value) * (mean[mine] - self.x0)
+        return out
 
     def _region(self, problem: Problem, name: str) -> ParticleRegion:
         material = next(r.material for r in problem.case.regions if r.name == name)

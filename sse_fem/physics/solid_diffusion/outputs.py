@@ -11,6 +11,7 @@ import ufl
 from dolfinx import fem
 from dolfinx import mesh as dmesh
 
+from sse_fem.mesh.bundle import parent_cells
 from sse_fem.mesh.components import (
     cell_components,
     cell_volumes,
@@ -154,8 +155,6 @@ class SolidDiffusionOutputs:
 
     def output_functions(self, problem: Problem) -> dict[str, list[fem.Function]]:
         """The stoichiometry x [-] on the parent mesh (DG1; 0 outside the particles)."""
-        from sse_fem.physics.conduction.fields import parent_cells
-
         if not hasattr(self, "_x_parent"):
             space = fem.functionspace(problem.bundle.mesh, ("DG", 1))
             self._x_parent = fem.Function(space, name="stoichiometry")
