@@ -132,7 +132,8 @@ def ball_mesh(path, size_um: float) -> None:
         gmsh.finalize()
 
 
-def test_sphere_constant_flux_3d_resolved(tmp_path):
+@pytest.mark.mpi
+def test_sphere_constant_flux_3d_resolved(shared_tmp):
     """A resolved ball: the surface-mean and centre concentration follow Crank's series
     within the error of the P1 mesh, which shrinks under refinement; the mean is exact."""
     from mpi4py import MPI
@@ -140,7 +141,7 @@ def test_sphere_constant_flux_3d_resolved(tmp_path):
     dt = T_END / 100
     errors = []
     for size in (1.25, 0.625):
-        path = tmp_path / f"ball_{size}.msh"
+        path = shared_tmp / f"ball_{size}.msh"
         if MPI.COMM_WORLD.rank == 0:
             ball_mesh(path, size)
         MPI.COMM_WORLD.barrier()
@@ -148,7 +149,7 @@ def test_sphere_constant_flux_3d_resolved(tmp_path):
         data.pop("geometry")
         data["mesh"] = {"file": str(path), "dimension": 3, "scale": "1 um"}
         data["physics"]["solid_diffusion"] = {}
-        case = validate_case(data, base_dir=tmp_path)
+        case = validate_case(data, base_dir=shared_tmp)
         problem = build_problem(case, build_mesh(case))
         try:
             (sd,) = problem.modules
@@ -213,7 +214,8 @@ def test_diffusivity_curve_of_the_stoichiometry():
     assert faster[1] == pytest.approx(constant[1], rel=1e-10)  # the same ions went in
 
 
-def test_diffusion_induced_stress_in_a_free_sphere(tmp_path):
+@pytest.mark.mpi
+def test_diffusion_induced_stress_in_a_free_sphere(shared_tmp):
     """Galvanostatic insertion into a free sphere (physics.md 5.13, Cheng & Verbrugge 2009):
     with Vegard strain Omega (c - c0) / 3 and the concentration the solver found, the stress
     at the centre is sigma_r = sigma_t = 2 Omega E (c_mean - c(0)) / (9 (1 - nu)), within 2 %
@@ -225,7 +227,7 @@ def test_diffusion_induced_stress_in_a_free_sphere(tmp_path):
 
     E, NU, OMEGA = 100e9, 0.3, 3e-6  # Pa, -, m^3/mol
     dt, steps = T_END / 40, 40
-    path = tmp_path / "ball.msh"
+    path = shared_tmp / "ball.msh"
     if MPI.COMM_WORLD.rank == 0:
         ball_mesh(path, 0.5)
     MPI.COMM_WORLD.barrier()
@@ -239,7 +241,7 @@ def test_diffusion_induced_stress_in_a_free_sphere(tmp_path):
         "poissons_ratio": NU,
         "partial_molar_volume": f"{OMEGA} m^3/mol",
     }
-    case = validate_case(data, base_dir=tmp_path)
+    case = validate_case(data, base_dir=shared_tmp)
     problem = build_problem(case, build_mesh(case))
     try:
         sd, mech = problem.modules[1], problem.modules[0]
@@ -274,3 +276,24 @@ def test_diffusion_induced_stress_in_a_free_sphere(tmp_path):
             assert sigma[axis, axis] == pytest.approx(expected, rel=2e-2), (axis, sigma)
     finally:
         problem.close()
+
+
+def test_prescribed_and_solved_chemical_strain_conflict():
+    """A region whose concentration is solved takes its chemical strain from it: a
+    prescribed one as well would count the lithiation twice (case error)."""
+    from sse_fem.errors import CaseError
+
+    data = sphere_case(10, T_END / 10)
+    data["physics"] = {
+        "solid_diffusion": {"symmetry": "spherical"},
+        "mechanics": {"chemical_strain": [{"regions": ["particle"], "strain": 0.01}]},
+    }
+    data["boundary_conditions"]["mechanics"] = [{"name": "bottom", "type": "fixed"}]
+    data["materials"]["host"] |= {
+        "youngs_modulus": "100 GPa",
+        "poissons_ratio": 0.3,
+        "partial_molar_volume": "3e-6 m^3/mol",
+    }
+    case = validate_case(data)
+    with pytest.raises(CaseError, match=r"chemical_strain\[0\].regions"):
+        build_problem(case, build_mesh(case)).close()
