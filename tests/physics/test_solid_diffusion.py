@@ -353,3 +353,24 @@ def test_composite_cathode_case_reproduces_its_readme(tmp_path):
     # README: it reacts within 7 um of the collector (z = 2 to 9 um)
     away = [sh for r, sh in zip(profile, shares, strict=True) if r["position_m"] > 9.5e-6]
     assert max(abs(sh) for sh in away) < 1e-3
+
+
+def test_nmc_layer_case_reproduces_its_readme(tmp_path):
+    """cases/nmc_layer_1d at 1C and 3C: the README's time to 3.6 V, delivered charge and
+    surface state; charge conservation to 1e-8."""
+    from sse_fem.config import load_case
+
+    quoted = {1: (1946.0, 0.130, 0.833), 3: (244.0, 0.0488, 0.787)}  # README table
+    for rate, (t_end, mah_cm2, surface) in quoted.items():
+        out = tmp_path / f"{rate}C"
+        case = load_case(CASES / "nmc_layer_1d" / "case.yaml", [f"time.protocol.0.value=-{rate} C"])
+        summary = Run(case, outdir=str(out)).execute()
+        assert summary["status"] == "ok", summary.get("reason")
+        rows = read_rows(out)
+        assert rows[-1]["time_s"] == pytest.approx(t_end, abs=1.0), rate
+        assert rows[-1]["conduction.voltage_V"] == pytest.approx(3.6, abs=2e-3)
+        delivered = summary["outputs"]["solid_diffusion"]["delivered_charge_Ah"] * 1e3 / 1e4
+        assert delivered == pytest.approx(mah_cm2, rel=5e-3), rate
+        assert rows[-1]["solid_diffusion.max_stoichiometry"] == pytest.approx(surface, abs=1e-3)
+        passed = sum(-r["conduction.current_A"] * r["dt_s"] for r in rows if r.get("dt_s", 0) > 0)
+        assert rows[-1]["solid_diffusion.inserted_charge_C"] == pytest.approx(passed, rel=1e-8)
