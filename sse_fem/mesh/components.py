@@ -53,14 +53,14 @@ def cell_components(V: fem.FunctionSpace, labels: np.ndarray) -> np.ndarray:
     return labels[V.dofmap.list[:, 0]]
 
 
-def cell_volumes(V: fem.FunctionSpace, spherical: bool = False) -> np.ndarray:
+def cell_volumes(V: fem.FunctionSpace, spherical: bool = False, centre: float = 0.0) -> np.ndarray:
     """Volume (area, length) of every owned cell of ``V``'s mesh [m^dim]; ``spherical``: of
-    the shell a 1D cell stands for (4 pi r^2 dr) [m^3]. Collective (JIT)."""
+    the shell a 1D cell stands for (4 pi r^2 dr, r = x - ``centre``) [m^3]. Collective."""
     import ufl
 
     mesh = V.mesh
     Q = fem.functionspace(mesh, ("DG", 0))
-    weight = 4 * np.pi * ufl.SpatialCoordinate(mesh)[0] ** 2 if spherical else 1
+    weight = 4 * np.pi * (ufl.SpatialCoordinate(mesh)[0] - centre) ** 2 if spherical else 1
     volumes = fem.assemble_vector(fem.form(ufl.TestFunction(Q) * weight * ufl.dx(domain=mesh)))
     return volumes.array[: Q.dofmap.index_map.size_local].copy()
 

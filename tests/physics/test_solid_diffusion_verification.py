@@ -107,6 +107,10 @@ def test_sphere_constant_flux_1d_spherical():
         assert max(balances) < 1e-9
         mean = sd.observe(problem)["mean_stoichiometry"]
         assert mean == pytest.approx(X0 + 0.5, rel=1e-9)
+        table = sd.particle_table(problem)  # one particle: the sphere of radius a
+        assert table["volume"] == pytest.approx([4 / 3 * math.pi * RADIUS**3], rel=1e-9)
+        # cell means of x weigh each cell's nodes alike, not by r^2: O(h^2) off the mean
+        assert table["stoichiometry"] == pytest.approx([mean], rel=1e-5)
     finally:
         problem.close()
 

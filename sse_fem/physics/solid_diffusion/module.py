@@ -76,10 +76,13 @@ class SolidDiffusion(SolidDiffusionOutputs, Physics):
         self.x_initial = fem.Constant(msh, self.x0)
         self.z = fem.Constant(msh, float(self.cfg.charge_number))
         self.particles = [self._region(problem, name) for name in self.regions]
-        r = ufl.SpatialCoordinate(msh)[0]
         self.spherical = self.cfg.symmetry == "spherical"
-        self.weight: ufl.core.expr.Expr | float = 4 * math.pi * r**2 if self.spherical else 1.0
-        degree = 2 + (2 if self.cfg.symmetry == "spherical" else 0)
+        self.weight: ufl.core.expr.Expr | float = 1.0
+        self.centre = float(bundle.bounds()[0, 0]) if self.spherical else 0.0
+        if self.spherical:  # the centre at the lower end of the interval
+            r = ufl.SpatialCoordinate(msh)[0] - fem.Constant(msh, self.centre)
+            self.weight = 4 * math.pi * r**2
+        degree = 2 + (2 if self.spherical else 0)
         self.dx = bundle.dx()(metadata={"quadrature_degree": degree})
         self.fluxes = [
             (spec.name, fem.Constant(msh, spec.value), bundle.measure(spec.name))

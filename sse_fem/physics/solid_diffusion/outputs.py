@@ -47,6 +47,7 @@ class SolidDiffusionOutputs:
     regions: tuple[str, ...]
     weight: ufl.core.expr.Expr | float
     spherical: bool
+    centre: float  # [m] of a 1D spherical particle
     dx: ufl.Measure
     fluxes: list[tuple[str, fem.Constant, ufl.Measure]]
     capacity: float
@@ -173,7 +174,7 @@ class SolidDiffusionOutputs:
             mesh = V.mesh
             n = mesh.topology.index_map(mesh.topology.dim).size_local
             keys = cell_components(V, labels)[:n]
-            volumes = cell_volumes(V, spherical=self.spherical)
+            volumes = cell_volumes(V, self.spherical, self.centre)
             centres = dmesh.compute_midpoints(mesh, mesh.topology.dim, np.arange(n, dtype=np.int32))
             sums = sum_by_component(
                 keys, np.column_stack([volumes, volumes[:, None] * centres]), ids, problem.comm
