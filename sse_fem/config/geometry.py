@@ -71,6 +71,11 @@ class LayeredCell(GeometryBase):
     layers: list[Layer] = Field(min_length=1)
     width: Positive("length") | None = None  # lateral size (2D, 3D)
     depth: Positive("length") | None = None  # second lateral size (3D), default width
+    #: interfaces and boundaries (``bottom``, ``top``) where ``mesh.interface_size`` applies,
+    #: growing linearly with distance (geometric cell sizes) to ``mesh.size`` over
+    #: ``mesh.size_growth_distance``; default every interface. Space-charge layers need
+    #: cells of about a third of the Debye length there
+    refine_at: list[str] | None = None
 
     @field_validator("layers")
     @classmethod
@@ -86,6 +91,17 @@ class LayeredCell(GeometryBase):
         ifaces = [f"{a}_{b}" for a, b in zip(names[:-1], names[1:], strict=True)]
         bnds = ["bottom", "top"] + (["sides"] if self.dimension > 1 else [])
         return {"regions": names, "interfaces": ifaces, "boundaries": bnds}
+
+    @model_validator(mode="after")
+    def _refine_targets(self) -> LayeredCell:
+        groups = self.group_names()
+        allowed = groups["interfaces"] + ["bottom", "top"]
+        for name in self.refine_at or []:
+            if name not in allowed:
+                raise ValueError(f"refine_at: {name!r} is none of {allowed}")
+        if self.refine_at and self.mesh.interface_size is None:
+            raise ValueError("refine_at needs mesh.interface_size (the size there)")
+        return self
 
 
 def _pairs(names: list[str]) -> list[str]:

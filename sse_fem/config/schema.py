@@ -166,11 +166,67 @@ class SolidDiffusionPhysics(Strict):
     charge_number: int = Field(default=1, ge=1, le=3)
 
 
+#: an ion's name: letters and digits, then its charge signs (Li+, Mg2+, TFSI-, PF6-)
+SPECIES_NAME = r"^[A-Za-z][A-Za-z0-9]*[+-]*$"
+
+
+class Species(Strict):
+    """A mobile ion of Nernst-Planck transport."""
+
+    name: str = Field(pattern=SPECIES_NAME)
+    charge_number: int = Field(ge=-3, le=3)  # z: +1 Li+, +2 Mg2+, +3 Al3+, -1 TFSI-
+    diffusivity: Positive("diffusivity")
+    initial_concentration: Positive("concentration")  # uniform [mol/m^3]
+    #: lattice saturation (Bikerman / lattice gas): mu = RT ln(c / (c_max - c)); none: dilute
+    max_concentration: Positive("concentration") | None = None
+    #: regions where it moves; default the regions of physics.nernst_planck
+    regions: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Species:
+        if self.charge_number == 0:
+            raise ValueError("charge_number 0: a neutral species carries no current here")
+        if self.max_concentration is not None and (
+            self.initial_concentration >= self.max_concentration
+        ):
+            raise ValueError(
+                f"initial_concentration ({self.initial_concentration:g} mol/m^3) must be below "
+                f"max_concentration ({self.max_concentration:g} mol/m^3)"
+            )
+        return self
+
+
+class FixedCharge(Strict):
+    """An immobile background charge z_fix c_fix in some regions (the anion framework of a
+    single-ion conductor, dopants)."""
+
+    regions: list[str] = Field(min_length=1)
+    concentration: Positive("concentration")
+    charge_number: int = Field(ge=-3, le=3)
+
+    @model_validator(mode="after")
+    def _charged(self) -> FixedCharge:
+        if self.charge_number == 0:
+            raise ValueError("charge_number 0 adds no charge: remove this entry")
+        return self
+
+
+class NernstPlanckPhysics(Strict):
+    """Nernst-Planck transport of every mobile ion with Poisson's equation for the potential
+    (``sse_fem.physics.nernst_planck``): space charge is resolved."""
+
+    #: regions where the potential is solved; default every region
+    regions: list[str] | None = Field(default=None, min_length=1)
+    species: list[Species] = Field(min_length=1)
+    fixed_charge: list[FixedCharge] = Field(default_factory=list)
+
+
 class PhysicsBlock(Strict):
     conduction: ConductionPhysics | None = None
     heat: HeatPhysics | None = None
     mechanics: MechanicsPhysics | None = None
     solid_diffusion: SolidDiffusionPhysics | None = None
+    nernst_planck: NernstPlanckPhysics | None = None
 
     @model_validator(mode="after")
     def _some(self) -> PhysicsBlock:
@@ -383,6 +439,41 @@ class SolidDiffusionBoundaryCondition(Strict):
     value: Quantity("molar_flux")
 
 
+class NernstPlanckBoundaryCondition(Strict):
+    """Conditions of Nernst-Planck/Poisson on a named boundary, any combination of: the
+    ``potential`` (a value, or ``terminal``: driven by ``time.protocol``'s voltage steps),
+    ``concentration`` per species (a reservoir) and ``flux`` per species (molar flux into the
+    domain). Species without either are blocked there (no flux); a boundary without a
+    potential has no surface charge (zero normal field)."""
+
+    name: str = Field(min_length=1)
+    potential: str | float | None = None
+    concentration: dict[str, Positive("concentration")] = Field(default_factory=dict)
+    flux: dict[str, Quantity("molar_flux")] = Field(default_factory=dict)
+
+    @property
+    def terminal(self) -> bool:
+        return isinstance(self.potential, str) and self.potential.strip() == "terminal"
+
+    @field_serializer("potential", when_used="json")
+    def _with_unit(self, value: object) -> object:
+        return value if self.terminal else _unit_string(value, "potential")
+
+    @model_validator(mode="after")
+    def _value(self) -> NernstPlanckBoundaryCondition:
+        if self.potential is not None and not self.terminal:
+            from sse_fem.units import to_si
+
+            try:
+                self.__dict__["potential"] = to_si(self.potential, "potential")
+            except CaseError as err:
+                raise ValueError(f"potential: {err} (or `terminal`)") from None
+        both = sorted(set(self.concentration) & set(self.flux))
+        if both:
+            raise ValueError(f"give a concentration or a flux for {both}, not both")
+        return self
+
+
 class SolidDiffusionInitialCondition(Strict):
     """Initial stoichiometry x0 = c / c_max of the particles (uniform)."""
 
@@ -424,6 +515,7 @@ class BoundaryConditionsBlock(_ByPhysics):
     heat: list[HeatBoundaryCondition] = Field(default_factory=list)
     mechanics: list[MechanicsBoundaryCondition] = Field(default_factory=list)
     solid_diffusion: list[SolidDiffusionBoundaryCondition] = Field(default_factory=list)
+    nernst_planck: list[NernstPlanckBoundaryCondition] = Field(default_factory=list)
 
 
 class InterfacesBlock(_ByPhysics):
@@ -650,10 +742,18 @@ def check_consistency(case: Case) -> None:
                 "one hour, which needs physics.solid_diffusion; give the current in A instead",
                 f"time.protocol[{k}].value",
             )
+    if case.physics.nernst_planck is not None:
+        _check_nernst_planck(case)
     if case.physics.conduction is not None:
         _check_conduction_controls(case)
-    elif case.time.protocol is not None:
-        raise CaseError("time.protocol drives a conduction terminal", "time.protocol")
+    elif case.time.protocol is not None and not any(
+        b.terminal for b in case.boundary_conditions.nernst_planck
+    ):
+        raise CaseError(
+            "time.protocol drives a terminal: a conduction boundary of type 'terminal' or a "
+            "nernst_planck boundary with `potential: terminal`",
+            "time.protocol",
+        )
 
 
 def _known_regions(case: Case, names: list[str], path: str) -> None:
@@ -732,6 +832,61 @@ def _check_solid_diffusion(case: Case) -> None:
             "initial_conditions.solid_diffusion",
         )
     _known_regions(case, sd.regions or [], f"{path}.regions")
+
+
+def _check_nernst_planck(case: Case) -> None:
+    np_ = case.physics.nernst_planck
+    assert np_ is not None
+    path = "physics.nernst_planck"
+    if case.physics.conduction is not None:
+        raise CaseError(
+            "nernst_planck and conduction in one case (a resolved layer in an Ohmic bulk) is "
+            "not available yet: solve the electrolyte with one of them",
+            "physics",
+        )
+    _known_regions(case, np_.regions or [], f"{path}.regions")
+    _unique(np_.species, f"{path}.species")
+    domain = set(np_.regions or [r.name for r in case.regions])
+    for k, sp in enumerate(np_.species):
+        _known_regions(case, sp.regions or [], f"{path}.species[{k}].regions")
+        outside = sorted(set(sp.regions or []) - domain)
+        if outside:
+            raise CaseError(
+                f"{outside} are outside the potential's regions {sorted(domain)}",
+                f"{path}.species[{k}].regions",
+            )
+    for k, fc in enumerate(np_.fixed_charge):
+        _known_regions(case, fc.regions, f"{path}.fixed_charge[{k}].regions")
+    names = [sp.name for sp in np_.species]
+    bcs = case.boundary_conditions.nernst_planck
+    for k, bc in enumerate(bcs):
+        for key in ("concentration", "flux"):
+            for species in getattr(bc, key):
+                if species not in names:
+                    raise CaseError(
+                        f"{species!r} is not a species; species: {names}",
+                        f"boundary_conditions.nernst_planck[{k}]({bc.name}).{key}",
+                    )
+    if not any(b.potential is not None for b in bcs):
+        raise CaseError(
+            "Poisson's equation needs a reference: give one boundary a `potential` (e.g. "
+            "'0 V') or `potential: terminal`",
+            "boundary_conditions.nernst_planck",
+        )
+    if sum(b.terminal for b in bcs) > 1:
+        raise CaseError("at most one boundary with `potential: terminal`", "boundary_conditions")
+    terminal = any(b.terminal for b in bcs)
+    if terminal and case.time.protocol is None:
+        raise CaseError("`potential: terminal` needs time.protocol", "time.protocol")
+    for k, step in enumerate(case.time.protocol or []):
+        if step.mode != "voltage":
+            raise CaseError(
+                f"a nernst_planck terminal is driven by voltage steps (got {step.mode!r}; "
+                "open circuit and current control need interface kinetics)",
+                f"time.protocol[{k}].mode",
+            )
+    if case.time.protocol is not None and case.time.mode != "transient":
+        raise CaseError("a protocol needs mode: transient", "time.mode")
 
 
 def _check_conduction_controls(case: Case) -> None:

@@ -84,11 +84,8 @@ def build(cfg: LayeredCell) -> dict:
         flat = {t for v in facets.values() for t in v}
         facets["sides"] = [t for _, t in gmsh.model.getEntities(dim - 1) if t not in flat]
     add_groups(dim - 1, facets)
-    iface_entities = [t for n in names["interfaces"] for t in facets[n]]
-    if dim == 1:
-        gmsh.option.setNumber("Mesh.MeshSizeMax", size)
-    else:
-        set_sizes(size, isize, iface_entities, dim - 1, growth)
+    targets = cfg.refine_at if cfg.refine_at is not None else names["interfaces"]
+    set_sizes(size, isize, [t for n in targets for t in facets[n]], dim - 1, growth)
     for layer, c in zip(cfg.layers, cells, strict=True):
         if layer.cells is not None and dim == 1:
             gmsh.model.mesh.setTransfiniteCurve(c, layer.cells + 1)

@@ -38,6 +38,30 @@ def plot_timeseries(rows: list[dict], outdir: Path, prefix: str = "") -> None:
     plt.close(fig)
 
 
+def plot_columns(
+    rows: list[dict], panels: list[tuple[str, dict[str, str], float]], path: Path
+) -> None:
+    """Time series of result columns, one panel per (y label, {curve label: column key},
+    factor from SI to the label's unit); rank 0."""
+    panels = [p for p in panels if any(k in rows[0] for k in p[1].values())] if rows else []
+    if len(rows) < 2 or not panels:
+        return
+    t = np.array([r["time_s"] for r in rows])
+    fig, axes = plt.subplots(len(panels), 1, sharex=True, figsize=(6, 2.5 * len(panels) + 0.5))
+    axes = np.atleast_1d(axes)
+    for ax, (ylabel, curves, factor) in zip(axes, panels, strict=True):
+        for label, key in curves.items():
+            ax.plot(t, [r.get(key, np.nan) * factor for r in rows], "-o", ms=2, label=label)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        if len(curves) > 1:
+            ax.legend()
+    axes[-1].set_xlabel("time [s]")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_voltage_capacity(rows: list[dict], charge_key: str, outdir: Path) -> None:
     """voltage_capacity.png: cell voltage vs the charge passed, per terminal area [mAh/cm^2]
     where the rows have one, else [mAh] (rank 0); nothing without a voltage column."""
@@ -59,13 +83,23 @@ def plot_voltage_capacity(rows: list[dict], charge_key: str, outdir: Path) -> No
 
 
 def plot_profiles(
-    position: np.ndarray, curves: dict[str, np.ndarray], path: Path, xlabel: str, ylabel: str
+    position: np.ndarray,
+    curves: dict[str, np.ndarray],
+    path: Path,
+    xlabel: str,
+    ylabel: str,
+    log: bool = False,
 ) -> None:
-    """Curves of a quantity along one axis (``position`` [m], drawn in µm), one per name."""
+    """Curves of a quantity along one axis (``position`` [m], drawn in µm, or nm when the
+    range is below 1 µm), one per name; ``xlabel`` without its unit."""
+    extent = float(np.nanmax(position) - np.nanmin(position)) if len(position) else 1.0
+    scale, unit = (1e9, "nm") if extent < 1e-6 else (1e6, "µm")
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, values in curves.items():
-        ax.plot(position * 1e6, values, "-o", ms=3, label=name)
-    ax.set_xlabel(xlabel)
+        ax.plot(position * scale, values, "-o", ms=2, label=name)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(f"{xlabel} [{unit}]")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sse_fem.physics.conduction import Conduction
 from sse_fem.physics.heat import Heat
 from sse_fem.physics.mechanics import Mechanics
+from sse_fem.physics.nernst_planck import NernstPlanck
 from sse_fem.physics.solid_diffusion import SolidDiffusion
 
 #: physics block key -> module class
@@ -17,4 +18,5 @@ MODULES = {
     "heat": Heat,
     "mechanics": Mechanics,
     "solid_diffusion": SolidDiffusion,
+    "nernst_planck": NernstPlanck,
 }

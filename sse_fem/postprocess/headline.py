@@ -36,6 +36,20 @@ FIGURES: list[tuple[str, str, str, float]] = [
         "MPa",
         1e-6,
     ),
+    (r"nernst_planck\.(?P<name>[^.]+)\.debye_length_m", "{name}: Debye length", "nm", 1e9),
+    (
+        r"nernst_planck\.(?P<name>[^.]+)\.surface_charge_C_m2",
+        "{name}: surface charge",
+        "uC/cm^2",
+        100.0,
+    ),
+    (
+        r"nernst_planck\.(?P<name>[^.]+)\.space_charge_width_m",
+        "{name}: space-charge layer width",
+        "nm",
+        1e9,
+    ),
+    (r"nernst_planck\.(?P<name>[^.]+)\.potential_drop_V", "{name}: potential drop", "mV", 1e3),
 ]
 
 

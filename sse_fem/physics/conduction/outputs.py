@@ -325,7 +325,7 @@ class ConductionOutputs:
                 columns["position_m"],
                 shares,
                 writer.outdir / "reaction_profile.png",
-                f"{axis_name} [µm]",
+                axis_name,
                 "share of the interface current per slab",
             )
 

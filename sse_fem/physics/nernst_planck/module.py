@@ -1,0 +1,327 @@
+"""Nernst-Planck/Poisson: every mobile ion and the electric potential, space charge resolved.
+
+    dc_i/dt + div N_i = S_i,   N_i = -D_i m_i(c_i) (grad u_i + z_i grad phi / V_T)
+    -div(eps0 eps_r grad phi) = F (sum_i z_i c_i + z_fix c_fix) + q
+
+with u_i the ion's chemical-potential variable (``species``: concentrations stay positive,
+and below c_max on a lattice), phi [V] continuous over the module's regions (P1 on their
+submesh), each ion on the submesh of its own regions, eps_r per region from the material
+library, V_T = RT/F with the shared temperature, S_i the shared ``ion_source.<species>``
+[mol/(m^3 s)] and q the shared ``charge_density.*`` [C/m^3] (none unless a module provides
+them).
+
+Scaling: both equations are divided by their natural sizes before assembly, Poisson by
+F c_ref L^d and transport by c_ref L^d / t_ref, with L the smallest Debye length of the regions
+and t_ref = L^2 / D_max, so that the Jacobian's entries are O(1) at lambda_D / L from 1 down to
+1e-4 (user input and output stay SI). In a steady run an ion without a concentration
+condition keeps its initial amount (a Lagrange multiplier per ion: blocking walls leave its
+level undetermined otherwise).
+
+Boundary conditions (``boundary_conditions.nernst_planck``): a potential (fixed, or
+``terminal`` driven by voltage steps), a concentration (reservoir) or a molar flux per ion;
+walls without a concentration or flux block the ion, walls without a potential carry no
+charge. Provides ``electric_potential`` [V] and ``concentration.<species>`` [mol/m^3].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import TYPE_CHECKING
+
+from mpi4py import MPI
+
+import basix.ufl
+import numpy as np
+import ufl
+from dolfinx import fem
+
+from sse_fem.errors import CaseError
+from sse_fem.physics.base import Physics
+from sse_fem.physics.conduction.fields import boundary_facets
+from sse_fem.physics.kinetics import FARADAY, GAS_CONSTANT
+from sse_fem.physics.nernst_planck.conditions import PotentialCondition
+from sse_fem.physics.nernst_planck.outputs import NernstPlanckOutputs
+from sse_fem.physics.nernst_planck.species import MobileIon, species_slug
+from sse_fem.physics.transient import hold_initial_state
+
+if TYPE_CHECKING:
+    from sse_fem.config.schema import NernstPlanckPhysics, ProtocolStep
+    from sse_fem.physics.base import Problem
+
+VACUUM_PERMITTIVITY = 8.8541878128e-12  # F/m
+#: largest change of an ion's chemical-potential variable in one Newton step [-] (a factor
+#: e^3 in concentration): larger steps overshoot the exponential
+MAX_VARIABLE_STEP = 3.0
+
+
+class NernstPlanck(NernstPlanckOutputs, Physics):
+    """Mobile ions and the electric potential; drives the cell through its terminal."""
+
+    name = "nernst_planck"
+
+    def __init__(self, cfg: NernstPlanckPhysics) -> None:
+        self.cfg = cfg
+
+    # --- setup ---------------------------------------------------------------------------
+    def declare(self, problem: Problem) -> None:
+        case, bundle = problem.case, problem.bundle
+        msh = bundle.mesh
+        self.regions = tuple(self.cfg.regions or [r.name for r in case.regions])
+        self.tags = tuple(bundle.regions[r] for r in self.regions)
+        self.sub = bundle.submesh(self.regions)
+        V = fem.functionspace(self.sub.mesh, ("Lagrange", 1))
+        t0 = case.case.temperature
+        self.phi = problem.add_unknown(
+            self.name, "phi", V, self.sub.cell_map, scale=GAS_CONSTANT * t0 / FARADAY
+        )
+        self._material_fields(problem)
+        c_ref = max(
+            [sp.initial_concentration for sp in self.cfg.species]
+            + [fc.concentration for fc in self.cfg.fixed_charge]
+        )
+        self.c_ref = fem.Constant(msh, c_ref)
+        self.ions = [self._ion(problem, k) for k in range(len(self.cfg.species))]
+        self.debye_lengths = self._debye_lengths(problem, t0)
+        length = min(self.debye_lengths.values())
+        d_max = max(sp.diffusivity for sp in self.cfg.species)
+        dim = bundle.dim
+        # Poisson / (F c_ref L^d), transport / (c_ref L^d / t_ref), t_ref = L^2 / D_max
+        self.poisson_scale = fem.Constant(msh, 1.0 / length**dim)
+        self.transport_scale = fem.Constant(msh, length**2 / d_max / length**dim)
+        self.multipliers = {}
+        if not problem.transient:
+            for ion in self.ions:
+                if not self._has_reservoir(problem, ion):
+                    R = fem.functionspace(
+                        ion.sub.mesh,
+                        basix.ufl.real_element(
+                            ion.sub.mesh.basix_cell(), value_shape=(), dtype=np.float64
+                        ),
+                    )
+                    self.multipliers[ion.slug] = problem.add_unknown(
+                        self.name, f"amount_{ion.slug}", R, ion.sub.cell_map, is_global=True
+                    )
+        self.potentials: list[PotentialCondition] = []
+        problem.provide(
+            "electric_potential",
+            lambda level: problem.state("phi", level),
+            "V",
+            self.name,
+            bundle.dx()(self.tags),
+        )
+        for ion in self.ions:
+            problem.provide(
+                f"concentration.{ion.name}",
+                partial(self.concentration_at, problem, ion),
+                "mol/m^3",
+                self.name,
+                bundle.dx()(ion.tags),
+            )
+
+    @staticmethod
+    def concentration_at(problem: Problem, ion: MobileIon, level: int = 0) -> ufl.core.expr.Expr:
+        """The ion's concentration [mol/m^3] at history ``level`` (0: now)."""
+        return ion.concentration(problem.state(f"u_{ion.slug}", level))
+
+    def _material_fields(self, problem: Problem) -> None:
+        """eps_r [-] and the fixed charge z_fix c_fix [mol/m^3] per parent cell (DG0)."""
+        bundle = problem.bundle
+        Q = fem.functionspace(bundle.mesh, ("DG", 0))
+        self.eps_r = fem.Function(Q, name="relative_permittivity")
+        self.fixed = fem.Function(Q, name="fixed_charge")
+        tag_of = bundle.cell_region_tags()
+        paths = {r.name: f"materials.{r.material}" for r in problem.case.regions}
+        self.permittivity = {}
+        for region in self.regions:
+            eps = problem.materials[region].require("relative_permittivity", paths[region])
+            self.permittivity[region] = eps
+            self.eps_r.x.array[tag_of == bundle.regions[region]] = eps
+        for fc in self.cfg.fixed_charge:
+            for region in fc.regions:
+                cells = tag_of == bundle.regions[region]
+                self.fixed.x.array[cells] += fc.charge_number * fc.concentration
+
+    def _ion(self, problem: Problem, k: int) -> MobileIon:
+        sp = self.cfg.species[k]
+        bundle, msh = problem.bundle, problem.bundle.mesh
+        regions = tuple(sp.regions or self.regions)
+        sub = bundle.submesh(regions)
+        slug = species_slug(sp.name)
+        V = fem.functionspace(sub.mesh, ("Lagrange", 1))
+        u = problem.add_unknown(self.name, f"u_{slug}", V, sub.cell_map, scale=1.0)
+        ion = MobileIon(
+            sp.name,
+            slug,
+            regions,
+            tuple(bundle.regions[r] for r in regions),
+            sub,
+            u,
+            fem.Constant(msh, float(sp.charge_number)),
+            fem.Constant(msh, sp.diffusivity),
+            self.c_ref,
+            None if sp.max_concentration is None else fem.Constant(msh, sp.max_concentration),
+            sp.initial_concentration,
+        )
+        u.x.array[:] = ion.variable(sp.initial_concentration)
+        return ion
+
+    def _debye_lengths(self, problem: Problem, temperature: float) -> dict[str, float]:
+        """lambda_D = sqrt(eps RT / (F^2 sum z_i^2 c_i0)) [m] per region with mobile ions."""
+        out = {}
+        for region in self.regions:
+            strength = sum(
+                sp.charge_number**2 * sp.initial_concentration
+                for sp, ion in zip(self.cfg.species, self.ions, strict=True)
+                if region in ion.regions
+            )
+            if strength > 0:
+                eps = VACUUM_PERMITTIVITY * self.permittivity[region]
+                out[region] = math.sqrt(eps * GAS_CONSTANT * temperature / FARADAY**2 / strength)
+        return out
+
+    @staticmethod
+    def _has_reservoir(problem: Problem, ion: MobileIon) -> bool:
+        return any(
+            ion.name in b.concentration for b in problem.case.boundary_conditions.nernst_planck
+        )
+
+    # --- forms ---------------------------------------------------------------------------
+    def residual(self, problem: Problem) -> ufl.Form:
+        bundle = problem.bundle
+        dx = bundle.dx()
+        T = problem.require("temperature", self.name)()
+        v_t = GAS_CONSTANT * T / FARADAY
+        phi, w = self.phi, problem.test("phi")
+        eps_over_fc = VACUUM_PERMITTIVITY / (FARADAY * self.c_ref)
+        poisson = eps_over_fc * self.eps_r * ufl.inner(ufl.grad(phi), ufl.grad(w)) * dx(
+            self.tags
+        ) - self.fixed / self.c_ref * w * dx(self.tags)
+        for name in problem.provided("charge_density."):
+            q = problem.require(name, self.name)
+            poisson -= q() / (FARADAY * self.c_ref) * w * q.measure
+        transport = 0
+        for ion in self.ions:
+            u, v = ion.u, problem.test(f"u_{ion.slug}")
+            c = ion.concentration(u)
+            poisson -= ion.z * c / self.c_ref * w * dx(ion.tags)
+            rate = problem.ddt(partial(self.concentration_at, problem, ion))
+            drive = ufl.grad(u) + ion.z * ufl.grad(phi) / v_t
+            evolving = (
+                rate / self.c_ref * v
+                + ion.diffusivity * ion.mobility(c) / self.c_ref * ufl.inner(drive, ufl.grad(v))
+            ) * dx(ion.tags)
+            for b in problem.case.boundary_conditions.nernst_planck:
+                if ion.name in b.flux:
+                    flux = fem.Constant(bundle.mesh, b.flux[ion.name])
+                    evolving -= flux / self.c_ref * v * bundle.boundary_part(b.name, ion.regions)
+            source = f"ion_source.{ion.name}"
+            if source in problem.provided(source):
+                q = problem.require(source, self.name)
+                evolving -= q() / self.c_ref * v * q.measure
+            lagrange = self.multipliers.get(ion.slug)
+            if lagrange is not None:  # steady, closed: the amount stays the initial one
+                r = problem.test(f"amount_{ion.slug}")
+                evolving += lagrange * v * dx(ion.tags)
+                evolving += (c - ion.initial) / self.c_ref * r * dx(ion.tags)
+            u0 = fem.Constant(bundle.mesh, ion.variable(ion.initial))
+            stiffness = fem.Constant(bundle.mesh, float(ion.diffusivity.value) * ion.initial)
+            transport += hold_initial_state(
+                problem, evolving, u, u0, v, [(stiffness / self.c_ref, dx(ion.tags))]
+            )
+        return self.poisson_scale * poisson + self.transport_scale * transport
+
+    def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
+        bundle = problem.bundle
+        fdim = bundle.dim - 1
+        V = self.phi.function_space
+        bcs = []
+        for k, b in enumerate(problem.case.boundary_conditions.nernst_planck):
+            path = f"boundary_conditions.nernst_planck[{k}]({b.name})"
+            tag = bundle.boundaries[b.name]
+            if b.potential is not None:
+                facets = boundary_facets(self.sub, tag)
+                self._touches(problem, facets, path, self.regions)
+                value = 0.0 if b.terminal else float(b.potential)
+                const = fem.Constant(self.sub.mesh, value)
+                dofs = fem.locate_dofs_topological(V, fdim, facets)
+                bc = fem.dirichletbc(const, dofs, V)
+                self.potentials.append(
+                    PotentialCondition(b.name, const, value, b.terminal, dofs, bc)
+                )
+                bcs.append(bc)
+            for ion in self.ions:
+                if ion.name not in b.concentration:
+                    continue
+                facets = boundary_facets(ion.sub, tag)
+                self._touches(problem, facets, f"{path}.concentration", ion.regions)
+                Vi = ion.u.function_space
+                const = fem.Constant(ion.sub.mesh, ion.variable(b.concentration[ion.name]))
+                dofs = fem.locate_dofs_topological(Vi, fdim, facets)
+                bcs.append(fem.dirichletbc(const, dofs, Vi))
+        return bcs
+
+    @staticmethod
+    def _touches(problem: Problem, facets: np.ndarray, path: str, regions: tuple) -> None:
+        if problem.comm.allreduce(len(facets), op=MPI.SUM) == 0:
+            raise CaseError(f"this boundary touches none of the regions {list(regions)}", path)
+
+    def validate(self, problem: Problem) -> None:
+        if not problem.transient:
+            for k, b in enumerate(problem.case.boundary_conditions.nernst_planck):
+                for ion in self.ions:
+                    if ion.name in b.flux and ion.slug in self.multipliers:
+                        raise CaseError(
+                            f"a steady run with a flux of {ion.name} and no concentration "
+                            "condition has no solution unless the fluxes cancel: give a "
+                            "reservoir (`concentration`) or run transient",
+                            f"boundary_conditions.nernst_planck[{k}]({b.name}).flux",
+                        )
+
+    def step_fraction(self, problem: Problem, step: dict[str, fem.Function]) -> float:
+        """Keeps each Newton step's change of every ion's variable within
+        ``MAX_VARIABLE_STEP`` (the exponential overshoots beyond)."""
+        largest = 0.0
+        for ion in self.ions:
+            du = step[f"u_{ion.slug}"].x.array
+            largest = max(largest, float(np.abs(du).max(initial=0.0)))
+        largest = problem.comm.allreduce(largest, op=MPI.MAX)
+        return min(1.0, MAX_VARIABLE_STEP / largest) if largest > 0 else 1.0
+
+    # --- controller ----------------------------------------------------------------------
+    def _terminal(self) -> PotentialCondition | None:
+        return next((p for p in self.potentials if p.terminal), None)
+
+    def set_drive(self, mode: str, value: float | None) -> None:
+        terminal = self._terminal()
+        if terminal is None or mode != "voltage" or value is None:
+            raise CaseError(
+                "a nernst_planck terminal (`potential: terminal`) takes voltage steps",
+                "time.protocol",
+            )
+        terminal.value = value
+        terminal.potential.value = value
+
+    @contextmanager
+    def at_rest(self) -> Iterator[None]:
+        """At zero applied voltage (the terminal shorted to the reference)."""
+        terminal = self._terminal()
+        if terminal is None:
+            yield
+            return
+        saved = float(terminal.potential.value)
+        terminal.potential.value = 0.0
+        try:
+            yield
+        finally:
+            terminal.potential.value = saved
+
+    def set_load(self, factor: float) -> None:
+        """Scale every fixed potential by ``factor`` (voltage continuation)."""
+        for p in self.potentials:
+            p.potential.value = factor * p.value
+
+    def cutoff_margin(self, step: ProtocolStep, row: dict[str, float]) -> float | None:
+        return None

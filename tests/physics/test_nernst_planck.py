@@ -1,0 +1,227 @@
+"""Nernst-Planck/Poisson: case checks, lattice saturation, the run's outputs and the shipped
+blocking-electrode case against its first-integral charge."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+from mpi4py import MPI
+
+import numpy as np
+import pytest
+import yaml
+from scipy.optimize import brentq
+
+from sse_fem.config import load_case, validate_case
+from sse_fem.driver import run_case
+from sse_fem.errors import CaseError
+from sse_fem.mesh import build_mesh
+from sse_fem.physics.nernst_planck.species import species_slug
+from sse_fem.problem import build_problem
+from tests.physics.pnp_cases import EPS0, V_T, debye_length, graded, pnp_case_1d, species
+
+CASES = Path(__file__).resolve().parents[2] / "cases"
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"), [("Li+", "Li_p"), ("TFSI-", "TFSI_m"), ("Mg2+", "Mg2_p"), ("Na", "Na")]
+)
+def test_species_slug(name, slug):
+    assert species_slug(name) == slug
+
+
+def base_data() -> dict:
+    return {
+        "case": {"name": "pnp"},
+        "geometry": {
+            "type": "layered_cell",
+            "dimension": 1,
+            "layers": [{"name": "electrolyte", "thickness": "10 nm"}],
+        },
+        "materials": {"el": {"category": "solid_electrolyte", "relative_permittivity": 10}},
+        "regions": [{"name": "electrolyte", "material": "el"}],
+        "physics": {"nernst_planck": {"species": [species("Li+", 1, 10.0)]}},
+        "boundary_conditions": {
+            "nernst_planck": [
+                {"name": "bottom", "potential": "0.1 V"},
+                {"name": "top", "potential": "0 V", "concentration": {"Li+": "10 mol/m^3"}},
+            ]
+        },
+    }
+
+
+def edited(path: str, value) -> dict:
+    """``base_data`` with ``value`` at the dotted ``path`` (list items by index)."""
+    data = base_data()
+    *parents, last = path.split(".")
+    node = data
+    for key in parents:
+        node = node[int(key)] if key.isdigit() else node[key]
+    if value is None:
+        del node[last if not last.isdigit() else int(last)]
+    else:
+        node[int(last) if last.isdigit() else last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where", "message"),
+    [
+        ("physics.nernst_planck.species.0.charge_number", 0, "species", "neutral"),
+        ("physics.nernst_planck.species.0.name", "Li 1", "name", "pattern"),
+        (
+            "physics.nernst_planck.species.0.max_concentration",
+            "5 mol/m^3",
+            "species",
+            "below max_concentration",
+        ),
+        (
+            "boundary_conditions.nernst_planck.1.concentration",
+            {"Na+": "1 mol/m^3"},
+            "boundary_conditions.nernst_planck[1](top).concentration",
+            "not a species",
+        ),
+        ("boundary_conditions.nernst_planck.0.potential", "1 A", "potential", "terminal"),
+        (
+            "boundary_conditions.nernst_planck",
+            [{"name": "top", "concentration": {"Li+": "10 mol/m^3"}}],
+            "boundary_conditions.nernst_planck",
+            "reference",
+        ),
+        ("physics.nernst_planck.regions", ["separator"], "regions", "not a region"),
+        ("physics.conduction", {}, "physics", "not available yet"),
+        ("boundary_conditions.nernst_planck.0.potential", "terminal", "time.protocol", "needs"),
+    ],
+)
+def test_case_errors(path, value, where, message):
+    with pytest.raises(CaseError) as err:
+        validate_case(edited(path, value))
+    assert where in str(err.value) and message in str(err.value)
+
+
+def test_current_steps_refused():
+    data = edited("boundary_conditions.nernst_planck.0.potential", "terminal")
+    data["time"] = {
+        "mode": "transient",
+        "dt": "1 ns",
+        "protocol": [{"mode": "current", "value": "1 mA", "duration": "1 us"}],
+    }
+    with pytest.raises(CaseError, match=r"voltage steps.*interface kinetics"):
+        validate_case(data)
+
+
+def test_steady_flux_without_reservoir_refused():
+    data = base_data()
+    data["boundary_conditions"]["nernst_planck"][1] = {
+        "name": "top",
+        "potential": "0 V",
+        "flux": {"Li+": "1e-6 mol/(m^2*s)"},
+    }
+    case = validate_case(data)
+    with pytest.raises(CaseError, match="no solution unless the fluxes cancel"):
+        build_problem(case, build_mesh(case, MPI.COMM_WORLD))
+
+
+@pytest.mark.mpi
+def test_lattice_saturation_at_the_wall():
+    """Accumulation against a wall at -10 V_T with c_max = 4 c0: at equilibrium the wall
+    occupancy is 1 / (1 + (1 - th0)/th0 e^psi0) exactly (the discrete flux is zero node by
+    node), far below the dilute c0 e^10; never above c_max."""
+    c0, c_max, eps_r, psi0 = 1000.0, 4000.0, 20.0, -10.0
+    lam = debye_length(eps_r, c0)
+    case = pnp_case_1d(
+        60 * lam,
+        [species("Li+", 1, c0, max_concentration=f"{c_max} mol/m^3")],
+        [
+            {"name": "bottom", "potential": f"{psi0 * V_T} V"},
+            {"name": "top", "potential": "0 V", "concentration": {"Li+": f"{c0} mol/m^3"}},
+        ],
+        eps_r=eps_r,
+        mesh=graded(lam, 1 / 50, 1, 10),
+        fixed_charge=[
+            {"regions": ["electrolyte"], "concentration": f"{c0} mol/m^3", "charge_number": -1}
+        ],
+    )
+    problem = build_problem(case, build_mesh(case, MPI.COMM_WORLD))
+    assert problem.solve()[0]
+    (module,) = problem.modules
+    low, high = module.concentration_range(problem, module.ions[0])
+    th0 = c0 / c_max
+    wall = c_max / (1 + (1 - th0) / th0 * math.exp(psi0))
+    assert high == pytest.approx(wall, rel=1e-8)
+    assert low >= c0 * (1 - 1e-9) and high < c_max
+
+
+def test_run_outputs(tmp_path):
+    """A Gouy-Chapman case through the driver: summary figures, profiles table, pictures."""
+    c0, eps_r = 10.0, 10.0
+    lam = debye_length(eps_r, 2 * c0)
+    case = pnp_case_1d(
+        40 * lam,
+        [species("A+", 1, c0), species("B-", -1, c0)],
+        [
+            {"name": "bottom", "potential": f"{4 * V_T} V"},
+            {
+                "name": "top",
+                "potential": "0 V",
+                "concentration": {"A+": f"{c0} mol/m^3", "B-": f"{c0} mol/m^3"},
+            },
+        ],
+        eps_r=eps_r,
+        mesh=graded(lam, 1 / 50, 1 / 2, 10),
+    )
+    case.outputs.plots = True
+    summary = run_case(case, outdir=str(tmp_path / "out"))
+    assert summary["status"] == "ok"
+    out = summary["outputs"]["nernst_planck"]
+    assert out["electrolyte.debye_length_m"] == pytest.approx(lam, rel=1e-12)
+    grahame = math.sqrt(8 * eps_r * EPS0 * 8.314462618 * 298.15 * c0) * math.sinh(2.0)
+    assert out["bottom.surface_charge_C_m2"] == pytest.approx(grahame, rel=2e-3)
+    assert out["bottom.potential_drop_V"] == pytest.approx(4 * V_T, rel=1e-7)  # bulk at 20 lambda
+    # counter-ion within 1 % of c0 where psi = 0.01: tanh(psi/4) = tanh(1) e^(-x/lambda)
+    width = lam * math.log(math.tanh(1.0) / math.tanh(0.0025))
+    assert out["bottom.space_charge_width_m"] == pytest.approx(width, rel=0.05)
+    assert out["top.space_charge_width_m"] == 0.0
+    assert out["A_p.min_concentration_mol_m3"] == pytest.approx(c0 * math.exp(-4), rel=1e-9)
+    rows = list(csv.DictReader(open(tmp_path / "out" / "profiles.csv")))
+    assert {"position_m", "phi_V", "c_A_p_mol_m3", "c_B_m_mol_m3"} <= set(rows[0])
+    for name in ("potential_profile.png", "concentration_profile.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def first_integral_charge(volts: float, lam: float, eps_r: float) -> float:
+    """Charge per area [C/m^2] on the positive of two blocking electrodes around a single
+    mobile cation on a fixed background (semi-infinite layers): the drop splits as
+    psi_1 + psi_2 = V / V_T with equal and opposite charges sqrt(2) eps V_T / lambda
+    sqrt(psi + e^-psi - 1) sign(psi)."""
+    total = volts / V_T
+
+    def charge(psi: float) -> float:
+        return math.copysign(math.sqrt(2 * (psi + math.exp(-psi) - 1)), psi)
+
+    psi1 = brentq(lambda p: charge(p) + charge(p - total), 0.0, total)
+    return eps_r * EPS0 * V_T / lam * charge(psi1)
+
+
+@pytest.mark.slow
+def test_blocking_electrode_case(tmp_path):
+    """The shipped case: at the end of the 0.1 V step (7 RC times) the electrode charge is
+    the first-integral value; after 10 us shorted nearly all of it is gone."""
+    path = CASES / "blocking_electrode_polarisation" / "case.yaml"
+    case = load_case(path, ["outputs.fields=false", "outputs.plots=false"])
+    summary = run_case(case, outdir=str(tmp_path / "out"))
+    assert summary["status"] == "ok"
+    rows = list(csv.DictReader(open(tmp_path / "out" / "timeseries.csv")))
+    t = np.array([float(r["time_s"]) for r in rows])
+    q = np.array([float(r["nernst_planck.bottom.surface_charge_C_m2"]) for r in rows])
+    data = yaml.safe_load(path.read_text())
+    eps_r = 20.0
+    lam = debye_length(eps_r, 1000.0)
+    charged = q[np.argmin(np.abs(t - 10e-6))]
+    assert charged == pytest.approx(first_integral_charge(0.1, lam, eps_r), rel=0.01)
+    assert abs(q[-1]) < 0.01 * charged
+    assert data["physics"]["nernst_planck"]["species"][0]["initial_concentration"]
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["status"] == "ok"
