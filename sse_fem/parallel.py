@@ -99,10 +99,17 @@ def everyone_failed(timeout_s: float = DEADLINE_S) -> bool:
     return True
 
 
+#: seconds between printing the error line and MPI_Abort
+ABORT_GRACE_S = 0.3
+
+
 def abort(line: str, code: int) -> NoReturn:
     """Print ``line`` and end every rank with exit status ``code`` (MPI_Abort)."""
     print(line, file=sys.stderr, flush=True)
     sys.stdout.flush()
+    # the launcher forwards a rank's output asynchronously: an immediate abort lost the line
+    # now and then (1 in ~50 runs under load)
+    time.sleep(ABORT_GRACE_S)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # MPICH prints its own "Abort(2) on node ..." banner
     MPI.COMM_WORLD.Abort(code)

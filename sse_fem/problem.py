@@ -122,6 +122,7 @@ class Problem:
             dofs,
             linear=self.one_solve,
             physics_blocks=physics_blocks,
+            direct_max_dofs=max(m.direct_max_dofs for m in self.modules),
         )
         self.prefix = unique_prefix("newton")
         self.nonlinear = fpetsc.NonlinearProblem(

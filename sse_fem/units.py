@@ -39,7 +39,7 @@ DIMENSIONS: dict[str, str] = {
     "molar_flux": "mol/(m^2*s)",
     "diffusivity": "m^2/s",
     "energy": "J",
-    "molar_energy": "J/mol",
+    "molar_energy": "J/mol",  # also accepts per-particle energies ("0.3 eV")
     "activation_energy": "J/mol",  # also accepts per-particle energies ("0.3 eV")
     "density": "kg/m^3",
     "molar_mass": "kg/mol",
@@ -271,7 +271,8 @@ def to_si(value: object, dimension: str, path: str | None = None) -> float:
     ureg = registry()
     try:
         q = ureg.Quantity(magnitude, units)
-        if dimension == "activation_energy" and q.dimensionality == _si_dimensionality("energy"):
+        per_particle = q.dimensionality == _si_dimensionality("energy")
+        if dimension in ("activation_energy", "molar_energy") and per_particle:
             q = q * ureg.Quantity(1.0, "avogadro_constant")
         dimensionality = q.dimensionality
     except Exception:  # e.g. offset units in products

@@ -171,28 +171,69 @@ SPECIES_NAME = r"^[A-Za-z][A-Za-z0-9]*[+-]*$"
 
 
 class Species(Strict):
-    """A mobile ion of Nernst-Planck transport."""
+    """A mobile ion of Nernst-Planck transport. Its properties are one value, or one per
+    region (``{cathode: ..., electrolyte: ...}``, every region of the species): a species in
+    two regions is in equilibrium across their interface (its electrochemical potential is
+    continuous; the step of standard chemical potential between the phases builds the
+    space-charge layers there)."""
 
     name: str = Field(pattern=SPECIES_NAME)
     charge_number: int = Field(ge=-3, le=3)  # z: +1 Li+, +2 Mg2+, +3 Al3+, -1 TFSI-
-    diffusivity: Positive("diffusivity")
-    initial_concentration: Positive("concentration")  # uniform [mol/m^3]
-    #: lattice saturation (Bikerman / lattice gas): mu = RT ln(c / (c_max - c)); none: dilute
-    max_concentration: Positive("concentration") | None = None
+    diffusivity: Positive("diffusivity") | dict[str, Positive("diffusivity")]
+    #: uniform per region [mol/m^3]
+    initial_concentration: Positive("concentration") | dict[str, Positive("concentration")]
+    #: lattice saturation (Bikerman / lattice gas): mu = mu0 + RT ln(c / (c_max - c)); none:
+    #: dilute, mu = mu0 + RT ln(c / c_ref)
+    max_concentration: (
+        Positive("concentration") | dict[str, Positive("concentration") | None] | None
+    ) = None
+    #: mu0 per region (J/mol or eV per ion); only differences between regions matter
+    standard_chemical_potential: Quantity("molar_energy") | dict[str, Quantity("molar_energy")] = (
+        0.0
+    )
     #: regions where it moves; default the regions of physics.nernst_planck
     regions: list[str] | None = Field(default=None, min_length=1)
+
+    #: the per-region properties
+    PER_REGION: ClassVar[tuple[str, ...]] = (
+        "diffusivity",
+        "initial_concentration",
+        "max_concentration",
+        "standard_chemical_potential",
+    )
+
+    def value(self, key: str, region: str) -> float | None:
+        """Property ``key`` in ``region`` (SI)."""
+        v = getattr(self, key)
+        return v.get(region) if isinstance(v, dict) else v
 
     @model_validator(mode="after")
     def _consistent(self) -> Species:
         if self.charge_number == 0:
             raise ValueError("charge_number 0: a neutral species carries no current here")
-        if self.max_concentration is not None and (
-            self.initial_concentration >= self.max_concentration
-        ):
-            raise ValueError(
-                f"initial_concentration ({self.initial_concentration:g} mol/m^3) must be below "
-                f"max_concentration ({self.max_concentration:g} mol/m^3)"
-            )
+        for key in self.PER_REGION:
+            per_region = getattr(self, key)
+            if isinstance(per_region, dict) and self.regions is not None:
+                missing = sorted(set(self.regions) - set(per_region))
+                extra = sorted(set(per_region) - set(self.regions))
+                if missing or extra:
+                    raise ValueError(
+                        f"{key}: give one value per region of the species {self.regions}"
+                        + (f"; missing {missing}" if missing else "")
+                        + (f"; not a region of the species: {extra}" if extra else "")
+                    )
+        for region in self.regions or [None]:
+            c0 = self.value("initial_concentration", region) if region else None
+            c_max = self.value("max_concentration", region) if region else None
+            if not isinstance(self.initial_concentration, dict):
+                c0 = self.initial_concentration
+            if not isinstance(self.max_concentration, dict):
+                c_max = self.max_concentration
+            if c0 is not None and c_max is not None and c0 >= c_max:
+                raise ValueError(
+                    f"initial_concentration ({c0:g} mol/m^3) must be below max_concentration "
+                    f"({c_max:g} mol/m^3)" + (f" in {region}" if region else "")
+                )
         return self
 
 
@@ -855,6 +896,15 @@ def _check_nernst_planck(case: Case) -> None:
                 f"{outside} are outside the potential's regions {sorted(domain)}",
                 f"{path}.species[{k}].regions",
             )
+        regions = set(sp.regions or domain)
+        for key in sp.PER_REGION:
+            per_region = getattr(sp, key)
+            if isinstance(per_region, dict) and set(per_region) != regions:
+                raise CaseError(
+                    f"give one value per region of the species {sorted(regions)} (got "
+                    f"{sorted(per_region)})",
+                    f"{path}.species[{k}].{key}",
+                )
     for k, fc in enumerate(np_.fixed_charge):
         _known_regions(case, fc.regions, f"{path}.fixed_charge[{k}].regions")
     names = [sp.name for sp in np_.species]

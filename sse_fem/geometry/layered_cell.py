@@ -40,7 +40,8 @@ def build(cfg: LayeredCell) -> dict:
     total = float(z[-1])
     width = um(cfg.width) if cfg.width is not None else total
     depth = um(cfg.depth) if cfg.depth is not None else width
-    tol = 1e-6 * max(total, width)
+    # OCC bounding boxes carry its tolerance (~1e-7 model units): nm-thin cells need a floor
+    tol = max(1e-6 * max(total, width), 1e-6)
     occ = gmsh.model.occ
     size = um(cfg.mesh.size or default_size(cfg))
     isize = um(cfg.mesh.interface_size) if cfg.mesh.interface_size is not None else None

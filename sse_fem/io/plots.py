@@ -108,6 +108,35 @@ def plot_profiles(
     plt.close(fig)
 
 
+def plot_profile_window(
+    position: np.ndarray,
+    potential: np.ndarray,
+    concentrations: dict[str, np.ndarray],
+    centre: float,
+    half_width: float,
+    path: Path,
+) -> None:
+    """Potential and concentrations within ``half_width`` of ``centre`` [m] (a zoom on an
+    interface's space-charge layers; position drawn in nm, concentrations on a log scale)."""
+    keep = np.abs(position - centre) <= half_width
+    x = (position[keep] - centre) * 1e9
+    fig, ax = plt.subplots(2, 1, sharex=True, figsize=(6, 5.5))
+    ax[0].plot(x, potential[keep], "-o", ms=2)
+    ax[0].set_ylabel("potential [V]")
+    for name, c in concentrations.items():
+        ax[1].plot(x, c[keep], "-o", ms=2, label=name)
+    ax[1].set_yscale("log")
+    ax[1].set_ylabel("concentration [mol/m³]")
+    ax[1].set_xlabel("distance from the interface [nm]")
+    ax[1].legend()
+    for a in ax:
+        a.axvline(0.0, color="0.5", lw=0.8)
+        a.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_interfaces(samples: dict[str, dict], dim: int, outdir: Path) -> None:
     """interface_<name>.png: current density along each interface (2D) or over it (3D)."""
     for name, s in samples.items():

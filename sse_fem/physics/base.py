@@ -99,6 +99,9 @@ class Physics:
 
     #: physics block key; prefixes the module's unknowns' solver block and its output columns
     name: str = ""
+    #: the ``auto`` solver preset stays direct (LU) up to this many dofs in every dimension
+    #: when this physics is present (its systems defeat the iterative preset)
+    direct_max_dofs: int = 0
 
     def declare(self, problem: Problem) -> None:
         """Create unknowns (``problem.add_unknown``) and provide shared quantities."""

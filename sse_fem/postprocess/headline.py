@@ -44,12 +44,24 @@ FIGURES: list[tuple[str, str, str, float]] = [
         100.0,
     ),
     (
-        r"nernst_planck\.(?P<name>[^.]+)\.space_charge_width_m",
+        r"nernst_planck\.(?P<name>.+)\.space_charge_width_m",
         "{name}: space-charge layer width",
         "nm",
         1e9,
     ),
-    (r"nernst_planck\.(?P<name>[^.]+)\.potential_drop_V", "{name}: potential drop", "mV", 1e3),
+    (r"nernst_planck\.(?P<name>.+)\.potential_drop_V", "{name}: potential drop", "mV", 1e3),
+    (
+        r"nernst_planck\.(?P<name>.+)\.stored_charge_C_m2",
+        "{name}: stored charge",
+        "uC/cm^2",
+        100.0,
+    ),
+    (
+        r"nernst_planck\.(?P<name>.+)\.layer_resistance_ohm_m2",
+        "{name}: layer resistance",
+        "Ohm cm^2",
+        1e4,
+    ),
 ]
 
 

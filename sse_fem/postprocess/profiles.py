@@ -44,3 +44,27 @@ def evaluate(function: fem.Function, points: np.ndarray, comm: MPI.Comm) -> np.n
     comm.Allreduce(MPI.IN_PLACE, values, op=MPI.MAX)
     values[np.isneginf(values)] = np.nan
     return values
+
+
+def region_stretches(
+    points: np.ndarray, tags: fem.Function, comm: MPI.Comm, axis: int
+) -> list[tuple[int, np.ndarray]]:
+    """Split a line of ``points`` (sorted along ``axis``) into stretches of one region each:
+    (region tag, the stretch's points), the region read at the midpoint of every gap; a
+    point where two regions meet belongs to both stretches, nudged a hair into each (so that
+    fields discontinuous there are read on the right side)."""
+    mids = 0.5 * (points[1:] + points[:-1])
+    gap_tags = evaluate(tags, mids, comm)
+    out = []
+    start = 0
+    for k in range(1, len(gap_tags) + 1):
+        if k < len(gap_tags) and gap_tags[k] == gap_tags[start]:
+            continue
+        stretch = points[start : k + 1].copy()
+        nudge = 1e-9 * (stretch[-1, axis] - stretch[0, axis])
+        stretch[0, axis] += nudge
+        stretch[-1, axis] -= nudge
+        if np.isfinite(gap_tags[start]):
+            out.append((int(gap_tags[start]), stretch))
+        start = k
+    return out

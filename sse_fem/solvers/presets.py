@@ -42,6 +42,7 @@ def newton_options(
     dofs: int = 0,
     linear: bool = False,
     physics_blocks: dict[str, dict] | None = None,
+    direct_max_dofs: int = 0,
 ) -> tuple[str, dict]:
     """(preset name, PETSc options) for a ``SolverBlock`` and a problem of ``dofs`` global
     unknowns; preset is ``direct``, ``iterative`` or ``iterative_schur`` (iterative with
@@ -49,10 +50,12 @@ def newton_options(
     entry of ``physics_blocks``, name -> that block's options, ``sse_fem.solvers.plan``).
     ``linear`` problems take the direct preset's single LU
     solve as final (SNES ``ksponly``); iterative solves keep Newton's convergence test,
-    which accepts them after one step when the residual allows (``ScaledConvergence``)."""
+    which accepts them after one step when the residual allows (``ScaledConvergence``).
+    ``auto`` also takes the direct preset up to ``direct_max_dofs`` in any dimension (a
+    physics whose systems AMG does not handle, ``Physics.direct_max_dofs``)."""
     preset: str = solver.preset
     if preset == "auto":
-        small = dim == 1 or (dim == 2 and dofs <= DIRECT_2D_MAX_DOFS)
+        small = dim == 1 or (dim == 2 and dofs <= DIRECT_2D_MAX_DOFS) or dofs <= direct_max_dofs
         preset = "direct" if small else "iterative"
     opts: dict = {
         "snes_type": "newtonls",

@@ -121,7 +121,7 @@ def test_steady_flux_without_reservoir_refused():
         "flux": {"Li+": "1e-6 mol/(m^2*s)"},
     }
     case = validate_case(data)
-    with pytest.raises(CaseError, match="no solution unless the fluxes cancel"):
+    with pytest.raises(CaseError, match="do not cancel"):
         build_problem(case, build_mesh(case, MPI.COMM_WORLD))
 
 
@@ -225,3 +225,32 @@ def test_blocking_electrode_case(tmp_path):
     assert abs(q[-1]) < 0.01 * charged
     assert data["physics"]["nernst_planck"]["species"][0]["initial_concentration"]
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["status"] == "ok"
+
+
+def test_space_charge_lco_sulfide_cases(tmp_path):
+    """The shipped contact: the layer drops add up to the contact potential, each contact
+    is neutral, the bare SE is depleted within a nanometre, and the coating shields the SE."""
+    folder = CASES / "space_charge_lco_sulfide"
+    out = {}
+    for name in ("case", "case_coated"):
+        case = load_case(folder / f"{name}.yaml", ["outputs.fields=false", "outputs.plots=false"])
+        summary = run_case(case, outdir=str(tmp_path / name))
+        assert summary["status"] == "ok"
+        out[name] = summary["outputs"]["nernst_planck"]
+    bare = out["case"]
+    step = 0.3 / V_T + math.log(20800 / 10400)  # mu0 step and the SE's occupancy 2/3 (logit)
+    drops = (
+        bare["cathode_electrolyte.cathode.potential_drop_V"]
+        - bare["cathode_electrolyte.electrolyte.potential_drop_V"]
+    )
+    assert drops == pytest.approx(-step * V_T, rel=1e-4)
+    stored = [
+        bare[f"cathode_electrolyte.{r}.stored_charge_C_m2"] for r in ("cathode", "electrolyte")
+    ]
+    assert stored[0] == pytest.approx(-stored[1], rel=5e-3)
+    assert 0.1e-9 < bare["cathode_electrolyte.electrolyte.space_charge_width_m"] < 1e-9
+    assert bare["Li_p.min_concentration_mol_m3"] < 0.05 * 20800
+    coated = out["case_coated"]
+    se = coated["coating_electrolyte.electrolyte.stored_charge_C_m2"]
+    assert abs(se) < 0.01 * abs(stored[1])
+    assert abs(coated["coating_electrolyte.electrolyte.potential_drop_V"]) < 1e-3

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 
 from mpi4py import MPI
@@ -23,7 +24,9 @@ import numpy as np
 import pytest
 import ufl
 from dolfinx import fem
+from scipy.optimize import brentq
 
+from sse_fem.driver import run_case
 from sse_fem.mesh import build_mesh
 from sse_fem.physics.base import Physics
 from sse_fem.physics.nernst_planck import NernstPlanck
@@ -32,10 +35,12 @@ from tests.physics.pnp_cases import (
     EPS0,
     FARADAY,
     V_T,
+    binary_cell_1d,
     debye_length,
     graded,
     pnp_case_1d,
     species,
+    two_phase_case_1d,
 )
 
 pytestmark = pytest.mark.mpi
@@ -281,17 +286,18 @@ def mms_errors(z: int, ratio: float, size: float) -> tuple[float, float, float]:
     )
     problem = solve_steady(case, (ManufacturedSources(z, c0, names),))
     (module, _) = problem.modules
-    msh = module.sub.mesh
+    msh = problem.bundle.mesh
     ex = mms_exact(ufl.SpatialCoordinate(msh), z, c0)
     dx = ufl.dx(msh, metadata={"quadrature_degree": 6})
     fields = {"phi": module.phi}
     for key, ion in zip(("A", "B"), module.ions, strict=True):
-        fields[key] = ion.concentration(ion.u)
+        fields[key] = module.concentration_at(problem, ion)
     out = []
     for key in ("phi", "A", "B"):
-        err = fem.assemble_scalar(fem.form((fields[key] - ex[key]) ** 2 * dx))
-        ref = fem.assemble_scalar(fem.form(ex[key] ** 2 * dx))
-        out.append(math.sqrt(MPI.COMM_WORLD.allreduce(err) / MPI.COMM_WORLD.allreduce(ref)))
+        err = fem.form((fields[key] - ex[key]) ** 2 * dx, entity_maps=problem.entity_maps)
+        ref = fem.form(ex[key] ** 2 * dx)
+        total = [MPI.COMM_WORLD.allreduce(fem.assemble_scalar(f)) for f in (err, ref)]
+        out.append(math.sqrt(total[0] / total[1]))
     return tuple(out)
 
 
@@ -338,3 +344,154 @@ def test_electroneutral_limit():
     deviations = [electroneutral_deviation(r) for r in (1e-2, 1e-3, 1e-4)]
     assert deviations[0] < 1e-3
     assert deviations[0] > 50 * deviations[1] > 2500 * deviations[2]
+
+
+@pytest.mark.parametrize("lattice", [False, True])
+def test_equilibrium_interface_space_charge(lattice):
+    """Two single-ion conductors in contact (Li+ on fixed backgrounds, eps_r 50 | 20,
+    c0 2000 | 500 mol/m^3; dilute, or on lattices of 2 c0 | 1.5 c0 sites) with a step of mu0
+    of 0.15 eV: the contact potential psi_b = (mu0_a - mu0_b)/RT + ln(c0_a/c0_b) (dilute;
+    the logits of the occupancies on lattices) splits so that eps dpsi/dx is continuous, with
+    the first integral on each side: lambda psi' = sign(p) sqrt(2 (p + e^-p - 1)) (dilute),
+    sqrt(2 (p + c_max/c0 ln(1 - th0 + th0 e^-p))) (lattice, th0 = c0/c_max). The interface
+    potential and the charge stored on each side match to 0.5 %."""
+    gas, T = 8.314462618, 298.15
+    rt = gas * T
+    eps_r, c0 = (50.0, 20.0), (2000.0, 500.0)
+    c_max = (2 * c0[0], 1.5 * c0[1]) if lattice else (None, None)
+    mu0 = (0.0, 0.15 * FARADAY)  # J/mol: Li+ costs more in the electrolyte
+    lam = [debye_length(e, c) for e, c in zip(eps_r, c0, strict=True)]
+    lengths = (40 * lam[0], 40 * lam[1])
+    mesh = graded(min(lam), 1 / 50, 2, 10)
+    case = two_phase_case_1d(lengths, eps_r, c0, mu0, mesh, c_max)
+    problem = solve_steady(case)
+    (module,) = problem.modules
+
+    def level(k: int) -> float:  # ln of c / c_ref, or the logit of the occupancy
+        return math.log(c0[k] / (c_max[k] - c0[k])) if lattice else math.log(c0[k])
+
+    psi_b = (mu0[0] - mu0[1]) / rt + level(0) - level(1)  # bulk b against bulk a (0)
+
+    def g(p: float, k: int) -> float:  # lambda dpsi/dx at relative potential p, side k
+        if lattice:
+            th0 = c0[k] / c_max[k]
+            inner = p + c_max[k] / c0[k] * math.log(1 - th0 + th0 * math.exp(-p))
+        else:
+            inner = p + math.exp(-p) - 1
+        return math.copysign(math.sqrt(2 * inner), p)
+
+    def mismatch(psi_i: float) -> float:  # eps dpsi/dx (a side) - eps dpsi/dx (b side)
+        return eps_r[0] / lam[0] * g(psi_i, 0) + eps_r[1] / lam[1] * g(psi_i - psi_b, 1)
+
+    psi_i = brentq(mismatch, min(0.0, psi_b), max(0.0, psi_b))
+    u = problem.unknown("phi").u
+    x = u.function_space.tabulate_dof_coordinates()[:, 0]
+    at = np.abs(x - lengths[0]) < 1e-6 * lengths[0]
+    local = [float(u.x.array[at][0])] if at.any() else []
+    (phi_i,) = {v for vals in MPI.COMM_WORLD.allgather(local) for v in vals}
+    assert phi_i / V_T == pytest.approx(psi_i, rel=5e-3)
+    stored = eps_r[0] * EPS0 * V_T / lam[0] * g(psi_i, 0)  # charge per area in a's layer
+    dx = problem.bundle.dx()
+    ion = module.ions[0]
+    for k, sign in ((0, -1.0), (1, 1.0)):
+        tag = problem.bundle.regions[("cathode", "electrolyte")[k]]
+        rho = FARADAY * (module.concentration_at(problem, ion) - c0[k])
+        form = fem.form(rho * dx(tag), entity_maps=problem.entity_maps)
+        charge = MPI.COMM_WORLD.allreduce(fem.assemble_scalar(form))
+        assert charge == pytest.approx(sign * stored, rel=5e-3)
+
+
+BINARY_C0, BINARY_D = 1000.0, (1e-12, 3e-12)  # t+ = 0.25, ambipolar D = 1.5e-12 m^2/s
+
+
+def binary_parameters() -> tuple[float, float]:
+    """(t+, ambipolar D [m^2/s]) of the binary salt."""
+    d_plus, d_minus = BINARY_D
+    return d_plus / (d_plus + d_minus), 2 * d_plus * d_minus / (d_plus + d_minus)
+
+
+@pytest.mark.slow
+def test_sand_time(shared_tmp):
+    """Galvanostatic polarisation of a binary salt (1 um, lambda_D / L = 1e-4): the
+    concentration at the plating wall falls as c0 - 2 (1 - t+) i sqrt(t / (pi D)) / (z F)
+    (semi-infinite, the cell is 7 diffusion lengths thick at t_s), so its sqrt(t) slope
+    gives Sand's time t_s = pi D (z F c0)^2 / (4 i^2 (1 - t+)^2) within 2 %."""
+    length = 1e-6
+    t_plus, d_amb = binary_parameters()
+    t_sand = 0.02 * length**2 / d_amb
+    i = FARADAY * BINARY_C0 / (2 * (1 - t_plus)) * math.sqrt(math.pi * d_amb / t_sand)
+    time = {
+        "mode": "transient",
+        "t_end": f"{0.6 * t_sand} s",
+        "dt": f"{1e-4 * t_sand} s",
+        "dt_max": f"{t_sand / 100} s",
+    }
+    mesh = {"size": "5 nm", "interface_size": "0.05 nm", "size_growth_distance": "50 nm"}
+    case = binary_cell_1d(length, BINARY_C0, BINARY_D, i, mesh, time=time)
+    assert run_case(case, outdir=str(shared_tmp / "sand"))["status"] == "ok"
+    rows = list(csv.DictReader(open(shared_tmp / "sand" / "timeseries.csv")))
+    t = np.array([float(r["time_s"]) for r in rows])
+    c_wall = np.array([float(r["nernst_planck.A_p.min_concentration_mol_m3"]) for r in rows])
+    window = (t > 0.05 * t_sand) & (t < 0.5 * t_sand)
+    slope, intercept = np.polyfit(np.sqrt(t[window]), c_wall[window], 1)
+    assert intercept == pytest.approx(BINARY_C0, rel=2e-3)
+    assert (BINARY_C0 / slope) ** 2 == pytest.approx(t_sand, rel=0.02)
+
+
+def test_limiting_current():
+    """Steady currents through the binary salt (both ions closed: their amounts held): the
+    concentration at the plating wall falls linearly with the current, c0 (1 - i / i_lim),
+    to zero at i_lim = 2 z F D c0 / ((1 - t+) L) (ambipolar D); two currents extrapolate to
+    i_lim within 1 %, and the largest (90 % of it) keeps every concentration positive."""
+    length = 1e-6
+    t_plus, d_amb = binary_parameters()
+    i_lim = 2 * FARADAY * d_amb * BINARY_C0 / ((1 - t_plus) * length)
+    mesh = {"size": "10 nm", "interface_size": "0.05 nm", "size_growth_distance": "50 nm"}
+    walls = []
+    for share in (0.3, 0.9):
+        case = binary_cell_1d(length, BINARY_C0, BINARY_D, share * i_lim, mesh)
+        problem = solve_steady(case)
+        (module,) = problem.modules
+        low, _ = module.concentration_range(problem, module.ions[0])
+        assert low > 0
+        walls.append((share * i_lim, low))
+    (i1, c1), (i2, c2) = walls
+    extrapolated = i1 + c1 * (i2 - i1) / (c1 - c2)
+    assert extrapolated == pytest.approx(i_lim, rel=0.01)
+
+
+@pytest.mark.slow
+def test_cottrell_current(shared_tmp):
+    """The cation's concentration stepped to c0/2 at the top wall (the anion blocked there;
+    a reservoir of c0 at the far wall): the current density it carries out is the binary
+    salt's Cottrell current z F (c0 - c1) sqrt(D / (pi t)) / (1 - t+) (ambipolar D,
+    migration included), within 1 % over a decade of time."""
+    length = 1e-6
+    t_plus, d_amb = binary_parameters()
+    t_ref = length**2 / d_amb
+    c1 = BINARY_C0 / 2
+    case = pnp_case_1d(
+        length,
+        [species("A+", 1, BINARY_C0, BINARY_D[0]), species("B-", -1, BINARY_C0, BINARY_D[1])],
+        [
+            {"name": "bottom", "potential": "0 V", "concentration": {"A+": f"{BINARY_C0} mol/m^3"}},
+            {"name": "top", "concentration": {"A+": f"{c1} mol/m^3"}},
+        ],
+        mesh={"size": "5 nm", "interface_size": "0.05 nm", "size_growth_distance": "50 nm"},
+        refine_at=("bottom", "top"),
+        time={
+            "mode": "transient",
+            "t_end": f"{0.02 * t_ref} s",
+            "dt": f"{1e-6 * t_ref} s",
+            "dt_max": f"{2e-4 * t_ref} s",
+        },
+    )
+    assert run_case(case, outdir=str(shared_tmp / "cottrell"))["status"] == "ok"
+    rows = list(csv.DictReader(open(shared_tmp / "cottrell" / "timeseries.csv")))
+    t = np.array([float(r["time_s"]) for r in rows])
+    current = -FARADAY * np.array([float(r["nernst_planck.top.A_p.inflow_mol_m2_s"]) for r in rows])
+    window = (t >= 0.001 * t_ref) & (t <= 0.01 * t_ref)
+    t, current = t[window], current[window]
+    cottrell = FARADAY * (BINARY_C0 - c1) * np.sqrt(d_amb / (math.pi * t)) / (1 - t_plus)
+    assert len(t) > 10
+    assert np.abs(current / cottrell - 1).max() < 0.01

@@ -39,12 +39,13 @@ import ufl
 from dolfinx import fem
 
 from sse_fem.errors import CaseError
+from sse_fem.mesh.bundle import parent_cells
 from sse_fem.physics.base import Physics
 from sse_fem.physics.conduction.fields import boundary_facets
 from sse_fem.physics.kinetics import FARADAY, GAS_CONSTANT
 from sse_fem.physics.nernst_planck.conditions import PotentialCondition
 from sse_fem.physics.nernst_planck.outputs import NernstPlanckOutputs
-from sse_fem.physics.nernst_planck.species import MobileIon, species_slug
+from sse_fem.physics.nernst_planck.species import MobileIon, Phase, species_slug
 from sse_fem.physics.transient import hold_initial_state
 
 if TYPE_CHECKING:
@@ -55,12 +56,19 @@ VACUUM_PERMITTIVITY = 8.8541878128e-12  # F/m
 #: largest change of an ion's chemical-potential variable in one Newton step [-] (a factor
 #: e^3 in concentration): larger steps overshoot the exponential
 MAX_VARIABLE_STEP = 3.0
+#: the DG0 parameter fields of a ``MobileIon``, in its order
+PHASE_FIELDS = ("diffusivity", "initial", "c_max", "lattice", "mu0")
 
 
 class NernstPlanck(NernstPlanckOutputs, Physics):
     """Mobile ions and the electric potential; drives the cell through its terminal."""
 
     name = "nernst_planck"
+    #: Poisson coupled to drift-diffusion with coefficients varying by decades across
+    #: nanometre layers: GMRES + GAMG on the monolithic system failed on a 3D interface patch
+    #: (2.5k dofs on 2 ranks) and needed 140 iterations per Newton step on 1; MUMPS is
+    #: robust, so ``auto`` keeps LU up to 3e5 dofs (benchmarks/bench_pnp.py)
+    direct_max_dofs = 300_000
 
     def __init__(self, cfg: NernstPlanckPhysics) -> None:
         self.cfg = cfg
@@ -78,20 +86,25 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             self.name, "phi", V, self.sub.cell_map, scale=GAS_CONSTANT * t0 / FARADAY
         )
         self._material_fields(problem)
+        self.rt0 = GAS_CONSTANT * t0  # initial and boundary values use case.temperature
+        self.c_ref = fem.Constant(msh, 1.0)
+        self.initial_variables: dict[str, fem.Function] = {}
+        self.ions = [self._ion(problem, k) for k in range(len(self.cfg.species))]
         c_ref = max(
-            [sp.initial_concentration for sp in self.cfg.species]
+            [p.initial for ion in self.ions for p in ion.phases.values()]
             + [fc.concentration for fc in self.cfg.fixed_charge]
         )
-        self.c_ref = fem.Constant(msh, c_ref)
-        self.ions = [self._ion(problem, k) for k in range(len(self.cfg.species))]
-        self.debye_lengths = self._debye_lengths(problem, t0)
+        self.c_ref.value = c_ref
+        for ion in self.ions:
+            self._initial_variable(problem, ion)
+        self.debye_lengths = self._debye_lengths(t0)
         length = min(self.debye_lengths.values())
-        d_max = max(sp.diffusivity for sp in self.cfg.species)
+        d_max = max(p.diffusivity for ion in self.ions for p in ion.phases.values())
         dim = bundle.dim
         # Poisson / (F c_ref L^d), transport / (c_ref L^d / t_ref), t_ref = L^2 / D_max
         self.poisson_scale = fem.Constant(msh, 1.0 / length**dim)
         self.transport_scale = fem.Constant(msh, length**2 / d_max / length**dim)
-        self.multipliers = {}
+        self.multipliers: dict[str, fem.Function] = {}
         if not problem.transient:
             for ion in self.ions:
                 if not self._has_reservoir(problem, ion):
@@ -105,6 +118,8 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
                         self.name, f"amount_{ion.slug}", R, ion.sub.cell_map, is_global=True
                     )
         self.potentials: list[PotentialCondition] = []
+        #: (boundary, ion, local dofs of its variable there) of every reservoir
+        self.reservoirs: list[tuple[str, MobileIon, np.ndarray]] = []
         problem.provide(
             "electric_potential",
             lambda level: problem.state("phi", level),
@@ -121,10 +136,17 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
                 bundle.dx()(ion.tags),
             )
 
-    @staticmethod
-    def concentration_at(problem: Problem, ion: MobileIon, level: int = 0) -> ufl.core.expr.Expr:
+    def rt(self, problem: Problem) -> ufl.core.expr.Expr:
+        """RT [J/mol] at the shared temperature (from ``residual`` on)."""
+        if not hasattr(self, "_rt"):
+            self._rt = GAS_CONSTANT * problem.require("temperature", self.name)()
+        return self._rt
+
+    def concentration_at(
+        self, problem: Problem, ion: MobileIon, level: int = 0
+    ) -> ufl.core.expr.Expr:
         """The ion's concentration [mol/m^3] at history ``level`` (0: now)."""
-        return ion.concentration(problem.state(f"u_{ion.slug}", level))
+        return ion.concentration(problem.state(f"u_{ion.slug}", level), self.rt(problem))
 
     def _material_fields(self, problem: Problem) -> None:
         """eps_r [-] and the fixed charge z_fix c_fix [mol/m^3] per parent cell (DG0)."""
@@ -139,10 +161,13 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             eps = problem.materials[region].require("relative_permittivity", paths[region])
             self.permittivity[region] = eps
             self.eps_r.x.array[tag_of == bundle.regions[region]] = eps
+        self.fixed_charge = dict.fromkeys(self.regions, 0.0)
         for fc in self.cfg.fixed_charge:
             for region in fc.regions:
                 cells = tag_of == bundle.regions[region]
                 self.fixed.x.array[cells] += fc.charge_number * fc.concentration
+                self.fixed_charge[region] += fc.charge_number * fc.concentration
+        self._boundaries = set(bundle.boundaries)
 
     def _ion(self, problem: Problem, k: int) -> MobileIon:
         sp = self.cfg.species[k]
@@ -152,7 +177,24 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         slug = species_slug(sp.name)
         V = fem.functionspace(sub.mesh, ("Lagrange", 1))
         u = problem.add_unknown(self.name, f"u_{slug}", V, sub.cell_map, scale=1.0)
-        ion = MobileIon(
+        phases = {}
+        for region in regions:
+            c_max = sp.value("max_concentration", region)
+            phases[region] = Phase(
+                float(sp.value("diffusivity", region)),  # type: ignore[arg-type]
+                float(sp.value("initial_concentration", region)),  # type: ignore[arg-type]
+                None if c_max is None else float(c_max),
+                float(sp.value("standard_chemical_potential", region) or 0.0),
+            )
+        Q = fem.functionspace(msh, ("DG", 0))
+        fields = [fem.Function(Q, name=f"{key}_{slug}") for key in PHASE_FIELDS]
+        tag_of = bundle.cell_region_tags()
+        for region, p in phases.items():
+            cells = tag_of == bundle.regions[region]
+            values = (p.diffusivity, p.initial, p.c_max or 1.0, p.c_max is not None, p.mu0)
+            for f, value in zip(fields, values, strict=True):
+                f.x.array[cells] = float(value)
+        return MobileIon(
             sp.name,
             slug,
             regions,
@@ -160,22 +202,37 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             sub,
             u,
             fem.Constant(msh, float(sp.charge_number)),
-            fem.Constant(msh, sp.diffusivity),
             self.c_ref,
-            None if sp.max_concentration is None else fem.Constant(msh, sp.max_concentration),
-            sp.initial_concentration,
+            phases,
+            *fields,
         )
-        u.x.array[:] = ion.variable(sp.initial_concentration)
-        return ion
 
-    def _debye_lengths(self, problem: Problem, temperature: float) -> dict[str, float]:
+    def _initial_variable(self, problem: Problem, ion: MobileIon) -> None:
+        """u at the initial concentrations, per region (the last region wins on shared
+        vertices), and per parent cell (``ion_u0``: the initial state's hold)."""
+        V = ion.u.function_space
+        tdim = problem.bundle.dim
+        cells, parents = parent_cells(ion.sub)
+        tag_of = problem.bundle.cell_region_tags()
+        Q = fem.functionspace(problem.bundle.mesh, ("DG", 0))
+        ion_u0 = fem.Function(Q, name=f"u0_{ion.slug}")
+        for region, p in ion.phases.items():
+            value = ion.variable(p.initial, region, self.rt0)
+            mine = cells[tag_of[parents] == problem.bundle.regions[region]]
+            dofs = fem.locate_dofs_topological(V, tdim, mine)
+            ion.u.x.array[dofs] = value
+            ion_u0.x.array[tag_of == problem.bundle.regions[region]] = value
+        ion.u.x.scatter_forward()
+        self.initial_variables[ion.slug] = ion_u0
+
+    def _debye_lengths(self, temperature: float) -> dict[str, float]:
         """lambda_D = sqrt(eps RT / (F^2 sum z_i^2 c_i0)) [m] per region with mobile ions."""
         out = {}
         for region in self.regions:
             strength = sum(
-                sp.charge_number**2 * sp.initial_concentration
-                for sp, ion in zip(self.cfg.species, self.ions, strict=True)
-                if region in ion.regions
+                float(ion.z.value) ** 2 * ion.phases[region].initial
+                for ion in self.ions
+                if region in ion.phases
             )
             if strength > 0:
                 eps = VACUUM_PERMITTIVITY * self.permittivity[region]
@@ -192,8 +249,8 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
     def residual(self, problem: Problem) -> ufl.Form:
         bundle = problem.bundle
         dx = bundle.dx()
-        T = problem.require("temperature", self.name)()
-        v_t = GAS_CONSTANT * T / FARADAY
+        rt = self.rt(problem)
+        v_t = rt / FARADAY
         phi, w = self.phi, problem.test("phi")
         eps_over_fc = VACUUM_PERMITTIVITY / (FARADAY * self.c_ref)
         poisson = eps_over_fc * self.eps_r * ufl.inner(ufl.grad(phi), ufl.grad(w)) * dx(
@@ -205,10 +262,10 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         transport = 0
         for ion in self.ions:
             u, v = ion.u, problem.test(f"u_{ion.slug}")
-            c = ion.concentration(u)
+            c = ion.concentration(u, rt)
             poisson -= ion.z * c / self.c_ref * w * dx(ion.tags)
             rate = problem.ddt(partial(self.concentration_at, problem, ion))
-            drive = ufl.grad(u) + ion.z * ufl.grad(phi) / v_t
+            drive = ufl.grad(u - ion.mu0 / rt) + ion.z * ufl.grad(phi) / v_t
             evolving = (
                 rate / self.c_ref * v
                 + ion.diffusivity * ion.mobility(c) / self.c_ref * ufl.inner(drive, ufl.grad(v))
@@ -226,10 +283,10 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
                 r = problem.test(f"amount_{ion.slug}")
                 evolving += lagrange * v * dx(ion.tags)
                 evolving += (c - ion.initial) / self.c_ref * r * dx(ion.tags)
-            u0 = fem.Constant(bundle.mesh, ion.variable(ion.initial))
-            stiffness = fem.Constant(bundle.mesh, float(ion.diffusivity.value) * ion.initial)
+            u0 = self.initial_variables[ion.slug]
+            stiffness = ion.diffusivity * ion.initial / self.c_ref
             transport += hold_initial_state(
-                problem, evolving, u, u0, v, [(stiffness / self.c_ref, dx(ion.tags))]
+                problem, evolving, u, u0, v, [(stiffness, dx(ion.tags))]
             )
         return self.poisson_scale * poisson + self.transport_scale * transport
 
@@ -256,12 +313,36 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
                 if ion.name not in b.concentration:
                     continue
                 facets = boundary_facets(ion.sub, tag)
-                self._touches(problem, facets, f"{path}.concentration", ion.regions)
+                where = f"{path}.concentration"
+                self._touches(problem, facets, where, ion.regions)
+                region = self._boundary_region(problem, b.name, ion.regions, where)
+                value = ion.variable(b.concentration[ion.name], region, self.rt0)
                 Vi = ion.u.function_space
-                const = fem.Constant(ion.sub.mesh, ion.variable(b.concentration[ion.name]))
+                const = fem.Constant(ion.sub.mesh, value)
                 dofs = fem.locate_dofs_topological(Vi, fdim, facets)
                 bcs.append(fem.dirichletbc(const, dofs, Vi))
+                self.reservoirs.append((b.name, ion, dofs))
         return bcs
+
+    @staticmethod
+    def _boundary_region(
+        problem: Problem, boundary: str, regions: tuple[str, ...], path: str
+    ) -> str:
+        """The one region of ``regions`` that boundary facets of ``boundary`` belong to."""
+        bundle = problem.bundle
+        tdim = bundle.dim
+        f2c = bundle.mesh.topology.connectivity(tdim - 1, tdim)
+        tag_of = bundle.cell_region_tags()
+        local = {int(tag_of[f2c.links(f)[0]]) for f in bundle.facets(boundary)}
+        touched = set().union(*problem.comm.allgather(local))
+        names = [r for r in regions if bundle.regions[r] in touched]
+        if len(names) != 1:
+            raise CaseError(
+                f"a reservoir boundary must touch one region of the ion; {boundary!r} touches "
+                f"{names}",
+                path,
+            )
+        return names[0]
 
     @staticmethod
     def _touches(problem: Problem, facets: np.ndarray, path: str, regions: tuple) -> None:
@@ -269,16 +350,28 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             raise CaseError(f"this boundary touches none of the regions {list(regions)}", path)
 
     def validate(self, problem: Problem) -> None:
-        if not problem.transient:
-            for k, b in enumerate(problem.case.boundary_conditions.nernst_planck):
-                for ion in self.ions:
-                    if ion.name in b.flux and ion.slug in self.multipliers:
-                        raise CaseError(
-                            f"a steady run with a flux of {ion.name} and no concentration "
-                            "condition has no solution unless the fluxes cancel: give a "
-                            "reservoir (`concentration`) or run transient",
-                            f"boundary_conditions.nernst_planck[{k}]({b.name}).flux",
-                        )
+        """A steady run where given fluxes feed an ion that no reservoir holds needs them to
+        cancel (in at one wall, out at another), else it has no solution."""
+        if problem.transient:
+            return
+        bundle = problem.bundle
+        for ion in self.ions:
+            if ion.slug not in self.multipliers:
+                continue
+            given = [
+                (k, b, b.flux[ion.name] * bundle.area(b.name))
+                for k, b in enumerate(problem.case.boundary_conditions.nernst_planck)
+                if ion.name in b.flux
+            ]
+            net = sum(q for _, _, q in given)
+            if given and abs(net) > 1e-9 * sum(abs(q) for _, _, q in given):
+                k, b, _ = given[0]
+                raise CaseError(
+                    f"a steady run where the given fluxes of {ion.name} do not cancel (net "
+                    f"{net:.3g} mol/s into the cell) has no solution: balance them, give a "
+                    "reservoir (`concentration`) or run transient",
+                    f"boundary_conditions.nernst_planck[{k}]({b.name}).flux",
+                )
 
     def step_fraction(self, problem: Problem, step: dict[str, fem.Function]) -> float:
         """Keeps each Newton step's change of every ion's variable within

@@ -11,10 +11,11 @@ from mpi4py import MPI
 import numpy as np
 import ufl
 from dolfinx import fem
+from dolfinx import mesh as dmesh
 
 from sse_fem.mesh.bundle import parent_cells
 from sse_fem.physics.kinetics import FARADAY
-from sse_fem.postprocess.profiles import evaluate, profile_positions
+from sse_fem.postprocess.profiles import evaluate, profile_positions, region_stretches
 
 if TYPE_CHECKING:
     from sse_fem.io.results import ResultsWriter
@@ -42,12 +43,21 @@ class NernstPlanckOutputs:
     c_ref: fem.Constant
     poisson_scale: fem.Constant
     potentials: list[PotentialCondition]
+    reservoirs: list[tuple[str, MobileIon, np.ndarray]]
+    transport_scale: fem.Constant
     multipliers: dict[str, fem.Function]
     debye_lengths: dict[str, float]
+    fixed_charge: dict[str, float]  # z_fix c_fix per region [mol/m^3]
+    _boundaries: set[str]  # names of the case's boundaries
+    rt0: float  # RT [J/mol] at case.temperature
     _compiled: dict[str, list[fem.Form]]
 
-    @staticmethod
-    def concentration_at(problem: Problem, ion: MobileIon, level: int = 0) -> ufl.core.expr.Expr:
+    def concentration_at(
+        self, problem: Problem, ion: MobileIon, level: int = 0
+    ) -> ufl.core.expr.Expr:
+        raise NotImplementedError  # NernstPlanck
+
+    def rt(self, problem: Problem) -> ufl.core.expr.Expr:
         raise NotImplementedError  # NernstPlanck
 
     # --- per state -----------------------------------------------------------------------
@@ -64,13 +74,36 @@ class NernstPlanckOutputs:
             for p, q in zip(self.potentials, local, strict=True)
         }
 
+    def reservoir_inflows(self, problem: Problem) -> dict[str, float]:
+        """Molar flux [mol/(m^2 s)] of each ion into the cell through each boundary where a
+        reservoir holds its concentration, ``<boundary>.<ion>``: from the ion's residual at
+        its dofs there (consistent: exact for the discrete solution)."""
+        rows = problem.residual_rows()
+        local = np.array(
+            [
+                rows[f"u_{ion.slug}"][dofs[dofs < len(rows[f"u_{ion.slug}"])]].sum()
+                for _, ion, dofs in self.reservoirs
+            ]
+        )
+        problem.comm.Allreduce(MPI.IN_PLACE, local, op=MPI.SUM)
+        scale = float(self.c_ref.value) / float(self.transport_scale.value)
+        return {
+            f"{boundary}.{ion.slug}": float(q) * scale / problem.bundle.area(boundary)
+            for (boundary, ion, _), q in zip(self.reservoirs, local, strict=True)
+        }
+
     def concentration_range(self, problem: Problem, ion: MobileIon) -> tuple[float, float]:
-        """(min, max) of the ion's concentration [mol/m^3] at its dofs (collective)."""
-        n = ion.u.function_space.dofmap.index_map.size_local
-        owned = ion.u.x.array[:n]
-        extremes = np.array([-owned.min(initial=np.inf), owned.max(initial=-np.inf)])
+        """(min, max) of the ion's concentration [mol/m^3] in its cells (collective)."""
+        fields = self.parent_fields(problem)
+        c = fields[f"c_{ion.slug}"]
+        tdim = problem.bundle.dim
+        n = problem.bundle.mesh.topology.index_map(tdim).size_local
+        cells = problem.bundle.region_cells(ion.regions)
+        cells = cells[cells < n]
+        values = c.x.array[c.function_space.dofmap.list[cells]]
+        extremes = np.array([-values.min(initial=np.inf), values.max(initial=-np.inf)])
         problem.comm.Allreduce(MPI.IN_PLACE, extremes, op=MPI.MAX)
-        return ion.concentration_value(-extremes[0]), ion.concentration_value(extremes[1])
+        return float(-extremes[0]), float(extremes[1])
 
     def observe(self, problem: Problem) -> dict[str, float]:
         row: dict[str, float] = {}
@@ -79,6 +112,8 @@ class NernstPlanckOutputs:
             row["voltage_V"] = float(terminal.potential.value)
         for boundary, q in self.surface_charges(problem).items():
             row[f"{boundary}.surface_charge_C_m2"] = q
+        for key, flux in self.reservoir_inflows(problem).items():
+            row[f"{key}.inflow_mol_m2_s"] = flux
         for ion in self.ions:
             low, high = self.concentration_range(problem, ion)
             row[f"{ion.slug}.min_concentration_mol_m3"] = low
@@ -93,11 +128,18 @@ class NernstPlanckOutputs:
             return self._compiled
         bundle = problem.bundle
         dx, emap = bundle.dx(), problem.entity_maps
-        out: dict[str, list[fem.Form]] = {"amount": [], "storage": [], "moved": [], "in": []}
+        out: dict[str, list[fem.Form]] = {
+            "amount": [],
+            "initial": [],
+            "storage": [],
+            "moved": [],
+            "in": [],
+        }
         for ion in self.ions:
             out["amount"].append(
-                fem.form(ion.concentration(ion.u) * dx(ion.tags), entity_maps=emap)
+                fem.form(self.concentration_at(problem, ion) * dx(ion.tags), entity_maps=emap)
             )
+            out["initial"].append(fem.form(ion.initial * dx(ion.tags), entity_maps=emap))
             rate = problem.ddt(partial(self.concentration_at, problem, ion))
             out["storage"].append(fem.form(rate * dx(ion.tags), entity_maps=emap))
             out["moved"].append(fem.form(abs(rate) * dx(ion.tags), entity_maps=emap))
@@ -138,14 +180,14 @@ class NernstPlanckOutputs:
         storage = self._integrals(problem, "storage") if problem.transient else None
         moved = self._integrals(problem, "moved") if problem.transient else None
         inflow = self._integrals(problem, "in")
+        initial = self._integrals(problem, "initial")
         errors = []
         for k, ion in enumerate(self.ions):
             out[f"{ion.slug}.amount_mol"] = float(amounts[k])
             if ion.name in reservoir:
                 continue
             if storage is None:
-                initial = ion.initial * self._volume(problem, ion)
-                errors.append(abs(amounts[k] - initial) / initial)
+                errors.append(abs(amounts[k] - initial[k]) / initial[k])
                 continue
             solver = problem.case.solver
             relative = max(BALANCE_FLOOR, solver.newton_tolerance / tolerance)
@@ -158,110 +200,164 @@ class NernstPlanckOutputs:
         out["balance_error"] = max(errors, default=0.0)
         return out
 
-    def _volume(self, problem: Problem, ion: MobileIon) -> float:
-        return sum(problem.bundle.volume(r) for r in ion.regions)
-
     # --- fields and pictures -------------------------------------------------------------
-    def _submesh_fields(self, problem: Problem) -> list[tuple[fem.Function, fem.Expression | None]]:
-        """(P1 function on its submesh, expression it is interpolated from): the potential
-        [V] and each ion's concentration [mol/m^3]."""
-        if not hasattr(self, "_fields"):
-            self._fields: list[tuple[fem.Function, fem.Expression | None]] = [(self.phi, None)]
+    def parent_fields(self, problem: Problem) -> dict[str, fem.Function]:
+        """The current potential ``phi`` [V] and concentrations ``c_<ion>`` [mol/m^3] on
+        the parent mesh (DG1: concentrations jump across phase boundaries; 0 outside their
+        regions)."""
+        bundle = problem.bundle
+        if not hasattr(self, "_parent"):
+            dg1 = fem.functionspace(bundle.mesh, ("DG", 1))
+            self._parent = {"phi": fem.Function(dg1, name="phi")}
+            self._transfers = []
             for ion in self.ions:
-                V = ion.u.function_space
-                c = fem.Function(V, name=f"c_{ion.slug}")
-                expr = fem.Expression(ion.concentration(ion.u), V.element.interpolation_points)
-                self._fields.append((c, expr))
-        for f, expr in self._fields:
-            if expr is not None:
-                f.interpolate(expr)
-        return self._fields
+                u = fem.Function(dg1, name=f"u_{ion.slug}")
+                c = fem.Function(dg1, name=f"c_{ion.slug}")
+                expr = fem.Expression(
+                    ion.concentration(u, self.rt(problem)), dg1.element.interpolation_points
+                )
+                self._parent[c.name] = c
+                self._transfers.append((ion, u, c, expr, bundle.region_cells(ion.regions)))
+        cells, parents = parent_cells(self.sub)
+        self._parent["phi"].interpolate(self.phi, cells0=cells, cells1=parents)
+        for ion, u, c, expr, mine in self._transfers:
+            cells, parents = parent_cells(ion.sub)
+            u.interpolate(ion.u, cells0=cells, cells1=parents)
+            c.interpolate(expr, cells0=mine)
+        for f in self._parent.values():
+            f.x.scatter_forward()
+        return self._parent
 
     def output_functions(self, problem: Problem) -> dict[str, list[fem.Function]]:
-        """The potential [V] and the concentrations [mol/m^3] on the parent mesh (DG1; 0
-        outside their regions)."""
-        fields = self._submesh_fields(problem)
-        if not hasattr(self, "_parents"):
-            space = fem.functionspace(problem.bundle.mesh, ("DG", 1))
-            self._parents = [
-                fem.Function(space, name="phi" if f is self.phi else f.name) for f, _ in fields
-            ]
-        for parent_f, (f, _) in zip(self._parents, fields, strict=True):
-            cells, parent = parent_cells(self.sub if f is self.phi else self._sub_of(f))
-            parent_f.interpolate(f, cells0=cells, cells1=parent)
-            parent_f.x.scatter_forward()
-        return {"potential": self._parents[:1], "concentrations": self._parents[1:]}
+        """The potential [V] and the concentrations [mol/m^3] on the parent mesh (DG1)."""
+        fields = list(self.parent_fields(problem).values())
+        return {"potential": fields[:1], "concentrations": fields[1:]}
 
-    def _sub_of(self, f: fem.Function) -> SubMesh:
-        return next(i.sub for i in self.ions if i.u.function_space.mesh is f.function_space.mesh)
-
-    def profiles(self, problem: Problem) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Position [m] along the last axis through the centre, and the potential [V] and
-        concentrations [mol/m^3] there (NaN outside their regions)."""
+    def profiles(self, problem: Problem) -> list[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
+        """Along the last axis through the centre, per stretch of one region of this physics:
+        (region tag, position [m], {``phi_V`` [V], ``c_<ion>_mol_m3`` [mol/m^3] (NaN where
+        the ion does not move)}); a point where two regions meet is in both stretches."""
         bundle = problem.bundle
         axis = bundle.dim - 1
-        points = profile_positions(bundle, axis)
-        values = {}
-        for f, _ in self._submesh_fields(problem):
-            values["phi_V" if f is self.phi else f"{f.name}_mol_m3"] = evaluate(
-                f, points, problem.comm
-            )
-        return points[:, axis], values
+        if not hasattr(self, "_tags"):
+            self._tags = fem.Function(fem.functionspace(bundle.mesh, ("DG", 0)))
+            self._tags.x.array[:] = bundle.cell_region_tags()
+        stretches = region_stretches(
+            profile_positions(bundle, axis), self._tags, problem.comm, axis
+        )
+        fields = self.parent_fields(problem)
+        out = []
+        for tag, points in stretches:
+            if tag not in self.tags:
+                continue
+            values = {"phi_V": evaluate(fields["phi"], points, problem.comm)}
+            for ion in self.ions:
+                c = evaluate(fields[f"c_{ion.slug}"], points, problem.comm)
+                values[f"c_{ion.slug}_mol_m3"] = c if tag in ion.tags else np.full_like(c, np.nan)
+            out.append((tag, points[:, axis], values))
+        return out
 
-    def boundary_positions(self, problem: Problem, axis: int) -> dict[str, float]:
-        """Mean coordinate [m] along ``axis`` of every boundary of fixed potential."""
-        coords = self.phi.function_space.tabulate_dof_coordinates()[:, axis]
-        n = self.phi.function_space.dofmap.index_map.size_local
-        sums = np.array(
-            [[coords[p.dofs[p.dofs < n]].sum(), (p.dofs < n).sum()] for p in self.potentials]
-        ).reshape(-1, 2)
-        problem.comm.Allreduce(MPI.IN_PLACE, sums, op=MPI.SUM)
-        return {
-            p.boundary: float(total / count)
-            for p, (total, count) in zip(self.potentials, sums, strict=True)
-            if count > 0
-        }
+    def facet_group_positions(self, problem: Problem, axis: int) -> dict[str, float]:
+        """Coordinate [m] along ``axis`` of every boundary and interface that is a plane
+        perpendicular to it."""
+        bundle = problem.bundle
+        fdim = bundle.dim - 1
+        out = {}
+        for name in [*bundle.boundaries, *bundle.interfaces]:
+            facets = bundle.facets(name)
+            x = dmesh.compute_midpoints(bundle.mesh, fdim, facets)[:, axis]
+            stats = np.array([np.min(x, initial=np.inf), -np.max(x, initial=-np.inf)])
+            problem.comm.Allreduce(MPI.IN_PLACE, stats, op=MPI.MIN)
+            low, high = stats[0], -stats[1]
+            if np.isfinite(low) and high - low <= 1e-9 * max(bundle.extent(), 1e-300):
+                out[name] = float(0.5 * (low + high))
+        return out
 
-    @staticmethod
-    def layer(position: np.ndarray, values: dict[str, np.ndarray], at_start: bool) -> dict:
-        """The space-charge layer at one end of a profile: its width [m] (the first distance
-        where every ion is within 1 % of its bulk value, at the profile's middle) and the
-        potential drop across it [V] (wall minus bulk)."""
-        mid = int(np.argmin(np.abs(position - 0.5 * (position[0] + position[-1]))))
-        part = slice(0, mid + 1) if at_start else slice(len(position) - 1, mid - 1, -1)
-        x = position[part]
-        within = np.ones(len(x), dtype=bool)
-        for key, c in values.items():
-            if key.startswith("c_"):
-                within &= np.abs(c[part] - c[mid]) <= LAYER_THRESHOLD * abs(c[mid])
-        outside = np.nonzero(~within)[0]
-        width = float(abs(x[outside[-1] + 1] - x[0])) if len(outside) else 0.0
-        phi = values["phi_V"][part]
-        return {"space_charge_width_m": width, "potential_drop_V": float(phi[0] - phi[-1])}
+    def layers(
+        self,
+        stretches: list[tuple[int, np.ndarray, dict[str, np.ndarray]]],
+        groups: dict[str, float],
+        regions: dict[int, str],
+        charged: set[str],
+    ) -> dict[str, float]:
+        """The space-charge layer at each end of each region's stretch of the profile that
+        lies on an interface or a ``charged`` boundary: its width [m] (the first distance
+        where every ion is within 1 % of its bulk value, at the stretch's middle), the
+        potential drop from the end to the bulk [V], the charge stored in it per area
+        [C/m^2] and its small-signal resistance per area beyond the bulk's, the integral of
+        1/sigma(x) - 1/sigma_bulk with sigma = F^2 sum z^2 D m(c) / RT [Ohm m^2]. Keys
+        ``<boundary>.<figure>`` on walls, ``<interface>.<region>.<figure>`` on interfaces."""
+        out = {}
+        span = max(max(x[-1] for _, x, _ in stretches) - min(x[0] for _, x, _ in stretches), 0)
+        for tag, x, values in stretches:
+            if len(x) < 3:
+                continue
+            region = regions[tag]
+            mid = int(np.argmin(np.abs(x - 0.5 * (x[0] + x[-1]))))
+            rho = np.full(len(x), self.fixed_charge[region])
+            sigma = np.zeros(len(x))  # F^2 / RT sum z^2 D m(c) [S/m]
+            ions = []
+            for ion in self.ions:
+                c = values[f"c_{ion.slug}_mol_m3"]
+                if np.isfinite(c).all():
+                    ions.append(c)
+                    z = float(ion.z.value)
+                    rho = rho + z * c
+                    phase = ion.phases[region]
+                    free = 1 - c / phase.c_max if phase.c_max is not None else 1.0
+                    sigma += z**2 * phase.diffusivity * c * free * FARADAY**2 / self.rt0
+            for end in (0, len(x) - 1):
+                names = [n for n, g in groups.items() if abs(g - x[end]) <= 1e-6 * span]
+                names = [n for n in names if n in charged or n not in self._boundaries]
+                if not names:
+                    continue
+                key = names[0] if names[0] in self._boundaries else f"{names[0]}.{region}"
+                part = slice(0, mid + 1) if end == 0 else slice(len(x) - 1, mid - 1, -1)
+                within = np.ones(len(x[part]), dtype=bool)
+                for c in ions:
+                    within &= np.abs(c[part] - c[mid]) <= LAYER_THRESHOLD * abs(c[mid])
+                outside = np.nonzero(~within)[0]
+                xs = x[part]
+                phi = values["phi_V"][part]
+                out[f"{key}.space_charge_width_m"] = (
+                    float(abs(xs[outside[-1] + 1] - xs[0])) if len(outside) else 0.0
+                )
+                out[f"{key}.potential_drop_V"] = float(phi[0] - phi[-1])
+                stored = FARADAY * np.trapezoid(rho[part], xs)  # xs runs back at the upper end
+                out[f"{key}.stored_charge_C_m2"] = float(stored if end == 0 else -stored)
+                if sigma[mid] > 0 and np.all(sigma[part] > 0):
+                    excess = np.trapezoid(1 / sigma[part] - 1 / sigma[mid], xs)
+                    out[f"{key}.layer_resistance_ohm_m2"] = float(abs(excess))
+        return out
 
     def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
-        """Debye lengths, the final surface charge on every boundary of fixed potential and
-        the space-charge layer there (where the boundary is an end of the profile), extreme
+        """Debye lengths, the final surface charge on every boundary of fixed potential, the
+        space-charge layers at the boundaries and interfaces the profile crosses, extreme
         concentrations; ``profiles.csv`` and the profile pictures."""
-        position, values = self.profiles(problem)
-        writer.write_table("profiles.csv", {"position_m": position, **values})
+        bundle = problem.bundle
+        stretches = self.profiles(problem)
+        table: dict[str, list] = {"region": [], "position_m": []}
+        names = {tag: name for name, tag in bundle.regions.items()}
+        for tag, x, values in stretches:
+            table["region"] += [names[tag]] * len(x)
+            table["position_m"] += list(x)
+            for key, v in values.items():
+                table.setdefault(key, []).extend(v)
+        writer.write_table("profiles.csv", table)
         out: dict[str, object] = {
             f"{region}.debye_length_m": length for region, length in self.debye_lengths.items()
         }
         charges = self.surface_charges(problem)
-        ends = (position[0], position[-1])
-        for boundary, x in self.boundary_positions(problem, problem.bundle.dim - 1).items():
-            out[f"{boundary}.surface_charge_C_m2"] = charges[boundary]
-            nearest = min(abs(x - ends[0]), abs(x - ends[1]))
-            if nearest <= 1e-9 * max(abs(ends[1] - ends[0]), 1e-300):
-                layer = self.layer(position, values, abs(x - ends[0]) <= abs(x - ends[1]))
-                out |= {f"{boundary}.{key}": value for key, value in layer.items()}
+        for boundary, q in charges.items():
+            out[f"{boundary}.surface_charge_C_m2"] = q
+        groups = self.facet_group_positions(problem, bundle.dim - 1)
+        out |= self.layers(stretches, groups, names, set(charges))
         for ion in self.ions:
             low, high = self.concentration_range(problem, ion)
             out[f"{ion.slug}.min_concentration_mol_m3"] = low
             out[f"{ion.slug}.max_concentration_mol_m3"] = high
         if problem.case.outputs.plots and problem.comm.rank == 0:
-            from sse_fem.io.plots import plot_columns, plot_profiles
+            from sse_fem.io.plots import plot_columns, plot_profile_window, plot_profiles
 
             prefix = f"{self.name}."
             plot_columns(
@@ -280,14 +376,17 @@ class NernstPlanckOutputs:
                 writer.outdir / "timeseries.png",
             )
             axis = "xyz"[problem.bundle.dim - 1]
+            position = np.asarray(table["position_m"])
             plot_profiles(
                 position,
-                {"phi": values["phi_V"]},
+                {"phi": np.asarray(table["phi_V"])},
                 writer.outdir / "potential_profile.png",
                 axis,
                 "potential [V]",
             )
-            concentrations = {ion.name: values[f"c_{ion.slug}_mol_m3"] for ion in self.ions}
+            concentrations = {
+                ion.name: np.asarray(table[f"c_{ion.slug}_mol_m3"]) for ion in self.ions
+            }
             spread = [np.nanmax(c) / np.nanmin(c) for c in concentrations.values()]
             plot_profiles(
                 position,
@@ -297,6 +396,22 @@ class NernstPlanckOutputs:
                 "concentration [mol/m³]",
                 log=max(spread) > 10,
             )
+            widths = [
+                float(v)  # type: ignore[arg-type]
+                for k, v in out.items()
+                if k.endswith("space_charge_width_m")
+            ]
+            half = max(3 * max(widths, default=0.0), 1e-9)
+            for name, at in groups.items():
+                if name in bundle.interfaces:
+                    plot_profile_window(
+                        position,
+                        np.asarray(table["phi_V"]),
+                        concentrations,
+                        at,
+                        half,
+                        writer.outdir / f"interface_{name}_profile.png",
+                    )
         return out
 
 

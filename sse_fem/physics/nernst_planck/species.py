@@ -1,13 +1,17 @@
 """Mobile ions of Nernst-Planck transport: the chemical-potential variable each is solved in,
-and the concentration and mobility it gives.
+and the concentration and mobility it gives, per region (phase).
 
-The unknown of ion i is its dimensionless chemical potential u_i: u = ln(c / c_ref) (dilute)
-or u = ln(c / (c_max - c)) (lattice gas, Bikerman), so that every concentration a Newton
-iterate can reach is positive (and below c_max). The flux is
+The unknown of ion i is its chemical potential over RT, u = mu0/RT + ln(c / c_ref) (dilute)
+or u = mu0/RT + ln(c / (c_max - c)) (lattice gas, Bikerman), continuous over the ion's
+regions: where it spans two phases their interface is in equilibrium (with the potential
+continuous too, the electrochemical potential is), and the step of mu0 between the phases
+sets the concentrations on either side. Every concentration a Newton iterate can reach is
+positive, and below c_max on a lattice. The flux
 
-    N_i = -D_i m_i(c_i) (grad u_i + z_i grad phi / V_T),   m = c (dilute), c (1 - c/c_max),
+    N = -D m(c) (grad(u - mu0/RT) + z grad phi / V_T),   m = c (dilute), c (1 - c/c_max),
 
-which is Fick plus migration, D grad c + D z c grad phi / V_T, for both laws.
+is Fick plus migration, D grad c + D z c grad phi / V_T, for both laws. The per-phase
+parameters are DG0 functions on the parent mesh (no recompilation for new values).
 """
 
 from __future__ import annotations
@@ -29,6 +33,16 @@ def species_slug(name: str) -> str:
     return core + ("_" + signs.replace("+", "p").replace("-", "m") if signs else "")
 
 
+@dataclass(frozen=True)
+class Phase:
+    """The ion's parameters in one region (SI)."""
+
+    diffusivity: float  # [m^2/s]
+    initial: float  # initial concentration [mol/m^3]
+    c_max: float | None  # lattice saturation [mol/m^3]; None: dilute
+    mu0: float  # standard chemical potential [J/mol]
+
+
 @dataclass
 class MobileIon:
     """One mobile species on the submesh of its regions."""
@@ -38,31 +52,37 @@ class MobileIon:
     regions: tuple[str, ...]
     tags: tuple[int, ...]  # cell tags of ``regions``
     sub: SubMesh
-    u: fem.Function  # chemical-potential variable [-]
+    u: fem.Function  # chemical potential over RT [-]
     z: fem.Constant  # charge number [-]
-    diffusivity: fem.Constant  # [m^2/s]
     c_ref: fem.Constant  # reference concentration of the dilute law [mol/m^3]
-    c_max: fem.Constant | None  # lattice saturation [mol/m^3]
-    initial: float  # initial concentration [mol/m^3]
+    phases: dict[str, Phase]
+    # per parent cell (DG0): D [m^2/s], c0 and c_max [mol/m^3] (1 where dilute), lattice
+    # (1: saturating, 0: dilute), mu0 [J/mol]
+    diffusivity: fem.Function
+    initial: fem.Function
+    c_max: fem.Function
+    lattice: fem.Function
+    mu0: fem.Function
 
-    def concentration(self, u: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
-        """c(u) [mol/m^3]."""
-        if self.c_max is None:
-            return self.c_ref * ufl.exp(u)
-        return self.c_max / (1 + ufl.exp(-u))
+    def concentration(
+        self, u: ufl.core.expr.Expr, rt: ufl.core.expr.Expr | float
+    ) -> ufl.core.expr.Expr:
+        """c(u) [mol/m^3] at RT [J/mol] (only the branch of the cell's law is evaluated)."""
+        x = u - self.mu0 / rt
+        return ufl.conditional(
+            ufl.gt(self.lattice, 0.5),
+            self.c_max / (1 + ufl.exp(-x)),
+            self.c_ref * ufl.exp(x),
+        )
 
     def mobility(self, c: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
         """m(c) [mol/m^3]: the concentration, times the free-site fraction on a lattice."""
-        return c if self.c_max is None else c * (1 - c / self.c_max)
+        return c * (1 - self.lattice * c / self.c_max)
 
-    def variable(self, c: float) -> float:
-        """u(c) [-] of a concentration [mol/m^3]."""
-        if self.c_max is None:
-            return math.log(c / float(self.c_ref.value))
-        return math.log(c / (float(self.c_max.value) - c))
-
-    def concentration_value(self, u: float) -> float:
-        """c(u) [mol/m^3] of a number."""
-        if self.c_max is None:
-            return float(self.c_ref.value) * math.exp(u)
-        return float(self.c_max.value) / (1 + math.exp(-u))
+    def variable(self, c: float, region: str, rt: float) -> float:
+        """u(c) [-] of a concentration [mol/m^3] in ``region`` at RT [J/mol]."""
+        p = self.phases[region]
+        shift = p.mu0 / rt
+        if p.c_max is None:
+            return shift + math.log(c / float(self.c_ref.value))
+        return shift + math.log(c / (p.c_max - c))
