@@ -123,6 +123,7 @@ class Problem:
             linear=self.one_solve,
             physics_blocks=physics_blocks,
             direct_max_dofs=max(m.direct_max_dofs for m in self.modules),
+            lu_workspace_percent=max(m.lu_workspace_percent for m in self.modules),
         )
         self.prefix = unique_prefix("newton")
         self.nonlinear = fpetsc.NonlinearProblem(

@@ -102,6 +102,8 @@ class Physics:
     #: the ``auto`` solver preset stays direct (LU) up to this many dofs in every dimension
     #: when this physics is present (its systems defeat the iterative preset)
     direct_max_dofs: int = 0
+    #: MUMPS workspace beyond its estimate [%] (ICNTL 14) that this physics' systems need
+    lu_workspace_percent: int = 80
 
     def declare(self, problem: Problem) -> None:
         """Create unknowns (``problem.add_unknown``) and provide shared quantities."""

@@ -56,6 +56,8 @@ FIGURES: list[tuple[str, str, str, float]] = [
         "uC/cm^2",
         100.0,
     ),
+    (r"nernst_planck\.(?P<name>[^.]+)\.sand_time_s", "{name}: Sand's time (extrapolated)", "s", 1),
+    (r"nernst_planck\.(?P<name>[^.]+)\.potential_V", "{name}: potential", "mV", 1e3),
     (
         r"nernst_planck\.(?P<name>.+)\.layer_resistance_ohm_m2",
         "{name}: layer resistance",

@@ -43,6 +43,7 @@ def newton_options(
     linear: bool = False,
     physics_blocks: dict[str, dict] | None = None,
     direct_max_dofs: int = 0,
+    lu_workspace_percent: int = 80,
 ) -> tuple[str, dict]:
     """(preset name, PETSc options) for a ``SolverBlock`` and a problem of ``dofs`` global
     unknowns; preset is ``direct``, ``iterative`` or ``iterative_schur`` (iterative with
@@ -71,7 +72,7 @@ def newton_options(
             "ksp_type": "preonly",
             "pc_type": "lu",
             "pc_factor_mat_solver_type": "mumps",
-            "mat_mumps_icntl_14": 80,
+            "mat_mumps_icntl_14": lu_workspace_percent,
             # no null-pivot detection (ICNTL 24): it turned the near-singular first Newton
             # system of starved kinetics into a zero update that passed as converged
         }

@@ -43,7 +43,14 @@ def base_data() -> dict:
         },
         "materials": {"el": {"category": "solid_electrolyte", "relative_permittivity": 10}},
         "regions": [{"name": "electrolyte", "material": "el"}],
-        "physics": {"nernst_planck": {"species": [species("Li+", 1, 10.0)]}},
+        "physics": {
+            "nernst_planck": {
+                "species": [species("Li+", 1, 10.0)],
+                "fixed_charge": [
+                    {"regions": ["electrolyte"], "concentration": "10 mol/m^3", "charge_number": -1}
+                ],
+            }
+        },
         "boundary_conditions": {
             "nernst_planck": [
                 {"name": "bottom", "potential": "0.1 V"},
@@ -146,9 +153,12 @@ def test_lattice_saturation_at_the_wall():
         ],
     )
     problem = build_problem(case, build_mesh(case, MPI.COMM_WORLD))
-    assert problem.solve()[0]
-    (module,) = problem.modules
-    low, high = module.concentration_range(problem, module.ions[0])
+    try:
+        assert problem.solve()[0]
+        (module,) = problem.modules
+        low, high = module.concentration_range(problem, module.ions[0])
+    finally:
+        problem.close()
     th0 = c0 / c_max
     wall = c_max / (1 + (1 - th0) / th0 * math.exp(psi0))
     assert high == pytest.approx(wall, rel=1e-8)
@@ -254,3 +264,57 @@ def test_space_charge_lco_sulfide_cases(tmp_path):
     se = coated["coating_electrolyte.electrolyte.stored_charge_C_m2"]
     assert abs(se) < 0.01 * abs(stored[1])
     assert abs(coated["coating_electrolyte.electrolyte.potential_drop_V"]) < 1e-3
+
+
+def test_polymer_concentration_polarisation_case(tmp_path):
+    """The shipped galvanostatic PEO-LiTFSI cell: the first step's voltage is the ohmic
+    i L / sigma, and the Sand's time extrapolated from the run is the exact one (1 %)."""
+    path = CASES / "polymer_concentration_polarisation" / "case.yaml"
+    case = load_case(path, ["outputs.fields=false", "outputs.plots=false"])
+    summary = run_case(case, outdir=str(tmp_path / "out"))
+    assert summary["status"] == "ok"
+    rt = 8.314462618 * 333.15
+    faraday, c0, d_plus, d_minus = 96485.33212, 1070.0, 3.3e-12, 9.8e-12
+    i, length = 50.0, 50e-6
+    t_plus = d_plus / (d_plus + d_minus)
+    d_amb = 2 * d_plus * d_minus / (d_plus + d_minus)
+    sand = math.pi * d_amb * (faraday * c0) ** 2 / (4 * i**2 * (1 - t_plus) ** 2)
+    out = summary["outputs"]["nernst_planck"]
+    assert out["Li_p.sand_time_s"] == pytest.approx(sand, rel=0.01)
+    rows = list(csv.DictReader(open(tmp_path / "out" / "timeseries.csv")))
+    sigma = faraday**2 * (d_plus + d_minus) * c0 / rt
+    first = float(rows[1]["nernst_planck.top.potential_V"])
+    assert first == pytest.approx(-i * length / sigma, rel=0.01)
+    assert out["Li_p.min_concentration_mol_m3"] > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "z", "c_plus", "current"), [("case", 2, 500.0, 30.0), ("case_al", 3, 400.0, 50.0)]
+)
+def test_multivalent_cases(tmp_path, name, z, c_plus, current):
+    """Mg2+ and Al3+ salts with TFSI-: Sand's time of electroneutral z+:z- theory and the
+    ohmic voltage sigma = F^2/RT sum z^2 D c at the first step, both within 1 %."""
+    path = CASES / "multivalent_symmetric" / f"{name}.yaml"
+    case = load_case(path, ["outputs.fields=false", "outputs.plots=false"])
+    summary = run_case(case, outdir=str(tmp_path / "out"))
+    assert summary["status"] == "ok"
+    faraday, rt = 96485.33212, 8.314462618 * 333.15
+    d_plus, d_minus, c_minus, length = 1e-12, 3e-12, z * c_plus, 50e-6
+    t_plus = z * d_plus / (z * d_plus + d_minus)
+    d_amb = (z + 1) * d_plus * d_minus / (z * d_plus + d_minus)
+    sand = math.pi * d_amb * (z * c_plus * faraday) ** 2 / (4 * current**2 * (1 - t_plus) ** 2)
+    slug = f"{'Mg' if z == 2 else 'Al'}{z}_p"
+    out = summary["outputs"]["nernst_planck"]
+    assert out[f"{slug}.sand_time_s"] == pytest.approx(sand, rel=0.01)
+    sigma = faraday**2 / rt * (z**2 * d_plus * c_plus + d_minus * c_minus)
+    rows = list(csv.DictReader(open(tmp_path / "out" / "timeseries.csv")))
+    first = float(rows[1]["nernst_planck.top.potential_V"])
+    assert first == pytest.approx(-current * length / sigma, rel=0.01)
+
+
+def test_non_neutral_initial_state_refused():
+    data = base_data()
+    data["physics"]["nernst_planck"]["species"].append(species("X-", -1, 9.0))
+    case = validate_case(data)
+    with pytest.raises(CaseError, match="not neutral"):
+        build_problem(case, build_mesh(case, MPI.COMM_WORLD))

@@ -46,13 +46,32 @@ from tests.physics.pnp_cases import (
 pytestmark = pytest.mark.mpi
 
 
-def solve_steady(case, extra: tuple[Physics, ...] = ()):
-    """The steady solution of ``case``, with ``extra`` modules next to Nernst-Planck."""
+#: problems of the running test, closed after it (their solvers hold MPI communicators)
+OPEN: list[Problem] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_problems():
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
+def built(case, extra: tuple[Physics, ...] = ()) -> Problem:
+    """``case``'s problem, with ``extra`` modules next to Nernst-Planck; closed after the
+    test."""
     bundle = build_mesh(case, MPI.COMM_WORLD)
     if extra:
         problem = Problem(case, bundle, [NernstPlanck(case.physics.nernst_planck), *extra])
     else:
         problem = build_problem(case, bundle)
+    OPEN.append(problem)
+    return problem
+
+
+def solve_steady(case, extra: tuple[Physics, ...] = ()) -> Problem:
+    """The steady solution of ``case`` (see ``built``)."""
+    problem = built(case, extra)
     ok, _, _ = problem.solve()
     assert ok
     return problem
@@ -184,7 +203,7 @@ def test_blocking_electrodes_charging_time():
         "protocol": [{"mode": "voltage", "value": f"{volts} V", "duration": f"{3 * tau} s"}],
     }
     case, *_ = blocking_case(100, "terminal", time)
-    problem = build_problem(case, build_mesh(case, MPI.COMM_WORLD))
+    problem = built(case)
     (module,) = problem.modules
     for c in problem.bdf:
         c.value = 0.0

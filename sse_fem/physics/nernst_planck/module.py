@@ -56,6 +56,8 @@ VACUUM_PERMITTIVITY = 8.8541878128e-12  # F/m
 #: largest change of an ion's chemical-potential variable in one Newton step [-] (a factor
 #: e^3 in concentration): larger steps overshoot the exponential
 MAX_VARIABLE_STEP = 3.0
+#: largest net initial charge of a region, relative to its ions' charge [-]
+NEUTRALITY_TOLERANCE = 1e-9
 #: the DG0 parameter fields of a ``MobileIon``, in its order
 PHASE_FIELDS = ("diffusivity", "initial", "c_max", "lattice", "mu0")
 
@@ -69,6 +71,10 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
     #: (2.5k dofs on 2 ranks) and needed 140 iterations per Newton step on 1; MUMPS is
     #: robust, so ``auto`` keeps LU up to 3e5 dofs (benchmarks/bench_pnp.py)
     direct_max_dofs = 300_000
+    #: delayed pivots: the steady saddle point (amount multipliers) with a Poisson block 1e-8
+    #: of its coupling (Debye layers of 0.1 nm, bulk cells of 0.5 um) ran out of the
+    #: default 80 % (MUMPS INFOG(1) = -9)
+    lu_workspace_percent = 400
 
     def __init__(self, cfg: NernstPlanckPhysics) -> None:
         self.cfg = cfg
@@ -350,8 +356,21 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             raise CaseError(f"this boundary touches none of the regions {list(regions)}", path)
 
     def validate(self, problem: Problem) -> None:
-        """A steady run where given fluxes feed an ion that no reservoir holds needs them to
-        cancel (in at one wall, out at another), else it has no solution."""
+        """Every region starts neutral (a net charge would sit on the walls as surface charge
+        from the start); a steady run where given fluxes feed an ion that no reservoir holds
+        needs them to cancel (in at one wall, out at another), else it has no solution."""
+        for region in self.regions:
+            ions = [ion for ion in self.ions if region in ion.phases]
+            charge = sum(float(i.z.value) * i.phases[region].initial for i in ions)
+            charge += self.fixed_charge[region]
+            scale = sum(abs(float(i.z.value)) * i.phases[region].initial for i in ions)
+            if abs(charge) > NEUTRALITY_TOLERANCE * max(scale, abs(self.fixed_charge[region])):
+                raise CaseError(
+                    f"the initial state of {region!r} is not neutral: sum z c0 + z_fix c_fix = "
+                    f"{charge:.6g} mol/m^3 (of {scale:.6g}); adjust the initial concentrations "
+                    "or add a fixed_charge",
+                    "physics.nernst_planck.species",
+                )
         if problem.transient:
             return
         bundle = problem.bundle

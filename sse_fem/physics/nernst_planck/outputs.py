@@ -92,6 +92,57 @@ class NernstPlanckOutputs:
             for (boundary, ion, _), q in zip(self.reservoirs, local, strict=True)
         }
 
+    def boundary_potentials(self, problem: Problem) -> dict[str, float]:
+        """Mean potential [V] on every boundary with conditions of this physics but no fixed
+        potential (e.g. the plating wall of a galvanostatic cell: the cell's voltage drop
+        across the electrolyte, ohmic plus diffusion potential)."""
+        bundle = problem.bundle
+        if not hasattr(self, "_boundary_potential_forms"):
+            fixed = {p.boundary for p in self.potentials}
+            self._boundary_potential_forms = {}
+            for b in problem.case.boundary_conditions.nernst_planck:
+                if b.name in fixed:
+                    continue
+                ds = bundle.boundary_part(b.name, self.regions)
+                one = fem.Constant(bundle.mesh, 1.0)
+                self._boundary_potential_forms[b.name] = (
+                    fem.form(self.phi * ds, entity_maps=problem.entity_maps),
+                    fem.form(one * ds),
+                )
+        out = {}
+        for name, (phi, area) in self._boundary_potential_forms.items():
+            values = np.array([fem.assemble_scalar(phi), fem.assemble_scalar(area)])
+            problem.comm.Allreduce(MPI.IN_PLACE, values, op=MPI.SUM)
+            out[name] = float(values[0] / values[1]) if values[1] > 0 else float("nan")
+        return out
+
+    def sand_times(self, rows: list[dict]) -> dict[str, float]:
+        """Per ion drained by a given flux, in a transient run that took it near zero: the
+        time [s] at which its lowest concentration reaches zero, extrapolated from its fall
+        as sqrt(t) (the semi-infinite law of a constant flux, exact for Sand's problem) over
+        the rows where it is above half its initial value. Reported only where the run
+        ended below a quarter of the initial value still on that law (within 10 % of the
+        extrapolated time): below the limiting current, or once the cell is too thin for
+        the semi-infinite law, the wall never empties and there is no Sand's time."""
+        out = {}
+        t = np.array([r["time_s"] for r in rows])
+        for ion in self.ions:
+            key = f"{self.name}.{ion.slug}.min_concentration_mol_m3"
+            if len(rows) < 4 or key not in rows[0]:
+                continue
+            c = np.array([r.get(key, np.nan) for r in rows])
+            use = (t > 0) & (c >= 0.5 * c[0]) & np.isfinite(c)
+            if use.sum() < 3 or not c[-1] < 0.25 * c[0]:
+                continue
+            slope, intercept = np.polyfit(np.sqrt(t[use]), c[use], 1)
+            if slope >= 0:
+                continue
+            sand = float((intercept / slope) ** 2)
+            on_law = (intercept - c[-1]) / -slope  # sqrt of the time the law gives c[-1]
+            if abs(on_law**2 - t[-1]) <= 0.1 * sand:
+                out[f"{ion.slug}.sand_time_s"] = sand
+        return out
+
     def concentration_range(self, problem: Problem, ion: MobileIon) -> tuple[float, float]:
         """(min, max) of the ion's concentration [mol/m^3] in its cells (collective)."""
         fields = self.parent_fields(problem)
@@ -114,6 +165,8 @@ class NernstPlanckOutputs:
             row[f"{boundary}.surface_charge_C_m2"] = q
         for key, flux in self.reservoir_inflows(problem).items():
             row[f"{key}.inflow_mol_m2_s"] = flux
+        for boundary, phi in self.boundary_potentials(problem).items():
+            row[f"{boundary}.potential_V"] = phi
         for ion in self.ions:
             low, high = self.concentration_range(problem, ion)
             row[f"{ion.slug}.min_concentration_mol_m3"] = low
@@ -352,6 +405,10 @@ class NernstPlanckOutputs:
             out[f"{boundary}.surface_charge_C_m2"] = q
         groups = self.facet_group_positions(problem, bundle.dim - 1)
         out |= self.layers(stretches, groups, names, set(charges))
+        if problem.transient and any(
+            b.flux for b in problem.case.boundary_conditions.nernst_planck
+        ):
+            out |= self.sand_times(writer.rows)
         for ion in self.ions:
             low, high = self.concentration_range(problem, ion)
             out[f"{ion.slug}.min_concentration_mol_m3"] = low
