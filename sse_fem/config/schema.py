@@ -480,17 +480,75 @@ class SolidDiffusionBoundaryCondition(Strict):
     value: Quantity("molar_flux")
 
 
+class NernstPlanckElectrode(Strict):
+    """A metal electrode on a boundary of Nernst-Planck/Poisson: the reacting ion (the
+    metal's cation) crosses it at the Butler-Volmer rate
+
+        i = i0 [exp(alpha_a z f eta) - (c_s / c_ref) exp(-alpha_c z f eta)],
+        eta = V - phi_s - U,  f = F / RT   (anodic > 0: the ion enters the electrolyte)
+
+    with c_s and phi_s on the electrolyte's side of a Stern (compact) layer of capacitance
+    C_S, eps dphi/dn = C_S (V - phi_s): the diffuse layer is resolved, so the rate carries the
+    Frumkin correction. The metal's potential V is fixed (``potential``), set by a current
+    density (``current_density``, faradaic plus double-layer charging) or ``terminal``
+    (driven by ``time.protocol``: voltage, current, current_density or rest = open circuit)."""
+
+    reacting_ion: str
+    exchange_current_density: Positive("current_density")
+    #: c_ref of the rate; default the ion's initial concentration in the touching region
+    reference_concentration: Positive("concentration") | None = None
+    alpha_a: float = Field(default=0.5, gt=0, le=1)
+    alpha_c: float = Field(default=0.5, gt=0, le=1)
+    #: U at c_ref, against the potential's reference
+    open_circuit_potential: Quantity("potential") = 0.0
+    #: compact-layer capacitance; 0.2 F/m^2 (20 uF/cm^2) is typical of metal surfaces
+    stern_capacitance: Positive("area_capacitance") = 0.2
+    potential: str | float | None = None
+    current_density: Quantity("current_density") | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return isinstance(self.potential, str) and self.potential.strip() == "terminal"
+
+    @field_serializer("potential", when_used="json")
+    def _with_unit(self, value: object) -> object:
+        return value if self.terminal else _unit_string(value, "potential")
+
+    @model_validator(mode="after")
+    def _control(self) -> NernstPlanckElectrode:
+        if (self.potential is None) == (self.current_density is None):
+            raise ValueError(
+                "give the electrode exactly one of `potential` (a value or `terminal`) and "
+                "`current_density`"
+            )
+        if self.potential is not None and not self.terminal:
+            from sse_fem.units import to_si
+
+            try:
+                self.__dict__["potential"] = to_si(self.potential, "potential")
+            except CaseError as err:
+                raise ValueError(f"potential: {err} (or `terminal`)") from None
+        return self
+
+
 class NernstPlanckBoundaryCondition(Strict):
     """Conditions of Nernst-Planck/Poisson on a named boundary, any combination of: the
     ``potential`` (a value, or ``terminal``: driven by ``time.protocol``'s voltage steps),
     ``concentration`` per species (a reservoir) and ``flux`` per species (molar flux into the
-    domain). Species without either are blocked there (no flux); a boundary without a
-    potential has no surface charge (zero normal field)."""
+    domain); or an ``electrode`` (Butler-Volmer with a Stern layer). Species without a
+    condition are blocked there (no flux); a boundary without a potential or electrode has
+    no surface charge (zero normal field)."""
 
     name: str = Field(min_length=1)
     potential: str | float | None = None
     concentration: dict[str, Positive("concentration")] = Field(default_factory=dict)
     flux: dict[str, Quantity("molar_flux")] = Field(default_factory=dict)
+    electrode: NernstPlanckElectrode | None = None
+
+    @property
+    def driven(self) -> bool:
+        """Driven by the protocol (a terminal potential or electrode)."""
+        return self.terminal or (self.electrode is not None and self.electrode.terminal)
 
     @property
     def terminal(self) -> bool:
@@ -512,6 +570,15 @@ class NernstPlanckBoundaryCondition(Strict):
         both = sorted(set(self.concentration) & set(self.flux))
         if both:
             raise ValueError(f"give a concentration or a flux for {both}, not both")
+        if self.electrode is not None:
+            if self.potential is not None:
+                raise ValueError(
+                    "an electrode sets the potential itself (through its Stern layer): give "
+                    "`electrode.potential`, not `potential`"
+                )
+            ion = self.electrode.reacting_ion
+            if ion in self.concentration or ion in self.flux:
+                raise ValueError(f"{ion} reacts at the electrode: no concentration or flux too")
         return self
 
 
@@ -788,7 +855,7 @@ def check_consistency(case: Case) -> None:
     if case.physics.conduction is not None:
         _check_conduction_controls(case)
     elif case.time.protocol is not None and not any(
-        b.terminal for b in case.boundary_conditions.nernst_planck
+        b.driven for b in case.boundary_conditions.nernst_planck
     ):
         raise CaseError(
             "time.protocol drives a terminal: a conduction boundary of type 'terminal' or a "
@@ -910,6 +977,11 @@ def _check_nernst_planck(case: Case) -> None:
     names = [sp.name for sp in np_.species]
     bcs = case.boundary_conditions.nernst_planck
     for k, bc in enumerate(bcs):
+        if bc.electrode is not None and bc.electrode.reacting_ion not in names:
+            raise CaseError(
+                f"{bc.electrode.reacting_ion!r} is not a species; species: {names}",
+                f"boundary_conditions.nernst_planck[{k}]({bc.name}).electrode.reacting_ion",
+            )
         for key in ("concentration", "flux"):
             for species in getattr(bc, key):
                 if species not in names:
@@ -917,22 +989,23 @@ def _check_nernst_planck(case: Case) -> None:
                         f"{species!r} is not a species; species: {names}",
                         f"boundary_conditions.nernst_planck[{k}]({bc.name}).{key}",
                     )
-    if not any(b.potential is not None for b in bcs):
+    if not any(b.potential is not None or b.electrode is not None for b in bcs):
         raise CaseError(
             "Poisson's equation needs a reference: give one boundary a `potential` (e.g. "
-            "'0 V') or `potential: terminal`",
+            "'0 V'), `potential: terminal` or an `electrode`",
             "boundary_conditions.nernst_planck",
         )
-    if sum(b.terminal for b in bcs) > 1:
-        raise CaseError("at most one boundary with `potential: terminal`", "boundary_conditions")
-    terminal = any(b.terminal for b in bcs)
+    if sum(b.driven for b in bcs) > 1:
+        raise CaseError("at most one terminal (potential or electrode)", "boundary_conditions")
+    terminal = any(b.driven for b in bcs)
     if terminal and case.time.protocol is None:
         raise CaseError("`potential: terminal` needs time.protocol", "time.protocol")
+    electrode_terminal = any(b.electrode is not None and b.electrode.terminal for b in bcs)
     for k, step in enumerate(case.time.protocol or []):
-        if step.mode != "voltage":
+        if step.mode != "voltage" and not electrode_terminal:
             raise CaseError(
-                f"a nernst_planck terminal is driven by voltage steps (got {step.mode!r}; "
-                "open circuit and current control need interface kinetics)",
+                f"a nernst_planck potential terminal is driven by voltage steps (got "
+                f"{step.mode!r}): current steps and rest need an `electrode` terminal",
                 f"time.protocol[{k}].mode",
             )
     if case.time.protocol is not None and case.time.mode != "transient":

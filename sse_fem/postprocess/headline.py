@@ -56,6 +56,20 @@ FIGURES: list[tuple[str, str, str, float]] = [
         "uC/cm^2",
         100.0,
     ),
+    (r"nernst_planck\.voltage_V", "terminal voltage", "mV", 1e3),
+    (
+        r"nernst_planck\.(?P<name>[^.]+)\.electrode_potential_V",
+        "{name}: electrode potential",
+        "mV",
+        1e3,
+    ),
+    (
+        r"nernst_planck\.(?P<name>[^.]+)\.current_density_A_m2",
+        "{name}: current density",
+        "mA/cm^2",
+        0.1,
+    ),
+    (r"nernst_planck\.(?P<name>[^.]+)\.overpotential_V", "{name}: overpotential", "mV", 1e3),
     (r"nernst_planck\.(?P<name>[^.]+)\.sand_time_s", "{name}: Sand's time (extrapolated)", "s", 1),
     (r"nernst_planck\.(?P<name>[^.]+)\.potential_V", "{name}: potential", "mV", 1e3),
     (

@@ -514,3 +514,129 @@ def test_cottrell_current(shared_tmp):
     cottrell = FARADAY * (BINARY_C0 - c1) * np.sqrt(d_amb / (math.pi * t)) / (1 - t_plus)
     assert len(t) > 10
     assert np.abs(current / cottrell - 1).max() < 0.01
+
+
+def electrode_cell(current_density: float, stern: float, i0: float = 10.0):
+    """Li | single-ion conductor (Li+ on its framework, 1000 mol/m^3, D = 1e-12 m^2/s,
+    eps_r 20; 1 um) | Li with Butler-Volmer electrodes (alpha 1/2, c_ref = c0, U = 0) and
+    Stern capacitance ``stern``: bottom at 0 V, top set by ``current_density`` [A/m^2]."""
+    c0, eps_r = 1000.0, 20.0
+    lam = debye_length(eps_r, c0)
+
+    def electrode(control: dict) -> dict:
+        return {
+            "reacting_ion": "Li+",
+            "exchange_current_density": f"{i0} A/m^2",
+            "stern_capacitance": f"{stern} F/m^2",
+            **control,
+        }
+
+    return pnp_case_1d(
+        1e-6,
+        [species("Li+", 1, c0, 1e-12)],
+        [
+            {"name": "bottom", "electrode": electrode({"potential": "0 V"})},
+            {
+                "name": "top",
+                "electrode": electrode({"current_density": f"{current_density} A/m^2"}),
+            },
+        ],
+        eps_r=eps_r,
+        mesh=graded(lam, 1 / 40, 5, 5),
+        refine_at=("bottom", "top"),
+        fixed_charge=[
+            {"regions": ["electrolyte"], "concentration": f"{c0} mol/m^3", "charge_number": -1}
+        ],
+    )
+
+
+def frumkin_overpotential(j: float, i0: float, stern: float, lam: float, eps: float) -> float:
+    """Overpotential V - phi_bulk - U [V] of an electrode passing j (anodic > 0), alpha 1/2,
+    with a Stern layer C_S and the diffuse layer of a single mobile cation in equilibrium
+    (Gouy-Chapman-Stern-Frumkin): j = 2 i0 e^(-d/2) sinh(eta/2) (in V_T units), the diffuse
+    drop d from C_S (eta - d) V_T = eps V_T / lambda sqrt(2 (d + e^-d - 1)) sign(d)."""
+
+    def diffuse_drop(eta: float) -> float:
+        def gauss(d: float) -> float:
+            field = math.copysign(math.sqrt(2 * (d + math.exp(-d) - 1)), d)
+            return stern * (eta - d) - eps / lam * field
+
+        return brentq(gauss, -abs(eta) - 1, abs(eta) + 1)
+
+    def rate(eta: float) -> float:
+        return 2 * i0 * math.exp(-diffuse_drop(eta) / 2) * math.sinh(eta / 2) - j
+
+    return V_T * brentq(rate, -40.0, 40.0)
+
+
+@pytest.mark.parametrize("j", [10.0, 100.0, -50.0])
+@pytest.mark.parametrize("stern", [1e-3, 0.2])
+def test_electrode_kinetics_symmetric_cell(j, stern):
+    """Steady current through Li | single-ion conductor | Li: the cell voltage is
+    j L / sigma plus both electrodes' overpotentials; with a small Stern capacitance the
+    diffuse layer takes no drop and they are Butler-Volmer's, 2 V_T asinh(j / 2 i0) (physics.md
+    5.5); with 0.2 F/m^2 the diffuse layer's Frumkin correction (6 % at 100 A/m^2) matches
+    Gouy-Chapman-Stern theory. Within 1e-4 (Helmholtz) and 1e-3 (Frumkin)."""
+    i0, c0, d, length, eps_r = 10.0, 1000.0, 1e-12, 1e-6, 20.0
+    problem = solve_steady(electrode_cell(j, stern, i0))
+    (module,) = problem.modules
+    state = {e.boundary: module.electrode_state(problem, e) for e in module.electrodes}
+    voltage = state["top"]["electrode_potential_V"] - state["bottom"]["electrode_potential_V"]
+    sigma = FARADAY**2 * d * c0 / (8.314462618 * 298.15)
+    lam = debye_length(eps_r, c0)
+    if stern < 0.01:
+        exact = j * length / sigma + 2 * 2 * V_T * math.asinh(j / (2 * i0))
+        rel = 1e-4
+    else:
+        eps = eps_r * EPS0
+        eta = [frumkin_overpotential(s * j, i0, stern, lam, eps) for s in (1, -1)]
+        exact = j * length / sigma + eta[0] - eta[1]
+        rel = 1e-3
+    assert voltage == pytest.approx(exact, rel=rel)
+    assert state["top"]["current_density_A_m2"] == pytest.approx(j, rel=1e-9)
+    assert state["bottom"]["faradaic_current_density_A_m2"] == pytest.approx(-j, rel=1e-6)
+    assert module.conservation(problem)["balance_error"] < 1e-6
+
+
+def test_electrode_terminal_transient(shared_tmp):
+    """The top electrode as a terminal: 10 A/m^2 for 10 charge-transfer times
+    R_ct C_dl, then open circuit. The current first charges the double layers (faradaic <
+    total), the voltage settles on the steady cell's, and at rest it relaxes to zero with
+    the faradaic current discharging the double layer (total current zero)."""
+    j, stern = 10.0, 0.2
+    steady = solve_steady(electrode_cell(j, stern))
+    (module,) = steady.modules
+    state = {e.boundary: module.electrode_state(steady, e) for e in module.electrodes}
+    v_steady = state["top"]["electrode_potential_V"] - state["bottom"]["electrode_potential_V"]
+    tau = 8.314462618 * 298.15 / (FARADAY * 10.0) * stern
+    case = electrode_cell(j, stern)
+    data = case.model_dump(mode="json")
+    data["boundary_conditions"]["nernst_planck"][1]["electrode"] |= {
+        "potential": "terminal",
+        "current_density": None,
+    }
+    data["time"] = {
+        "mode": "transient",
+        "dt": f"{tau / 20} s",
+        "adaptive": False,
+        "protocol": [
+            {"mode": "current_density", "value": f"{j} A/m^2", "duration": f"{10 * tau} s"},
+            {"mode": "rest", "duration": f"{10 * tau} s"},
+        ],
+    }
+    from sse_fem.config import validate_case
+
+    assert run_case(validate_case(data), outdir=str(shared_tmp / "out"))["status"] == "ok"
+    rows = list(csv.DictReader(open(shared_tmp / "out" / "timeseries.csv")))
+    t = np.array([float(r["time_s"]) for r in rows])
+    total = np.array([float(r["nernst_planck.top.current_density_A_m2"]) for r in rows])
+    faradaic = np.array([float(r["nernst_planck.top.faradaic_current_density_A_m2"]) for r in rows])
+    voltage = np.array([float(r["nernst_planck.voltage_V"]) for r in rows])
+    on = (t > 0) & (t <= 10 * tau * (1 + 1e-9))
+    assert np.allclose(total[on], j, rtol=1e-6)
+    assert faradaic[on][0] < 0.9 * j  # the double layer takes the first of the current
+    assert voltage[on][-1] == pytest.approx(v_steady, rel=1e-3)
+    rest = t > 10 * tau * (1 + 1e-9)
+    assert np.abs(total[rest]).max() < 1e-6 * j
+    assert faradaic[rest][0] > 0.1 * j  # the charged double layer discharges through it
+    assert abs(voltage[-1]) < 0.01 * v_steady

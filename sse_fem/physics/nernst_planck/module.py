@@ -44,12 +44,17 @@ from sse_fem.physics.base import Physics
 from sse_fem.physics.conduction.fields import boundary_facets
 from sse_fem.physics.kinetics import FARADAY, GAS_CONSTANT
 from sse_fem.physics.nernst_planck.conditions import PotentialCondition
+from sse_fem.physics.nernst_planck.electrodes import Electrode, build_electrode
 from sse_fem.physics.nernst_planck.outputs import NernstPlanckOutputs
 from sse_fem.physics.nernst_planck.species import MobileIon, Phase, species_slug
 from sse_fem.physics.transient import hold_initial_state
 
 if TYPE_CHECKING:
-    from sse_fem.config.schema import NernstPlanckPhysics, ProtocolStep
+    from sse_fem.config.schema import (
+        NernstPlanckBoundaryCondition,
+        NernstPlanckPhysics,
+        ProtocolStep,
+    )
     from sse_fem.physics.base import Problem
 
 VACUUM_PERMITTIVITY = 8.8541878128e-12  # F/m
@@ -126,6 +131,11 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         self.potentials: list[PotentialCondition] = []
         #: (boundary, ion, local dofs of its variable there) of every reservoir
         self.reservoirs: list[tuple[str, MobileIon, np.ndarray]] = []
+        self.electrodes = [
+            self._electrode(problem, k, b)
+            for k, b in enumerate(case.boundary_conditions.nernst_planck)
+            if b.electrode is not None
+        ]
         problem.provide(
             "electric_potential",
             lambda level: problem.state("phi", level),
@@ -247,9 +257,21 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
 
     @staticmethod
     def _has_reservoir(problem: Problem, ion: MobileIon) -> bool:
+        """Whether a reservoir or an electrode (the metal: a reservoir with kinetics) holds
+        the ion's level."""
         return any(
-            ion.name in b.concentration for b in problem.case.boundary_conditions.nernst_planck
+            ion.name in b.concentration
+            or (b.electrode is not None and b.electrode.reacting_ion == ion.name)
+            for b in problem.case.boundary_conditions.nernst_planck
         )
+
+    def _electrode(self, problem: Problem, k: int, b: NernstPlanckBoundaryCondition) -> Electrode:
+        assert b.electrode is not None
+        path = f"boundary_conditions.nernst_planck[{k}]({b.name}).electrode"
+        ion = next(i for i in self.ions if i.name == b.electrode.reacting_ion)
+        region = self._boundary_region(problem, b.name, ion.regions, path)
+        ds = problem.bundle.boundary_part(b.name, (region,))
+        return build_electrode(problem, self.name, b.name, b.electrode, ion, region, self.sub, ds)
 
     # --- forms ---------------------------------------------------------------------------
     def residual(self, problem: Problem) -> ufl.Form:
@@ -284,6 +306,10 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             if source in problem.provided(source):
                 q = problem.require(source, self.name)
                 evolving -= q() / self.c_ref * v * q.measure
+            for e in self.electrodes:
+                if e.ion is ion:  # the metal's cation crosses at the Butler-Volmer rate
+                    i_f = e.faradaic(e.potential, phi, c, rt)
+                    evolving -= i_f / (ion.z * FARADAY * self.c_ref) * v * e.ds
             lagrange = self.multipliers.get(ion.slug)
             if lagrange is not None:  # steady, closed: the amount stays the initial one
                 r = problem.test(f"amount_{ion.slug}")
@@ -294,7 +320,30 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             transport += hold_initial_state(
                 problem, evolving, u, u0, v, [(stiffness, dx(ion.tags))]
             )
-        return self.poisson_scale * poisson + self.transport_scale * transport
+        for e in self.electrodes:  # the Stern layer: eps dphi/dn = C_S (V - phi_s)
+            poisson -= e.charge(e.potential, phi) / (FARADAY * self.c_ref) * w * e.ds
+        return (
+            self.poisson_scale * poisson
+            + self.transport_scale * transport
+            + sum(self._terminal_row(problem, e) for e in self.electrodes if e.name is not None)
+        )
+
+    def _terminal_row(self, problem: Problem, e: Electrode) -> ufl.Form:
+        """The metal potential's equation: V = the set voltage, or the mean current density
+        (faradaic plus charging of the double layer) = the set one; scaled by V_T and i0."""
+        assert e.name is not None
+        r, rt = problem.test(e.name), self.rt(problem)
+        ion = e.ion
+        c = self.concentration_at(problem, ion)
+        current = e.faradaic(e.potential, self.phi, c, rt) + problem.ddt(
+            partial(e.charge_at, problem)
+        )
+        mode = e.current_mode
+        equation = (
+            mode * (current - e.set_current) / e.i0
+            + (1 - mode) * (e.potential - e.set_voltage) * FARADAY / rt
+        )
+        return equation / e.area * r * e.ds
 
     def dirichlet(self, problem: Problem) -> list[fem.DirichletBC]:
         bundle = problem.bundle
@@ -406,7 +455,14 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
     def _terminal(self) -> PotentialCondition | None:
         return next((p for p in self.potentials if p.terminal), None)
 
+    def _terminal_electrode(self) -> Electrode | None:
+        return next((e for e in self.electrodes if e.terminal), None)
+
     def set_drive(self, mode: str, value: float | None) -> None:
+        electrode = self._terminal_electrode()
+        if electrode is not None:
+            electrode.drive(mode, value)
+            return
         terminal = self._terminal()
         if terminal is None or mode != "voltage" or value is None:
             raise CaseError(
@@ -418,22 +474,38 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
 
     @contextmanager
     def at_rest(self) -> Iterator[None]:
-        """At zero applied voltage (the terminal shorted to the reference)."""
+        """At zero applied voltage (a potential terminal shorted to the reference), or at
+        open circuit (an electrode terminal: no current)."""
+        electrode = self._terminal_electrode()
         terminal = self._terminal()
+        if electrode is not None:
+            saved = tuple(float(c.value) for c in (electrode.current_mode, electrode.set_current))
+            electrode.drive("rest", None)
+            try:
+                yield
+            finally:
+                electrode.current_mode.value, electrode.set_current.value = saved
+            return
         if terminal is None:
             yield
             return
-        saved = float(terminal.potential.value)
+        saved_value = float(terminal.potential.value)
         terminal.potential.value = 0.0
         try:
             yield
         finally:
-            terminal.potential.value = saved
+            terminal.potential.value = saved_value
 
     def set_load(self, factor: float) -> None:
-        """Scale every fixed potential by ``factor`` (voltage continuation)."""
+        """Scale every fixed potential and set current density by ``factor`` (steady
+        continuation)."""
         for p in self.potentials:
             p.potential.value = factor * p.value
+        for e in self.electrodes:
+            if isinstance(e.potential, fem.Constant):
+                e.potential.value = factor * e.full[1]
+            if not e.terminal:
+                e.set_current.value = factor * e.full[0]
 
     def cutoff_margin(self, step: ProtocolStep, row: dict[str, float]) -> float | None:
         return None

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sse_fem.mesh import SubMesh
     from sse_fem.physics.base import Problem
     from sse_fem.physics.nernst_planck.conditions import PotentialCondition
+    from sse_fem.physics.nernst_planck.electrodes import Electrode
     from sse_fem.physics.nernst_planck.species import MobileIon
 
 #: a space-charge layer ends where |c - c_bulk| falls below this fraction of c_bulk
@@ -36,6 +37,7 @@ class NernstPlanckOutputs:
     """Surface charges, ion balances, ParaView fields and profiles across the cell."""
 
     name: str
+    regions: tuple[str, ...]
     ions: list[MobileIon]
     phi: fem.Function
     sub: SubMesh
@@ -44,6 +46,7 @@ class NernstPlanckOutputs:
     poisson_scale: fem.Constant
     potentials: list[PotentialCondition]
     reservoirs: list[tuple[str, MobileIon, np.ndarray]]
+    electrodes: list[Electrode]
     transport_scale: fem.Constant
     multipliers: dict[str, fem.Function]
     debye_lengths: dict[str, float]
@@ -98,7 +101,7 @@ class NernstPlanckOutputs:
         across the electrolyte, ohmic plus diffusion potential)."""
         bundle = problem.bundle
         if not hasattr(self, "_boundary_potential_forms"):
-            fixed = {p.boundary for p in self.potentials}
+            fixed = {p.boundary for p in self.potentials} | {e.boundary for e in self.electrodes}
             self._boundary_potential_forms = {}
             for b in problem.case.boundary_conditions.nernst_planck:
                 if b.name in fixed:
@@ -115,6 +118,39 @@ class NernstPlanckOutputs:
             problem.comm.Allreduce(MPI.IN_PLACE, values, op=MPI.SUM)
             out[name] = float(values[0] / values[1]) if values[1] > 0 else float("nan")
         return out
+
+    def electrode_state(self, problem: Problem, e: Electrode) -> dict[str, float]:
+        """Means over the electrode: the metal's potential [V], the current density
+        (faradaic plus double-layer charging) and its faradaic part [A/m^2], the overpotential
+        V - phi_s - U [V] and the charge on the metal [C/m^2]."""
+        if not hasattr(self, "_electrode_forms"):
+            self._electrode_forms: dict[str, list[fem.Form]] = {}
+        if e.boundary not in self._electrode_forms:
+            rt = self.rt(problem)
+            c = self.concentration_at(problem, e.ion)
+            faradaic = e.faradaic(e.potential, self.phi, c, rt)
+            charging = problem.ddt(partial(e.charge_at, problem))
+            integrands = [
+                e.potential,
+                faradaic + charging,
+                faradaic,
+                e.overpotential(e.potential, self.phi),
+                e.charge(e.potential, self.phi),
+            ]
+            self._electrode_forms[e.boundary] = [
+                fem.form(f * e.ds, entity_maps=problem.entity_maps) for f in integrands
+            ]
+        values = np.array([fem.assemble_scalar(f) for f in self._electrode_forms[e.boundary]])
+        problem.comm.Allreduce(MPI.IN_PLACE, values, op=MPI.SUM)
+        values /= e.area
+        keys = (
+            "electrode_potential_V",
+            "current_density_A_m2",
+            "faradaic_current_density_A_m2",
+            "overpotential_V",
+            "electrode_charge_C_m2",
+        )
+        return dict(zip(keys, (float(v) for v in values), strict=True))
 
     def sand_times(self, rows: list[dict]) -> dict[str, float]:
         """Per ion drained by a given flux, in a transient run that took it near zero: the
@@ -167,6 +203,11 @@ class NernstPlanckOutputs:
             row[f"{key}.inflow_mol_m2_s"] = flux
         for boundary, phi in self.boundary_potentials(problem).items():
             row[f"{boundary}.potential_V"] = phi
+        for e in self.electrodes:
+            for key, value in self.electrode_state(problem, e).items():
+                row[f"{e.boundary}.{key}"] = value
+            if e.terminal:
+                row["voltage_V"] = row[f"{e.boundary}.electrode_potential_V"]
         for ion in self.ions:
             low, high = self.concentration_range(problem, ion)
             row[f"{ion.slug}.min_concentration_mol_m3"] = low
@@ -187,6 +228,7 @@ class NernstPlanckOutputs:
             "storage": [],
             "moved": [],
             "in": [],
+            "in_gross": [],
         }
         for ion in self.ions:
             out["amount"].append(
@@ -205,6 +247,14 @@ class NernstPlanckOutputs:
             if source in problem.provided(source):
                 q = problem.require(source, self.name)
                 inflow += q() * q.measure
+            gross = fem.Constant(bundle.mesh, 0.0) * dx(ion.tags)
+            for e in self.electrodes:
+                if e.ion is ion:
+                    c = self.concentration_at(problem, ion)
+                    i_f = e.faradaic(e.potential, self.phi, c, self.rt(problem))
+                    inflow += i_f / (ion.z * FARADAY) * e.ds
+                    gross += abs(i_f / (ion.z * FARADAY)) * e.ds
+            out["in_gross"].append(fem.form(gross, entity_maps=emap))
             out["in"].append(fem.form(inflow, entity_maps=emap))
         self._compiled = out
         return out
@@ -217,8 +267,9 @@ class NernstPlanckOutputs:
     def conservation(self, problem: Problem) -> dict[str, float]:
         """Ion balance of every ion that no reservoir feeds: transient, its storage rate
         equals its inflow (relative to the largest of them and the gross redistribution
-        rate, floor ``BALANCE_FLOOR`` of the amount per step); steady, its amount is the
-        initial one."""
+        rate, floor ``BALANCE_FLOOR`` of the amount per step); steady, a closed ion keeps its
+        initial amount and an ion fed by electrodes leaves as fast as it enters (relative to
+        the gross electrode flux)."""
         tolerance = problem.case.solver.balance_tolerance
         out: dict[str, float] = {"balance_error": 0.0, "tolerance": tolerance}
         if float(problem.initial.value) == 1.0:
@@ -239,8 +290,14 @@ class NernstPlanckOutputs:
             out[f"{ion.slug}.amount_mol"] = float(amounts[k])
             if ion.name in reservoir:
                 continue
-            if storage is None:
+            if storage is None and ion.slug in self.multipliers:  # closed: amount held
                 errors.append(abs(amounts[k] - initial[k]) / initial[k])
+                continue
+            if storage is None:  # steady, fed by electrodes: what enters leaves
+                gross = self._integrals(problem, "in_gross")[k]
+                floor = problem.case.solver.newton_tolerance * abs(amounts[k])
+                errors.append(abs(inflow[k]) / max(gross, floor))
+                out[f"{ion.slug}.inflow_mol_s"] = float(inflow[k])
                 continue
             solver = problem.case.solver
             relative = max(BALANCE_FLOOR, solver.newton_tolerance / tolerance)
@@ -404,7 +461,8 @@ class NernstPlanckOutputs:
         for boundary, q in charges.items():
             out[f"{boundary}.surface_charge_C_m2"] = q
         groups = self.facet_group_positions(problem, bundle.dim - 1)
-        out |= self.layers(stretches, groups, names, set(charges))
+        charged = set(charges) | {e.boundary for e in self.electrodes}
+        out |= self.layers(stretches, groups, names, charged)
         if problem.transient and any(
             b.flux for b in problem.case.boundary_conditions.nernst_planck
         ):
