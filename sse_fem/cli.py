@@ -1,4 +1,4 @@
-"""``sse-fem`` command line: run, show, validate, mesh, materials, info.
+"""``sse-fem`` command line: run, show, validate, mesh, materials, info, schema.
 
 Works under ``mpirun -n N``. Every error ends every rank with one line on stderr
 (``sse_fem.parallel``): a bad case or bad CLI use ``error: ...`` and exit status 2, an
@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("info", help="versions of sse-fem, dolfinx, PETSc, MPI")
 
+    sch = sub.add_parser(
+        "schema", help="print the JSON Schema of case files (for editors: yaml-language-server)"
+    )
+    sch.add_argument("-o", "--output", help="write it to this file instead")
+
     sw = sub.add_parser("sweep", help="run a parameter sweep")
     sw.add_argument("sweep")
     return p
@@ -105,6 +110,22 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
     for key, value in versions().items():
         print(f"{key:<22} {value}")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from sse_fem.config.json_schema import case_schema
+
+    text = json.dumps(case_schema(), indent=2) + "\n"
+    if args.output:
+        from mpi4py import MPI
+
+        if MPI.COMM_WORLD.rank == 0:
+            Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -200,6 +221,7 @@ COMMANDS = {
     "mesh": _cmd_mesh,
     "materials": _cmd_materials,
     "info": _cmd_info,
+    "schema": _cmd_schema,
     "sweep": _cmd_sweep,
 }
 

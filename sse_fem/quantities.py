@@ -19,7 +19,9 @@ Names used by the shipped physics (unit):
 - ``interface_current_density.<interface>`` (A/m^2, on the interface, '+' = electrode side),
   and its heat (W/m^2): ``interface_heat.<interface>`` (irreversible, i eta),
   ``film_heat.<interface>`` (i^2 R_film), ``reversible_heat.<interface>`` (i T dU/dT):
-  conduction; ``contact_heat.<boundary>`` (W/m^2, terminal contact j^2 R_c): conduction.
+  conduction; ``contact_heat.<boundary>`` (W/m^2, terminal contact j^2 R_c): conduction;
+- ``electric_potential`` (V) and ``concentration.<species>`` (mol/m^3): Nernst-Planck, which
+  uses ``ion_source.<species>`` (mol/(m^3 s)) and ``charge_density.*`` (C/m^3) when provided.
 
 Scalars (one number of the current state, computed collectively): ``electrical_power`` (W,
 into the cell at its terminals): conduction.

@@ -6,20 +6,30 @@ can be checked against them without meshing.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from sse_fem.config.types import NonNegative, Positive, Strict
 
+#: a mesh size in Debye lengths, "0.3 lambda_D": the smallest Debye length of the case's
+#: Nernst-Planck regions (``sse_fem.config.schema``); replaced by its value before meshing
+DEBYE_SIZE = re.compile(r"^\s*((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*lambda_D\s*$")
+DebyeMultiple = Annotated[str, StringConstraints(pattern=DEBYE_SIZE.pattern)]
+
 
 class MeshControl(Strict):
-    """Mesh sizes (gmsh characteristic lengths), parallel refinement and a guard against huge
-    meshes."""
+    """Mesh sizes (gmsh characteristic lengths; each a length, or a multiple of the Debye
+    length such as "0.3 lambda_D" in Nernst-Planck cases), parallel refinement and a guard
+    against huge meshes."""
 
-    size: Positive("length") | None = None  # global element size; default: builder's choice
-    interface_size: Positive("length") | None = None  # size on interfaces (refinement)
-    size_growth_distance: Positive("length") | None = None  # distance over which size grows
+    #: global element size; default: builder's choice
+    size: Positive("length") | DebyeMultiple | None = None
+    #: size on interfaces (refinement)
+    interface_size: Positive("length") | DebyeMultiple | None = None
+    #: distance over which the size grows from interface_size to size
+    size_growth_distance: Positive("length") | DebyeMultiple | None = None
     order: Literal[1, 2] = 1  # geometry order
     #: gmsh meshes with every size times 2^refinements (1/8 of the tetrahedra per level), then
     #: dolfinx splits every cell into 2^dim, ``refinements`` times, in parallel: about the mesh

@@ -480,7 +480,32 @@ class SolidDiffusionBoundaryCondition(Strict):
     value: Quantity("molar_flux")
 
 
-class NernstPlanckElectrode(Strict):
+class _TerminalPotential(Strict):
+    """A ``potential``: a value with its unit, or ``terminal`` (driven by the protocol)."""
+
+    potential: str | float | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return isinstance(self.potential, str) and self.potential.strip() == "terminal"
+
+    @field_serializer("potential", when_used="json")
+    def _with_unit(self, value: object) -> object:
+        return value if self.terminal else _unit_string(value, "potential")
+
+    @model_validator(mode="after")
+    def _potential_si(self) -> _TerminalPotential:
+        if self.potential is not None and not self.terminal:
+            from sse_fem.units import to_si
+
+            try:
+                self.__dict__["potential"] = to_si(self.potential, "potential")
+            except CaseError as err:
+                raise ValueError(f"potential: {err} (or `terminal`)") from None
+        return self
+
+
+class NernstPlanckElectrode(_TerminalPotential):
     """A metal electrode on a boundary of Nernst-Planck/Poisson: the reacting ion (the
     metal's cation) crosses it at the Butler-Volmer rate
 
@@ -503,16 +528,7 @@ class NernstPlanckElectrode(Strict):
     open_circuit_potential: Quantity("potential") = 0.0
     #: compact-layer capacitance; 0.2 F/m^2 (20 uF/cm^2) is typical of metal surfaces
     stern_capacitance: Positive("area_capacitance") = 0.2
-    potential: str | float | None = None
     current_density: Quantity("current_density") | None = None
-
-    @property
-    def terminal(self) -> bool:
-        return isinstance(self.potential, str) and self.potential.strip() == "terminal"
-
-    @field_serializer("potential", when_used="json")
-    def _with_unit(self, value: object) -> object:
-        return value if self.terminal else _unit_string(value, "potential")
 
     @model_validator(mode="after")
     def _control(self) -> NernstPlanckElectrode:
@@ -521,17 +537,10 @@ class NernstPlanckElectrode(Strict):
                 "give the electrode exactly one of `potential` (a value or `terminal`) and "
                 "`current_density`"
             )
-        if self.potential is not None and not self.terminal:
-            from sse_fem.units import to_si
-
-            try:
-                self.__dict__["potential"] = to_si(self.potential, "potential")
-            except CaseError as err:
-                raise ValueError(f"potential: {err} (or `terminal`)") from None
         return self
 
 
-class NernstPlanckBoundaryCondition(Strict):
+class NernstPlanckBoundaryCondition(_TerminalPotential):
     """Conditions of Nernst-Planck/Poisson on a named boundary, any combination of: the
     ``potential`` (a value, or ``terminal``: driven by ``time.protocol``'s voltage steps),
     ``concentration`` per species (a reservoir) and ``flux`` per species (molar flux into the
@@ -540,7 +549,6 @@ class NernstPlanckBoundaryCondition(Strict):
     no surface charge (zero normal field)."""
 
     name: str = Field(min_length=1)
-    potential: str | float | None = None
     concentration: dict[str, Positive("concentration")] = Field(default_factory=dict)
     flux: dict[str, Quantity("molar_flux")] = Field(default_factory=dict)
     electrode: NernstPlanckElectrode | None = None
@@ -550,23 +558,8 @@ class NernstPlanckBoundaryCondition(Strict):
         """Driven by the protocol (a terminal potential or electrode)."""
         return self.terminal or (self.electrode is not None and self.electrode.terminal)
 
-    @property
-    def terminal(self) -> bool:
-        return isinstance(self.potential, str) and self.potential.strip() == "terminal"
-
-    @field_serializer("potential", when_used="json")
-    def _with_unit(self, value: object) -> object:
-        return value if self.terminal else _unit_string(value, "potential")
-
     @model_validator(mode="after")
     def _value(self) -> NernstPlanckBoundaryCondition:
-        if self.potential is not None and not self.terminal:
-            from sse_fem.units import to_si
-
-            try:
-                self.__dict__["potential"] = to_si(self.potential, "potential")
-            except CaseError as err:
-                raise ValueError(f"potential: {err} (or `terminal`)") from None
         both = sorted(set(self.concentration) & set(self.flux))
         if both:
             raise ValueError(f"give a concentration or a flux for {both}, not both")
@@ -852,6 +845,7 @@ def check_consistency(case: Case) -> None:
             )
     if case.physics.nernst_planck is not None:
         _check_nernst_planck(case)
+    _resolve_debye_sizes(case)
     if case.physics.conduction is not None:
         _check_conduction_controls(case)
     elif case.time.protocol is not None and not any(
@@ -1010,6 +1004,62 @@ def _check_nernst_planck(case: Case) -> None:
             )
     if case.time.protocol is not None and case.time.mode != "transient":
         raise CaseError("a protocol needs mode: transient", "time.mode")
+
+
+def smallest_debye_length(case: Case) -> float:
+    """The smallest Debye length [m] of the regions of physics.nernst_planck, from the
+    species' initial concentrations, the materials' relative_permittivity and
+    case.temperature: sqrt(eps0 eps_r RT / (F^2 sum z^2 c0))."""
+    import math
+
+    from sse_fem.materials.registry import resolve_case_materials
+
+    np_ = case.physics.nernst_planck
+    assert np_ is not None
+    materials = resolve_case_materials(case)
+    domain = np_.regions or [r.name for r in case.regions]
+    paths = {r.name: f"materials.{r.material}" for r in case.regions}
+    lengths = []
+    for region in domain:
+        strength = sum(
+            sp.charge_number**2 * float(sp.value("initial_concentration", region) or 0.0)
+            for sp in np_.species
+            if region in (sp.regions or domain)
+        )
+        if strength > 0:
+            eps = 8.8541878128e-12 * materials[region].require(
+                "relative_permittivity", paths[region]
+            )
+            rt = 8.314462618 * case.case.temperature
+            lengths.append(math.sqrt(eps * rt / (96485.33212**2 * strength)))
+    return min(lengths)
+
+
+def _resolve_debye_sizes(case: Case) -> None:
+    """Mesh sizes given in Debye lengths ("0.3 lambda_D") become lengths [m]."""
+    from sse_fem.config.geometry import DEBYE_SIZE
+
+    mesh = case.geometry.mesh if case.geometry is not None else None
+    if mesh is None:
+        return
+    keys = [
+        k
+        for k in ("size", "interface_size", "size_growth_distance")
+        if isinstance(getattr(mesh, k), str)
+    ]
+    if not keys:
+        return
+    if case.physics.nernst_planck is None:
+        raise CaseError(
+            "a mesh size in Debye lengths needs physics.nernst_planck (its ions set the Debye "
+            "length); give a length instead",
+            f"geometry.mesh.{keys[0]}",
+        )
+    length = smallest_debye_length(case)
+    for key in keys:
+        match = DEBYE_SIZE.match(getattr(mesh, key))
+        assert match is not None  # validated
+        mesh.__dict__[key] = float(match.group(1)) * length
 
 
 def _check_conduction_controls(case: Case) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
 from sse_fem.errors import CaseError
-from sse_fem.units import format_si, short_repr, si_numbers, to_si
+from sse_fem.units import DIMENSIONS, format_si, short_repr, si_numbers, to_si
 
 
 class Strict(BaseModel):
@@ -47,17 +47,38 @@ def with_unit(dimension: str) -> PlainSerializer:
     return PlainSerializer(lambda v: format_si(v, dimension), when_used="json")
 
 
+def json_schema(dimension: str, bound: str = "") -> WithJsonSchema:
+    """The JSON Schema of a quantity: a string with its unit (or a number where the
+    dimension is dimensionless, or 0), described by its dimension and SI unit."""
+    unit = DIMENSIONS[dimension]
+    what = dimension.replace("_", " ")
+    text = f"{what}, a number with a unit convertible to {unit}" + (f" ({bound})" if bound else "")
+    if dimension == "dimensionless":
+        text = "a number" + (f" ({bound})" if bound else "")
+    return WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}], "description": text})
+
+
 def Quantity(dimension: str):  # noqa: N802 - reads as a type in models
     """Float field given as a string with units ("10 um"), stored in SI; bare numbers only for
     dimensionless quantities and 0 (see ``sse_fem.units.to_si``)."""
-    return Annotated[float, _quantity(dimension), with_unit(dimension)]
+    return Annotated[float, _quantity(dimension), with_unit(dimension), json_schema(dimension)]
 
 
 def Positive(dimension: str):  # noqa: N802
     """Like Quantity, but must be > 0."""
-    return Annotated[float, _quantity(dimension, positive=True), with_unit(dimension)]
+    return Annotated[
+        float,
+        _quantity(dimension, positive=True),
+        with_unit(dimension),
+        json_schema(dimension, "> 0"),
+    ]
 
 
 def NonNegative(dimension: str):  # noqa: N802
     """Like Quantity, but must be >= 0."""
-    return Annotated[float, _quantity(dimension, nonnegative=True), with_unit(dimension)]
+    return Annotated[
+        float,
+        _quantity(dimension, nonnegative=True),
+        with_unit(dimension),
+        json_schema(dimension, ">= 0"),
+    ]

@@ -335,3 +335,22 @@ def test_polymer_electrodes_case(tmp_path):
     butler_volmer = 2 * v_t * math.asinh(50.0 / 20.0)
     assert last["nernst_planck.top.overpotential_V"] == pytest.approx(butler_volmer, rel=0.01)
     assert last["nernst_planck.Li_p.min_concentration_mol_m3"] > 0
+
+
+def test_mesh_sizes_in_debye_lengths():
+    """ "0.3 lambda_D" mesh sizes become that multiple of the smallest Debye length of the
+    Nernst-Planck regions before meshing; without Nernst-Planck they are a case error."""
+    data = base_data()
+    data["geometry"]["refine_at"] = ["bottom"]
+    data["geometry"]["mesh"] = {"size": "2 lambda_D", "interface_size": "0.1 lambda_D"}
+    case = validate_case(data)
+    lam = debye_length(10.0, 10.0)
+    assert case.geometry.mesh.size == pytest.approx(2 * lam, rel=1e-12)
+    assert case.geometry.mesh.interface_size == pytest.approx(0.1 * lam, rel=1e-12)
+    data["geometry"]["mesh"]["size"] = "2 lambda"
+    with pytest.raises(CaseError, match="geometry.mesh.size"):
+        validate_case(data)
+    symmetric = yaml.safe_load((CASES / "symmetric_cell" / "case.yaml").read_text())
+    symmetric["geometry"]["mesh"]["size"] = "0.3 lambda_D"
+    with pytest.raises(CaseError, match="needs physics.nernst_planck"):
+        validate_case(symmetric)
