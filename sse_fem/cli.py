@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sse_fem import __version__
 from sse_fem.errors import CaseError
 from sse_fem.parallel import EXIT_SOLVER_FAILED
 
@@ -25,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="sse-fem", description=__doc__.splitlines()[0])
     p.add_argument("--log-all-ranks", action="store_true", help="log from every MPI rank")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--version", action="version", version=f"sse-fem {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a case")

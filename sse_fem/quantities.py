@@ -21,7 +21,8 @@ Names used by the shipped physics (unit):
   ``film_heat.<interface>`` (i^2 R_film), ``reversible_heat.<interface>`` (i T dU/dT):
   conduction; ``contact_heat.<boundary>`` (W/m^2, terminal contact j^2 R_c): conduction;
 - ``electric_potential`` (V) and ``concentration.<species>`` (mol/m^3): Nernst-Planck, which
-  uses ``ion_source.<species>`` (mol/(m^3 s)) and ``charge_density.*`` (C/m^3) when provided.
+  uses ``ion_source.<species>`` (mol/(m^3 s)) and ``charge_density.*`` (C/m^3) when provided,
+  and ``stress`` (Pa, mechanics) for ions with a partial molar volume.
 
 Scalars (one number of the current state, computed collectively): ``electrical_power`` (W,
 into the cell at its terminals): conduction.

@@ -191,6 +191,11 @@ class Species(Strict):
     standard_chemical_potential: Quantity("molar_energy") | dict[str, Quantity("molar_energy")] = (
         0.0
     )
+    #: Omega: couples the ion to the hydrostatic stress of physics.mechanics,
+    #: mu = mu0 + RT ln(...) - Omega sigma_h (tension > 0 draws ions in); none: uncoupled
+    partial_molar_volume: (
+        Quantity("molar_volume") | dict[str, Quantity("molar_volume") | None] | None
+    ) = None
     #: regions where it moves; default the regions of physics.nernst_planck
     regions: list[str] | None = Field(default=None, min_length=1)
 
@@ -200,6 +205,7 @@ class Species(Strict):
         "initial_concentration",
         "max_concentration",
         "standard_chemical_potential",
+        "partial_molar_volume",
     )
 
     def value(self, key: str, region: str) -> float | None:

@@ -27,6 +27,7 @@ from dolfinx import fem
 from scipy.optimize import brentq
 
 from sse_fem.driver import run_case
+from sse_fem.errors import CaseError
 from sse_fem.mesh import build_mesh
 from sse_fem.physics.base import Physics
 from sse_fem.physics.nernst_planck import NernstPlanck
@@ -640,3 +641,58 @@ def test_electrode_terminal_transient(shared_tmp):
     assert np.abs(total[rest]).max() < 1e-6 * j
     assert faradaic[rest][0] > 0.1 * j  # the charged double layer discharges through it
     assert abs(voltage[-1]) < 0.01 * v_steady
+
+
+class LinearStress(Physics):
+    """Provides a hydrostatic stress field growing linearly along x (Pa) as ``stress``."""
+
+    name = "stress_field"
+
+    def __init__(self, gradient: float) -> None:
+        self.gradient = gradient
+
+    def declare(self, problem) -> None:
+        x = ufl.SpatialCoordinate(problem.bundle.mesh)[0]
+        problem.provide("stress", self.gradient * x * ufl.Identity(3), "Pa", self.name)
+
+
+def test_stress_driven_equilibrium():
+    """A neutral 1:1 salt whose ions both have Omega = 1e-5 m^3/mol, closed, in a stress
+    field rising linearly by 500 MPa: at equilibrium the salt gathers in tension as
+    c(x) / c(0) = exp(Omega (sigma_h(x) - sigma_h(0)) / RT) (a factor of 7.5 here) with no
+    charge separation; exact at the nodes (the projected stress is linear)."""
+    length, c0, omega, rise = 1e-6, 100.0, 1e-5, 5e8
+    omega_spec = {"partial_molar_volume": f"{omega} m^3/mol"}
+    case = pnp_case_1d(
+        length,
+        [species("A+", 1, c0, **omega_spec), species("B-", -1, c0, **omega_spec)],
+        [{"name": "bottom", "potential": "0 V"}],
+        mesh={"size": f"{length / 200} m"},
+    )
+    problem = solve_steady(case, (LinearStress(rise / length),))
+    (module, _) = problem.modules
+    rt = 8.314462618 * 298.15
+    for ion in module.ions:
+        u = ion.u
+        x = u.function_space.tabulate_dof_coordinates()[:, 0]
+        c = c0 * np.exp(u.x.array - ion.variable(c0, "electrolyte", rt))
+        left = MPI.COMM_WORLD.allreduce(
+            float(c[np.argmin(x)]) if x.min(initial=np.inf) == 0 else -np.inf, op=MPI.MAX
+        )
+        exact = left * np.exp(omega * rise * x / length / rt)
+        assert np.abs(c / exact - 1).max(initial=0.0) < 1e-8
+    assert module.conservation(problem)["balance_error"] < 1e-9
+
+
+def test_partial_molar_volume_needs_stress():
+    case = pnp_case_1d(
+        1e-6,
+        [
+            species("A+", 1, 100.0, partial_molar_volume="1e-5 m^3/mol"),
+            species("B-", -1, 100.0),
+        ],
+        [{"name": "bottom", "potential": "0 V"}],
+        mesh={"size": "10 nm"},
+    )
+    with pytest.raises(CaseError, match="enable it, or remove partial_molar_volume"):
+        built(case)

@@ -64,7 +64,9 @@ MAX_VARIABLE_STEP = 3.0
 #: largest net initial charge of a region, relative to its ions' charge [-]
 NEUTRALITY_TOLERANCE = 1e-9
 #: the DG0 parameter fields of a ``MobileIon``, in its order
-PHASE_FIELDS = ("diffusivity", "initial", "c_max", "lattice", "mu0")
+PHASE_FIELDS = ("diffusivity", "initial", "c_max", "lattice", "mu0", "omega")
+#: typical size of the hydrostatic stress of the stress coupling [Pa] (Newton's scale)
+STRESS_SCALE = 1e8
 
 
 class NernstPlanck(NernstPlanckOutputs, Physics):
@@ -109,6 +111,11 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         for ion in self.ions:
             self._initial_variable(problem, ion)
         self.debye_lengths = self._debye_lengths(t0)
+        self.sigma_h = None
+        if any(p.omega != 0 for ion in self.ions for p in ion.phases.values()):
+            self.sigma_h = problem.add_unknown(
+                self.name, "sigma_h", V, self.sub.cell_map, scale=STRESS_SCALE
+            )
         length = min(self.debye_lengths.values())
         d_max = max(p.diffusivity for ion in self.ions for p in ion.phases.values())
         dim = bundle.dim
@@ -201,13 +208,21 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
                 float(sp.value("initial_concentration", region)),  # type: ignore[arg-type]
                 None if c_max is None else float(c_max),
                 float(sp.value("standard_chemical_potential", region) or 0.0),
+                float(sp.value("partial_molar_volume", region) or 0.0),
             )
         Q = fem.functionspace(msh, ("DG", 0))
         fields = [fem.Function(Q, name=f"{key}_{slug}") for key in PHASE_FIELDS]
         tag_of = bundle.cell_region_tags()
         for region, p in phases.items():
             cells = tag_of == bundle.regions[region]
-            values = (p.diffusivity, p.initial, p.c_max or 1.0, p.c_max is not None, p.mu0)
+            values = (
+                p.diffusivity,
+                p.initial,
+                p.c_max or 1.0,
+                p.c_max is not None,
+                p.mu0,
+                p.omega,
+            )
             for f, value in zip(fields, values, strict=True):
                 f.x.array[cells] = float(value)
         return MobileIon(
@@ -294,6 +309,8 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             poisson -= ion.z * c / self.c_ref * w * dx(ion.tags)
             rate = problem.ddt(partial(self.concentration_at, problem, ion))
             drive = ufl.grad(u - ion.mu0 / rt) + ion.z * ufl.grad(phi) / v_t
+            if self.sigma_h is not None:  # mu - Omega sigma_h: ions drift into tension
+                drive -= ion.omega * ufl.grad(self.sigma_h) / rt
             evolving = (
                 rate / self.c_ref * v
                 + ion.diffusivity * ion.mobility(c) / self.c_ref * ufl.inner(drive, ufl.grad(v))
@@ -323,10 +340,29 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         for e in self.electrodes:  # the Stern layer: eps dphi/dn = C_S (V - phi_s)
             poisson -= e.charge(e.potential, phi) / (FARADAY * self.c_ref) * w * e.ds
         return (
-            self.poisson_scale * poisson
+            self._stress_projection(problem)
+            + self.poisson_scale * poisson
             + self.transport_scale * transport
             + sum(self._terminal_row(problem, e) for e in self.electrodes if e.name is not None)
         )
+
+    def _stress_projection(self, problem: Problem) -> ufl.Form | int:
+        """sigma_h: the hydrostatic stress tr(sigma)/3 of the shared ``stress`` projected
+        onto P1 over this physics' regions (a P1 displacement's stress is piecewise constant:
+        its own gradient would vanish), solved with the rest (monolithic)."""
+        if self.sigma_h is None:
+            return 0
+        if "stress" not in problem.provided("stress"):
+            raise CaseError(
+                "partial_molar_volume couples the ions to the stress of physics.mechanics: "
+                "enable it, or remove partial_molar_volume",
+                "physics.nernst_planck.species",
+            )
+        stress = problem.require("stress", self.name)()
+        q = problem.test("sigma_h")
+        scale = fem.Constant(problem.bundle.mesh, STRESS_SCALE)
+        dx = problem.bundle.dx()(self.tags)
+        return (self.sigma_h - ufl.tr(stress) / 3) / scale * q * self.poisson_scale * dx
 
     def _terminal_row(self, problem: Problem, e: Electrode) -> ufl.Form:
         """The metal potential's equation: V = the set voltage, or the mean current density

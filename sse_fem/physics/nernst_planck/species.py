@@ -41,6 +41,7 @@ class Phase:
     initial: float  # initial concentration [mol/m^3]
     c_max: float | None  # lattice saturation [mol/m^3]; None: dilute
     mu0: float  # standard chemical potential [J/mol]
+    omega: float  # partial molar volume [m^3/mol] (0: not coupled to stress)
 
 
 @dataclass
@@ -57,12 +58,13 @@ class MobileIon:
     c_ref: fem.Constant  # reference concentration of the dilute law [mol/m^3]
     phases: dict[str, Phase]
     # per parent cell (DG0): D [m^2/s], c0 and c_max [mol/m^3] (1 where dilute), lattice
-    # (1: saturating, 0: dilute), mu0 [J/mol]
+    # (1: saturating, 0: dilute), mu0 [J/mol], Omega [m^3/mol]
     diffusivity: fem.Function
     initial: fem.Function
     c_max: fem.Function
     lattice: fem.Function
     mu0: fem.Function
+    omega: fem.Function  # partial molar volume [m^3/mol]
 
     def concentration(
         self, u: ufl.core.expr.Expr, rt: ufl.core.expr.Expr | float
