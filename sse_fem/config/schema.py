@@ -164,6 +164,9 @@ class SolidDiffusionPhysics(Strict):
     symmetry: Literal["none", "spherical"] = "none"
     #: charge number of the working ion (1: Li+, Na+, K+; 2: Mg2+, Zn2+, Ca2+; 3: Al3+)
     charge_number: int = Field(default=1, ge=1, le=3)
+    #: the working ion drifts up the hydrostatic stress of physics.mechanics
+    #: (mu = RT ln x - Omega sigma_h, Omega the material's partial_molar_volume)
+    stress_driven_flux: bool = False
 
 
 #: an ion's name: letters and digits, then its charge signs (Li+, Mg2+, TFSI-, PF6-)

@@ -400,7 +400,7 @@ def test_stress_coupling_with_mechanics():
     try:
         assert problem.solve()[0]
         module = next(m for m in problem.modules if m.name == "nernst_planck")
-        sigma = module.sigma_h.x.array
+        sigma = module.stress.field.x.array
         a, b = (ion.u.x.array for ion in module.ions)
         assert np.ptp(sigma) > 1e8  # bending: tension on one side, compression on the other
         local = np.array([np.sum((a - a.mean()) * (sigma - sigma.mean())), len(a)])

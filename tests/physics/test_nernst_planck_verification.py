@@ -694,5 +694,5 @@ def test_partial_molar_volume_needs_stress():
         [{"name": "bottom", "potential": "0 V"}],
         mesh={"size": "10 nm"},
     )
-    with pytest.raises(CaseError, match="enable it, or remove partial_molar_volume"):
+    with pytest.raises(CaseError, match="enable it, or switch the coupling off"):
         built(case)

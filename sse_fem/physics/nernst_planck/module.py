@@ -47,6 +47,7 @@ from sse_fem.physics.nernst_planck.conditions import PotentialCondition
 from sse_fem.physics.nernst_planck.electrodes import Electrode, build_electrode
 from sse_fem.physics.nernst_planck.outputs import NernstPlanckOutputs
 from sse_fem.physics.nernst_planck.species import MobileIon, Phase, species_slug
+from sse_fem.physics.stress_drift import HydrostaticStress
 from sse_fem.physics.transient import hold_initial_state
 
 if TYPE_CHECKING:
@@ -65,8 +66,6 @@ MAX_VARIABLE_STEP = 3.0
 NEUTRALITY_TOLERANCE = 1e-9
 #: the DG0 parameter fields of a ``MobileIon``, in its order
 PHASE_FIELDS = ("diffusivity", "initial", "c_max", "lattice", "mu0", "omega")
-#: typical size of the hydrostatic stress of the stress coupling [Pa] (Newton's scale)
-STRESS_SCALE = 1e8
 
 
 class NernstPlanck(NernstPlanckOutputs, Physics):
@@ -111,10 +110,15 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         for ion in self.ions:
             self._initial_variable(problem, ion)
         self.debye_lengths = self._debye_lengths(t0)
-        self.sigma_h = None
+        self.stress: HydrostaticStress | None = None
         if any(p.omega != 0 for ion in self.ions for p in ion.phases.values()):
-            self.sigma_h = problem.add_unknown(
-                self.name, "sigma_h", V, self.sub.cell_map, scale=STRESS_SCALE
+            self.stress = HydrostaticStress(
+                problem,
+                self.name,
+                "sigma_h",
+                V,
+                self.sub.cell_map,
+                "physics.nernst_planck.species",
             )
         length = min(self.debye_lengths.values())
         d_max = max(p.diffusivity for ion in self.ions for p in ion.phases.values())
@@ -309,8 +313,8 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             poisson -= ion.z * c / self.c_ref * w * dx(ion.tags)
             rate = problem.ddt(partial(self.concentration_at, problem, ion))
             drive = ufl.grad(u - ion.mu0 / rt) + ion.z * ufl.grad(phi) / v_t
-            if self.sigma_h is not None:  # mu - Omega sigma_h: ions drift into tension
-                drive -= ion.omega * ufl.grad(self.sigma_h) / rt
+            if self.stress is not None:  # mu - Omega sigma_h: ions drift into tension
+                drive += self.stress.drift(ion.omega, rt)
             evolving = (
                 rate / self.c_ref * v
                 + ion.diffusivity * ion.mobility(c) / self.c_ref * ufl.inner(drive, ufl.grad(v))
@@ -347,22 +351,10 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         )
 
     def _stress_projection(self, problem: Problem) -> ufl.Form | int:
-        """sigma_h: the hydrostatic stress tr(sigma)/3 of the shared ``stress`` projected
-        onto P1 over this physics' regions (a P1 displacement's stress is piecewise constant:
-        its own gradient would vanish), solved with the rest (monolithic)."""
-        if self.sigma_h is None:
+        """The projection of the hydrostatic stress (``sse_fem.physics.stress_drift``)."""
+        if self.stress is None:
             return 0
-        if "stress" not in problem.provided("stress"):
-            raise CaseError(
-                "partial_molar_volume couples the ions to the stress of physics.mechanics: "
-                "enable it, or remove partial_molar_volume",
-                "physics.nernst_planck.species",
-            )
-        stress = problem.require("stress", self.name)()
-        q = problem.test("sigma_h")
-        scale = fem.Constant(problem.bundle.mesh, STRESS_SCALE)
-        dx = problem.bundle.dx()(self.tags)
-        return (self.sigma_h - ufl.tr(stress) / 3) / scale * q * self.poisson_scale * dx
+        return self.stress.projection(problem, problem.bundle.dx()(self.tags), self.poisson_scale)
 
     def _terminal_row(self, problem: Problem, e: Electrode) -> ufl.Form:
         """The metal potential's equation: V = the set voltage, or the mean current density

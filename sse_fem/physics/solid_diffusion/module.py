@@ -29,9 +29,10 @@ from dolfinx import fem
 from sse_fem.errors import CaseError
 from sse_fem.mesh.bundle import parent_cells
 from sse_fem.physics.base import Physics
-from sse_fem.physics.kinetics import FARADAY
+from sse_fem.physics.kinetics import FARADAY, GAS_CONSTANT
 from sse_fem.physics.solid_diffusion.outputs import SolidDiffusionOutputs
 from sse_fem.physics.solid_diffusion.particles import ParticleRegion
+from sse_fem.physics.stress_drift import HydrostaticStress
 from sse_fem.physics.transient import hold_initial_state
 
 if TYPE_CHECKING:
@@ -76,6 +77,18 @@ class SolidDiffusion(SolidDiffusionOutputs, Physics):
         self.x_initial = fem.Constant(msh, self.x0)
         self.z = fem.Constant(msh, float(self.cfg.charge_number))
         self.particles = [self._region(problem, name) for name in self.regions]
+        self.stress = (
+            HydrostaticStress(
+                problem,
+                self.name,
+                "sigma_h_s",
+                V,
+                self.sub.cell_map,
+                "physics.solid_diffusion.stress_driven_flux",
+            )
+            if self.cfg.stress_driven_flux
+            else None
+        )
         self.spherical = self.cfg.symmetry == "spherical"
         self.weight: ufl.core.expr.Expr | float = 1.0
         self.centre = float(bundle.bounds()[0, 0]) if self.spherical else 0.0
@@ -150,12 +163,14 @@ class SolidDiffusion(SolidDiffusionOutputs, Physics):
             if specific is not None and density is not None
             else self.cfg.charge_number * FARADAY * c_max
         )
+        omega = mat.require("partial_molar_volume", path) if self.cfg.stress_driven_flux else 0.0
         return ParticleRegion(
             name,
             problem.bundle.regions[name],
             fem.Constant(msh, c_max),
             diffusivity,
             capacity_density,
+            fem.Constant(msh, omega),
         )
 
     def _region_integrals(self, problem: Problem, integrand: ufl.core.expr.Expr) -> list[float]:
@@ -185,11 +200,15 @@ class SolidDiffusion(SolidDiffusionOutputs, Physics):
     def residual(self, problem: Problem) -> ufl.Form:
         x, w = self.x, problem.test("x_s")
         evolving = 0
+        rt = GAS_CONSTANT * problem.require("temperature", self.name)()
         for p in self.particles:
             rate = problem.ddt(lambda level: problem.state("x_s", level))
+            drive = ufl.grad(x)  # x grad(mu / RT), ideal: mu / RT = ln x (- Omega sigma_h / RT)
+            if self.stress is not None:
+                drive = drive + x * self.stress.drift(p.omega, rt)
             evolving += (
                 p.c_max
-                * (rate * w + p.diffusion(x) * ufl.inner(ufl.grad(x), ufl.grad(w)))
+                * (rate * w + p.diffusion(x) * ufl.inner(drive, ufl.grad(w)))
                 * self.weight
                 * self.dx(p.tag)
             )
@@ -200,7 +219,11 @@ class SolidDiffusion(SolidDiffusionOutputs, Physics):
         stiffness = [
             (p.c_max * p.diffusion(self.x_initial), self.dx(p.tag)) for p in self.particles
         ]
-        return hold_initial_state(problem, evolving, x, self.x_initial, w, stiffness)
+        held = hold_initial_state(problem, evolving, x, self.x_initial, w, stiffness)
+        if self.stress is None:
+            return held
+        tags = tuple(p.tag for p in self.particles)
+        return held + self.stress.projection(problem, self.dx(tags), self.weight)
 
     def validate(self, problem: Problem) -> None:
         if self.cfg.symmetry == "spherical" and self.interface_fluxes(problem):

@@ -22,6 +22,7 @@ class ParticleRegion:
     c_max: fem.Constant
     diffusivity: fem.Constant | CurveForm
     capacity_density: float  # usable charge per volume [C/m^3] (the 1C reference)
+    omega: fem.Constant  # partial molar volume [m^3/mol] of the stress-driven flux
 
     def diffusion(self, x: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
         """D(x) [m^2/s]."""
