@@ -44,7 +44,9 @@ from tests.physics.pnp_cases import (
     two_phase_case_1d,
 )
 
-pytestmark = pytest.mark.mpi
+#: the MPI group (``-m mpi``, also under mpirun -n 2 and 3) takes the cheap exact problems and
+#: one of each family; the transient and multi-mesh runs stay serial (CI time)
+PARALLEL = pytest.mark.mpi
 
 
 #: problems of the running test, closed after it (their solvers hold MPI communicators)
@@ -86,6 +88,7 @@ def potential_error(problem, exact) -> float:
     return MPI.COMM_WORLD.allreduce(local, op=MPI.MAX)
 
 
+@PARALLEL
 @pytest.mark.parametrize("z", [1, 2])
 def test_gouy_chapman(z):
     c0, eps_r, phi0 = 10.0, 10.0, 0.1  # phi0 = 3.9 V_T: z phi0 / V_T = 3.9 and 7.8
@@ -120,6 +123,7 @@ def test_gouy_chapman(z):
     assert abs(module.surface_charges(problem)["top"]) < 1e-6 * grahame
 
 
+@PARALLEL
 @pytest.mark.parametrize("psi0", [1.0, 5.0, 10.0, -5.0])
 def test_single_ion_space_charge_layer(psi0):
     """Li+ on a fixed anion framework (t+ = 1): depletion (psi0 > 0) and accumulation."""
@@ -171,6 +175,7 @@ def blocking_case(half_width_debye: float, drive: str, time: dict | None = None)
     return case, lam, half
 
 
+@PARALLEL
 def test_blocking_electrodes_linear_profile():
     """Steady, both ions closed (their amounts held): V = 0.1 V_T across 2L = 40 lambda_D."""
     volts = 0.1 * V_T
@@ -322,7 +327,7 @@ def mms_errors(z: int, ratio: float, size: float) -> tuple[float, float, float]:
 
 
 @pytest.mark.parametrize("z", [1, 2])
-@pytest.mark.parametrize("ratio", [1.0, 1e-2, 1e-4])
+@pytest.mark.parametrize("ratio", [1.0, 1e-2, pytest.param(1e-4, marks=PARALLEL)])
 def test_manufactured_solution_rates(z, ratio):
     sizes = (1 / 8, 1 / 16, 1 / 32)
     errors = np.array([mms_errors(z, ratio, h) for h in sizes])
@@ -366,6 +371,7 @@ def test_electroneutral_limit():
     assert deviations[0] > 50 * deviations[1] > 2500 * deviations[2]
 
 
+@PARALLEL
 @pytest.mark.parametrize("lattice", [False, True])
 def test_equilibrium_interface_space_charge(lattice):
     """Two single-ion conductors in contact (Li+ on fixed backgrounds, eps_r 50 | 20,
@@ -458,6 +464,7 @@ def test_sand_time(shared_tmp):
     assert (BINARY_C0 / slope) ** 2 == pytest.approx(t_sand, rel=0.02)
 
 
+@PARALLEL
 def test_limiting_current():
     """Steady currents through the binary salt (both ions closed: their amounts held): the
     concentration at the plating wall falls linearly with the current, c0 (1 - i / i_lim),
@@ -570,7 +577,7 @@ def frumkin_overpotential(j: float, i0: float, stern: float, lam: float, eps: fl
     return V_T * brentq(rate, -40.0, 40.0)
 
 
-@pytest.mark.parametrize("j", [10.0, 100.0, -50.0])
+@pytest.mark.parametrize("j", [10.0, pytest.param(100.0, marks=PARALLEL), -50.0])
 @pytest.mark.parametrize("stern", [1e-3, 0.2])
 def test_electrode_kinetics_symmetric_cell(j, stern):
     """Steady current through Li | single-ion conductor | Li: the cell voltage is
@@ -656,6 +663,7 @@ class LinearStress(Physics):
         problem.provide("stress", self.gradient * x * ufl.Identity(3), "Pa", self.name)
 
 
+@PARALLEL
 def test_stress_driven_equilibrium():
     """A neutral 1:1 salt whose ions both have Omega = 1e-5 m^3/mol, closed, in a stress
     field rising linearly by 500 MPa: at equilibrium the salt gathers in tension as
