@@ -1041,6 +1041,11 @@ def smallest_debye_length(case: Case) -> float:
             )
             rt = 8.314462618 * case.case.temperature
             lengths.append(math.sqrt(eps * rt / (96485.33212**2 * strength)))
+    if not lengths:
+        raise CaseError(
+            "no region of physics.nernst_planck has mobile ions: no Debye length",
+            "physics.nernst_planck.species",
+        )
     return min(lengths)
 
 

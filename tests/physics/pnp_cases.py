@@ -26,6 +26,11 @@ def species(name: str, z: int, c0: float, diffusivity: float = 1e-12, **extra) -
     }
 
 
+def framework(c0: float, region: str = "electrolyte") -> list[dict]:
+    """The fixed anion framework (charge -1, ``c0`` [mol/m^3]) of a single-ion conductor."""
+    return [{"regions": [region], "concentration": f"{c0} mol/m^3", "charge_number": -1}]
+
+
 def pnp_case_1d(
     thickness: float,
     ions: list[dict],
@@ -119,8 +124,7 @@ def two_phase_case_1d(
             "nernst_planck": {
                 "species": [ion],
                 "fixed_charge": [
-                    {"regions": [n], "concentration": f"{c} mol/m^3", "charge_number": -1}
-                    for n, c in zip(names, c0, strict=True)
+                    item for n, c in zip(names, c0, strict=True) for item in framework(c, n)
                 ],
             }
         },

@@ -21,7 +21,7 @@ from sse_fem.errors import CaseError
 from sse_fem.mesh import build_mesh
 from sse_fem.physics.nernst_planck.species import species_slug
 from sse_fem.problem import build_problem
-from tests.physics.pnp_cases import EPS0, V_T, debye_length, graded, pnp_case_1d, species
+from tests.physics.pnp_cases import EPS0, V_T, debye_length, framework, graded, pnp_case_1d, species
 
 CASES = Path(__file__).resolve().parents[2] / "cases"
 
@@ -46,9 +46,7 @@ def base_data() -> dict:
         "physics": {
             "nernst_planck": {
                 "species": [species("Li+", 1, 10.0)],
-                "fixed_charge": [
-                    {"regions": ["electrolyte"], "concentration": "10 mol/m^3", "charge_number": -1}
-                ],
+                "fixed_charge": framework(10.0),
             }
         },
         "boundary_conditions": {
@@ -148,9 +146,7 @@ def test_lattice_saturation_at_the_wall():
         ],
         eps_r=eps_r,
         mesh=graded(lam, 1 / 50, 1, 10),
-        fixed_charge=[
-            {"regions": ["electrolyte"], "concentration": f"{c0} mol/m^3", "charge_number": -1}
-        ],
+        fixed_charge=framework(c0),
     )
     problem = build_problem(case, build_mesh(case, MPI.COMM_WORLD))
     try:

@@ -38,6 +38,7 @@ from tests.physics.pnp_cases import (
     V_T,
     binary_cell_1d,
     debye_length,
+    framework,
     graded,
     pnp_case_1d,
     species,
@@ -138,9 +139,7 @@ def test_single_ion_space_charge_layer(psi0):
         ],
         eps_r=eps_r,
         mesh=graded(lam, 1 / 100, 1, 10),
-        fixed_charge=[
-            {"regions": ["electrolyte"], "concentration": f"{c0} mol/m^3", "charge_number": -1}
-        ],
+        fixed_charge=framework(c0),
     )
     problem = solve_steady(case)
     (module,) = problem.modules
@@ -552,9 +551,7 @@ def electrode_cell(current_density: float, stern: float, i0: float = 10.0):
         eps_r=eps_r,
         mesh=graded(lam, 1 / 40, 5, 5),
         refine_at=("bottom", "top"),
-        fixed_charge=[
-            {"regions": ["electrolyte"], "concentration": f"{c0} mol/m^3", "charge_number": -1}
-        ],
+        fixed_charge=framework(c0),
     )
 
 
