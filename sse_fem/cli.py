@@ -1,4 +1,4 @@
-"""``sse-fem`` command line: run, show, validate, mesh, materials, info, schema.
+"""``sse-fem`` command line: run, show, report, validate, mesh, materials, info, schema.
 
 Works under ``mpirun -n N``. Every error ends every rank with one line on stderr
 (``sse_fem.parallel``): a bad case or bad CLI use ``error: ...`` and exit status 2, an
@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="headline figures of a finished run, or two side by side")
     show.add_argument("outdirs", nargs="+", metavar="OUT", help="one or two output folders")
+
+    rep = sub.add_parser("report", help="(re)write OUT/report.html of a finished run")
+    rep.add_argument("outdir", metavar="OUT", help="a run's output folder")
 
     val = sub.add_parser("validate", help="check a case file without running it")
     val.add_argument("case")
@@ -203,6 +206,16 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from mpi4py import MPI
+
+    from sse_fem.postprocess.report import write_report
+
+    if MPI.COMM_WORLD.rank == 0:
+        print(f"wrote {write_report(args.outdir)}")
+    return 0
+
+
 def _cmd_mesh(args: argparse.Namespace) -> int:
     from sse_fem.config import load_case
     from sse_fem.mesh import write_mesh_outputs
@@ -219,6 +232,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 COMMANDS = {
     "run": _cmd_run,
     "show": _cmd_show,
+    "report": _cmd_report,
     "validate": _cmd_validate,
     "mesh": _cmd_mesh,
     "materials": _cmd_materials,

@@ -168,6 +168,8 @@ class Run:
                 summary["status"] = "failed"
                 summary["reason"] = "aborted by an error (see run.log)"
             self.writer.write_summary(summary)
+            if self.case.outputs.report and self.comm.rank == 0:
+                self._write_report()
             self.writer.close()  # releases OUT/.lock after the summary is on disk
             self.comm.barrier()  # every rank returns once the files are on disk
             if handler is not None:
@@ -175,6 +177,15 @@ class Run:
                 self.log.removeHandler(handler)
         self.log.info("status: %s -> %s", summary["status"], self.outdir)
         return summary
+
+    def _write_report(self) -> None:
+        """report.html; a failure to draw it is logged and never changes the run's status."""
+        from sse_fem.postprocess.report import write_report
+
+        try:
+            write_report(self.outdir)
+        except Exception as err:  # the run's results are on disk already
+            self.log.warning("report.html not written: %s: %s", type(err).__name__, err)
 
     def _attach_logfile(self) -> logging.Handler | None:
         if self.comm.rank != 0:

@@ -756,6 +756,7 @@ class OutputsBlock(Strict):
     fields: bool = True
     field_format: Literal["vtx", "xdmf"] = "vtx"
     plots: bool = True
+    report: bool = True  # report.html: one self-contained page with figures and pictures
     every: int = Field(default=1, ge=1)  # write fields every n steps
     current_threshold_factor: Positive("dimensionless") = 2.0  # area fraction above k * mean
 

@@ -120,7 +120,8 @@ def headline(summary: dict) -> list[tuple[str, float | str, str]]:
     return rows
 
 
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
+    """Six significant digits, exponent notation outside [1e-3, 1e6)."""
     if value == 0 or 1e-3 <= abs(value) < 1e6:
         return f"{value:.6g}"
     return f"{value:.4e}"
@@ -140,13 +141,13 @@ def format_table(summaries: list[dict], names: list[str]) -> str:
         for t in tables:
             value, u = t.get(label, ("-", ""))
             unit = unit or u
-            cells.append(_number(value) if isinstance(value, float) else str(value))
+            cells.append(format_number(value) if isinstance(value, float) else str(value))
             numbers.append(value if isinstance(value, float) else None)
         cells.append(unit)
         if len(tables) == 2:
             a, b = numbers
             if a is not None and b is not None:
-                cells.append(_number(b - a))
+                cells.append(format_number(b - a))
                 cells.append(f"{(b - a) / abs(a):+.2%}" if a else "-")
             else:
                 cells += ["", ""]
