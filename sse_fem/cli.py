@@ -1,4 +1,5 @@
-"""``sse-fem`` command line: run, show, report, validate, mesh, materials, info, schema.
+"""``sse-fem`` command line: run, show, report, gold, validate, mesh, materials, info,
+schema.
 
 Works under ``mpirun -n N``. Every error ends every rank with one line on stderr
 (``sse_fem.parallel``): a bad case or bad CLI use ``error: ...`` and exit status 2, an
@@ -66,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
         "schema", help="print the JSON Schema of case files (for editors: yaml-language-server)"
     )
     sch.add_argument("-o", "--output", help="write it to this file instead")
+
+    gold = sub.add_parser(
+        "gold", help="run the shipped cases at their gold size and compare (or --update)"
+    )
+    gold.add_argument(
+        "case_dirs", nargs="*", metavar="CASE_DIR", help="case folders (default: cases/*)"
+    )
+    gold.add_argument("--update", action="store_true", help="rewrite the gold figures")
+    gold.add_argument("-o", "--output", default="results/gold", help="where the runs go")
 
     sw = sub.add_parser("sweep", help="run a parameter sweep")
     sw.add_argument("sweep")
@@ -216,6 +226,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_gold(args: argparse.Namespace) -> int:
+    """Exit 0 when every figure of every gold run agrees (or after --update), else 3."""
+    from mpi4py import MPI
+
+    from sse_fem.gold import check_case_dir
+
+    dirs = args.case_dirs or sorted(str(p.parent) for p in Path("cases").glob("*/case.yaml"))
+    if not dirs:
+        raise CaseError("no case folders given and no cases/*/case.yaml here", "gold")
+    rank = MPI.COMM_WORLD.rank
+    moved = []
+    for d in dirs:
+        moved += [(Path(d).name, *m) for m in check_case_dir(d, args.output, args.update, rank)]
+    if rank == 0:
+        for folder, name, figure, was, now, why in moved:
+            print(f"{folder}/{name}: {figure}: gold {was!r}, now {now!r} ({why})")
+        verb = "updated" if args.update else ("MOVED" if moved else "agree")
+        print(
+            f"gold: {len(dirs)} case folder(s) {verb}" + (f", {len(moved)} figure(s)" * bool(moved))
+        )
+    return EXIT_SOLVER_FAILED if moved else 0
+
+
 def _cmd_mesh(args: argparse.Namespace) -> int:
     from sse_fem.config import load_case
     from sse_fem.mesh import write_mesh_outputs
@@ -233,6 +266,7 @@ COMMANDS = {
     "run": _cmd_run,
     "show": _cmd_show,
     "report": _cmd_report,
+    "gold": _cmd_gold,
     "validate": _cmd_validate,
     "mesh": _cmd_mesh,
     "materials": _cmd_materials,

@@ -1,4 +1,5 @@
-"""3D slice maps (sampling checked against an exact field) and the heat time-series plot."""
+"""3D slice maps (sampling checked against an exact field), the heat time-series plot, and the
+pictures of a voided interface (gaps and blank voids, checked on the drawn figures)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from dolfinx import fem, mesh
 
 from sse_fem.io.plots import plot_heat_timeseries, plot_slice_3d, sample_plane
+from tests.conftest import CASES
 
 
 @pytest.fixture
@@ -87,3 +89,58 @@ def test_interface_chains_break_at_voids_and_follow_bends():
     assert [list(c[0]) for c in chains] == [[1, 2], [0, 3]]
     np.testing.assert_allclose(chains[0][1], [0.5, 1.5])
     np.testing.assert_allclose(chains[1][1], [3.5, 4.5])  # the void [2, 3] stays empty
+
+
+def test_voided_interface_pictures_leave_the_voids_empty(tmp_path: Path, monkeypatch) -> None:
+    """li_void_stripping (2D): the interface current is drawn in pieces with a gap over each
+    void (no line across it), and the pixels of a void in the metal's potential map are the
+    blank background while the metal beside it is coloured."""
+    from matplotlib.figure import Figure
+
+    from sse_fem.config import load_case
+    from sse_fem.driver import run_case
+    from sse_fem.io import plots
+
+    drawn: dict[str, Figure] = {}
+    save = Figure.savefig
+
+    def keep(fig: Figure, path: object, *args: object, **kwargs: object) -> None:
+        drawn[Path(str(path)).name] = fig
+        save(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    monkeypatch.setattr(plots.plt, "close", lambda *a: None)
+    case = load_case(CASES / "li_void_stripping" / "case.yaml", ["outputs.fields=false"])
+    summary = run_case(case, outdir=str(tmp_path))
+    assert summary["status"] == "ok"
+    built = summary["mesh"]["builder"]
+    voids = sorted(
+        (c[0] * 1e6, r * 1e6)
+        for c, r in zip(built["void_centres_m"], built["void_radii_m"], strict=True)
+    )
+    assert len(voids) == 2
+    h = 0.25  # interface facet size [um]
+    ax = drawn["interface_metal_electrolyte.png"].axes[0]
+    pieces = sorted((ln.get_xdata().min(), ln.get_xdata().max()) for ln in ax.get_lines())
+    assert len(pieces) == len(voids) + 1
+    for (c, r), (left, right) in zip(voids, zip(pieces[:-1], pieces[1:], strict=True), strict=True):
+        # the last point before the void and the first after it: facet midpoints at its rim
+        assert left[1] == pytest.approx(c - r - h / 2, abs=h)
+        assert right[0] == pytest.approx(c + r + h / 2, abs=h)
+    xs = np.concatenate([ln.get_xdata() for ln in ax.get_lines()])
+    assert not any(((xs > c - r) & (xs < c + r)).any() for c, r in voids)
+
+    fig = drawn["phi_electronic.png"]  # the metal, with the voids cut out of it
+    fig.canvas.draw()
+    image = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].astype(int)
+    (ax,) = [a for a in fig.axes if a.get_xlabel() == "x [µm]"]
+    interface_y = 40.0  # um: the electrolyte thickness
+
+    def pixel(x: float, y: float) -> np.ndarray:
+        px, py = ax.transData.transform((x, y))
+        return image[image.shape[0] - int(round(py)), int(round(px))]
+
+    for c, r in voids:
+        assert (pixel(c, interface_y + 0.5 * r) == 255).all()  # blank: no colour in the void
+        assert (pixel(c, interface_y + 2.5 * r) != 255).any()  # metal above the void: drawn
+    assert (pixel(25.0, interface_y + 1.0) != 255).any()  # metal in contact: drawn
