@@ -484,11 +484,28 @@ def check_regions_exist(case: Case, bundle: MeshBundle) -> None:
         )
 
 
+def _number_forms_afresh() -> None:
+    """Number this problem's UFL constants and coefficients from 0, as in a fresh process.
+
+    UFL orders the operands of sums and products by their text, which holds the object's
+    global count ("c_26" sorts before "c_5"), so the same problem built a second time in one
+    process (an in-process sweep) could get other form signatures and compile again. Forms
+    never mix objects of two problems, so equal counts across problems are harmless.
+    """
+    import itertools
+
+    import ufl
+
+    for counted in (ufl.Constant, ufl.Coefficient):
+        counted._counter = itertools.count()
+
+
 def build_problem(case: Case, bundle: MeshBundle) -> Problem:
     """Modules for every enabled physics block, then the coupled Problem."""
     from sse_fem.physics import MODULES
 
     check_regions_exist(case, bundle)
+    _number_forms_afresh()
     modules = [MODULES[key](cfg) for key, cfg in case.physics if cfg is not None]
     return Problem(case, bundle, modules)
 

@@ -66,12 +66,24 @@ def _signatures(i0: float) -> str:
 
 def test_new_parameter_values_never_recompile():
     """Five runs with five exchange currents compile one set of forms: the signatures (the
-    JIT cache keys) do not depend on parameter values, which live in fem.Constants. (Within
-    one process a second Problem numbers its constants on, which UFL's canonical operand
-    order may see; runs are separate processes, and in-process sweeps reuse one Problem.)"""
+    JIT cache keys) do not depend on parameter values, which live in fem.Constants."""
     first = _signatures(10.0)
     for i0 in (1.0, 3.0, 30.0, 100.0):
         assert _signatures(i0) == first
+
+
+def test_a_problem_built_again_in_one_process_has_the_same_forms():
+    """UFL sorts operands by their text, counts included ("c_26" before "c_5"): each problem
+    numbers its constants afresh, so an in-process sweep compiles its forms once."""
+    signatures = []
+    for i0 in (10.0, 1.0, 3.0):
+        case = symmetric_case(1)
+        for spec in case.interfaces.conduction:
+            spec.exchange_current_density = i0
+        problem = build_problem(case, build_mesh(case))
+        signatures.append([b.signature() for b in problem.blocks if b is not None])
+        problem.close()
+    assert signatures[0] == signatures[1] == signatures[2]
 
 
 def test_parameters_are_constants_changed_in_place():
