@@ -77,8 +77,33 @@ def _parser() -> argparse.ArgumentParser:
     gold.add_argument("--update", action="store_true", help="rewrite the gold figures")
     gold.add_argument("-o", "--output", default="results/gold", help="where the runs go")
 
-    sw = sub.add_parser("sweep", help="run a parameter sweep")
-    sw.add_argument("sweep")
+    sw = sub.add_parser("sweep", help="parameter sweeps: plan, run, status, collect, resubmit")
+    verbs = sw.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    for verb, text in (
+        ("plan", "the cases and their parameters (a dry run)"),
+        ("run", "run the cases not finished yet"),
+        ("status", "done / running / failed / pending counts"),
+        ("collect", "the results table (sweep.csv, sweep.parquet), optional plots"),
+        ("resubmit", "run the failed and missing cases again"),
+        ("task", "run one SLURM array task's cases (used by the job script)"),
+    ):
+        v = verbs.add_parser(verb, help=text)
+        v.add_argument("sweep", help="sweep file (YAML)")
+        if verb in ("run", "resubmit"):
+            v.add_argument("--executor", choices=["local", "mpi", "slurm"], default="local")
+            v.add_argument("--parallel", type=int, help="local: cases at a time")
+            v.add_argument("--wait", action="store_true", help="slurm: wait for the jobs")
+        if verb == "collect":
+            v.add_argument(
+                "--plot",
+                action="append",
+                default=[],
+                metavar="FIGURE:PARAM[:PARAM2]",
+                help="a figure of merit against one parameter, or a map over two",
+            )
+        if verb == "task":
+            v.add_argument("--list", required=True, help="file of case indices")
+            v.add_argument("--item", type=int, required=True, help="SLURM_ARRAY_TASK_ID")
     return p
 
 
@@ -259,7 +284,9 @@ def _cmd_mesh(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    raise CaseError("sweeps are not available yet in this version", "sweep")
+    from sse_fem.sweep.cli import sweep_command
+
+    return sweep_command(args)
 
 
 COMMANDS = {

@@ -290,6 +290,25 @@ def to_si(value: object, dimension: str, path: str | None = None) -> float:
     return _finite(si, value, path)
 
 
+def split_quantity(value: object, path: str | None = None) -> tuple[float, str]:
+    """``"0.5 mA/cm^2"`` -> ``(0.5, "mA/cm^2")``; a number -> ``(value, "")``. The unit is
+    checked (known names, no arithmetic) but not converted."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise CaseError(f"expected a number or 'number unit', got {short_repr(value)}", path)
+    if not isinstance(value, str):
+        return _finite(value, value, path), ""
+    m = _QUANTITY.fullmatch(value) if len(value) <= MAX_QUANTITY_CHARS else None
+    if m is None:
+        raise CaseError(f"cannot read {short_repr(value)} as 'number unit'", path)
+    number, unit = _finite(float(m["number"]), value, path), m["unit"]
+    if unit:
+        try:
+            _parse_unit(unit)
+        except ValueError as err:
+            raise CaseError(f"cannot read the unit of {short_repr(value)}: {err}", path) from None
+    return number, unit
+
+
 def format_si(value: float, dimension: str) -> str:
     """``1.5e-3, "length"`` -> ``"0.0015 m"``: the string form written to resolved cases
     (every digit: it reads back to the same float)."""

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages that some tests use, installed where apt-get may run (root on Debian/Ubuntu):
-#   chromium, chromium-driver: the browser test of report.html.
+#   chromium, chromium-driver: the browser test of report.html;
+#   slurmctld, slurmd, slurm-client, munge: the one-node SLURM cluster of the sweep tests.
 # Never fails the test command: without them those tests skip and say why.
-packages=(chromium chromium-driver)
+packages=(chromium chromium-driver slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -13,7 +14,7 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
-    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; } \
+install() { apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; }
+install || { apt-get update -qq >/dev/null 2>&1 && install; } \
     || echo "system-packages: apt-get could not install ${missing[*]} (their tests skip)"
 exit 0

@@ -472,3 +472,102 @@ def plot_heat_timeseries(rows: list[dict], outdir: Path, prefix: str = "heat.") 
     fig.tight_layout()
     fig.savefig(outdir / "heat.png", dpi=120)
     plt.close(fig)
+
+
+def plot_sweep(
+    rows: list[dict], figure: str, x: str, y: str | None, path: Path, parameters: list[str]
+) -> None:
+    """A sweep's figure of merit against one parameter (one line per combination of the
+    other ``parameters`` that vary) or as a map over two (one panel per combination of the
+    others, up to 6; cells on a full grid, coloured points otherwise); cases that did not
+    finish are marked. Columns of the results table."""
+    done = [r for r in rows if r.get("status") == "done" and r.get(figure) is not None]
+    missed = [r for r in rows if r.get("status") != "done"]
+    axes_keys = (x,) if y is None else (x, y)
+    others = [k for k in parameters if k not in axes_keys and len({r.get(k) for r in rows}) > 1]
+
+    def key_of(r: dict) -> tuple:
+        return tuple(r.get(k) for k in others)
+
+    def describe(label: tuple) -> str:
+        return ", ".join(f"{_sweep_label(k)} = {v:.4g}" for k, v in zip(others, label, strict=True))
+
+    groups: dict[tuple, list[dict]] = {}
+    for r in done:
+        groups.setdefault(key_of(r), []).append(r)
+    ordered = sorted(groups.items(), key=lambda kv: str(kv[0]))
+    if y is None:
+        fig, ax = plt.subplots(figsize=(6.4, 4.8))
+        for label, members in ordered:
+            members.sort(key=lambda r: float(r[x]))
+            xs = [float(r[x]) for r in members]
+            ys = [float(r[figure]) for r in members]
+            ax.plot(xs, ys, "o-", ms=4, label=describe(label) or None)
+        for r in missed:
+            ax.axvline(float(r[x]), color="0.8", lw=0.8, ls=":")
+        ax.set_xlabel(_sweep_label(x))
+        ax.set_ylabel(_sweep_label(figure))
+        if 1 < len(groups) <= 12:
+            ax.legend(fontsize=7)
+        _log_if_wide(ax, [float(r[x]) for r in rows], "x")
+        ax.set_title(f"{figure} ({len(done)} of {len(rows)} cases)", fontsize=9)
+    else:
+        panels = ordered[:6] or [((), [])]
+        fig, axs = plt.subplots(
+            1, len(panels), figsize=(1.0 + 4.2 * len(panels), 4.2), squeeze=False, sharey=True
+        )
+        values = [float(r[figure]) for r in done]
+        norm = plt.Normalize(min(values), max(values)) if values else None
+        for ax, (label, members) in zip(axs[0], panels, strict=True):
+            mesh = _sweep_map(ax, members, figure, x, y, norm)
+            lost = [r for r in missed if key_of(r) == label]
+            if lost:
+                ax.plot([float(r[x]) for r in lost], [float(r[y]) for r in lost], "rx")
+            ax.set_xlabel(_sweep_label(x))
+            ax.set_title(describe(label) or f"{len(members)} cases", fontsize=9)
+        axs[0][0].set_ylabel(_sweep_label(y))
+        if mesh is not None:
+            fig.colorbar(mesh, ax=list(axs[0]), label=_sweep_label(figure))
+        fig.suptitle(f"{figure} ({len(done)} of {len(rows)} cases; x: not finished)", fontsize=9)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _sweep_map(ax: Any, members: list[dict], figure: str, x: str, y: str, norm: Any) -> Any:
+    """One panel of a sweep map: cells when the cases fill a grid, else coloured points."""
+    if not members:
+        return None
+    xs = np.array([float(r[x]) for r in members])
+    ys = np.array([float(r[y]) for r in members])
+    values = np.array([float(r[figure]) for r in members])
+    ux, uy = np.unique(xs), np.unique(ys)
+    if len(ux) * len(uy) == len(members) and len(ux) > 1 and len(uy) > 1:
+        grid = np.full((len(uy), len(ux)), np.nan)
+        grid[np.searchsorted(uy, ys), np.searchsorted(ux, xs)] = values
+        mesh = ax.pcolormesh(_edges(ux), _edges(uy), grid, cmap="viridis", norm=norm)
+        _log_if_wide(ax, list(ux), "x")
+        _log_if_wide(ax, list(uy), "y")
+        return mesh
+    return ax.scatter(xs, ys, c=values, cmap="viridis", norm=norm, s=40)
+
+
+def _sweep_label(column: str) -> str:
+    """The last two dotted names of a table column, with its unit."""
+    key, _, unit = column.partition(" [")
+    return ".".join(key.split(".")[-2:]) + (f" [{unit}" if unit else "")
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """Cell edges around sorted centres (geometric when they span more than a decade)."""
+    if centres[0] > 0 and centres[-1] / centres[0] > 10:
+        logs = np.log(centres)
+        mids = 0.5 * (logs[1:] + logs[:-1])
+        return np.exp(np.concatenate([[2 * logs[0] - mids[0]], mids, [2 * logs[-1] - mids[-1]]]))
+    mids = 0.5 * (centres[1:] + centres[:-1])
+    return np.concatenate([[2 * centres[0] - mids[0]], mids, [2 * centres[-1] - mids[-1]]])
+
+
+def _log_if_wide(ax: Any, values: list[float], axis: str, ratio: float = 10) -> None:
+    positive = [v for v in values if v > 0]
+    if positive and len(positive) == len(values) and max(positive) / min(positive) > ratio:
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")

@@ -11,8 +11,6 @@ import csv
 import json
 import math
 import os
-import socket
-import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +25,7 @@ from dolfinx import fem, io
 
 from sse_fem import parallel
 from sse_fem.errors import CaseError
+from sse_fem.io import lockfile
 from sse_fem.logs import get_logger
 
 FIELD_FORMATS = ("vtx", "xdmf")
@@ -49,34 +48,29 @@ class OutputLock:
         directory cannot be written.
         """
         path = outdir / LOCK_NAME
-        token = f"{socket.gethostname()} {os.getpid()} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n"
+        token = lockfile.token()
         for _ in range(3):
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                holder = _read(path)
-                if not _is_stale(holder):
-                    raise CaseError(
-                        f"{outdir} is in use by another run ({_describe_holder(holder)}); wait "
-                        f"for it to end or give another with -o (if that run is gone, delete "
-                        f"{path})",
-                        "output directory",
-                    ) from None
-                get_logger().warning(
-                    "output directory %s: taking over the lock of a run that is gone (%s)",
-                    outdir,
-                    _describe_holder(holder),
-                )
-                _remove_if(path, holder)
-                continue
-            with os.fdopen(fd, "w") as fh:
-                fh.write(token)
-            return cls(path, token)
+            if lockfile.create(path, token):
+                return cls(path, token)
+            holder = lockfile.read(path)
+            if not lockfile.is_stale(holder):
+                raise CaseError(
+                    f"{outdir} is in use by another run ({lockfile.describe(holder)}); wait "
+                    f"for it to end or give another with -o (if that run is gone, delete "
+                    f"{path})",
+                    "output directory",
+                ) from None
+            get_logger().warning(
+                "output directory %s: taking over the lock of a run that is gone (%s)",
+                outdir,
+                lockfile.describe(holder),
+            )
+            lockfile.remove_if(path, holder)
         raise CaseError(f"cannot lock {outdir}: {path} keeps changing", "output directory")
 
     def release(self) -> None:
         """Remove the lock file if it is still this one."""
-        _remove_if(self.path, self.token)
+        lockfile.remove_if(self.path, self.token)
 
 
 def prepare_output_directory(
@@ -391,58 +385,6 @@ def _unusable(outdir: Path) -> str | None:
 
 def _output_error(outdir: Path, reason: str) -> str:
     return str(CaseError(f"{reason}; give another with -o", "output directory"))
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
-def _is_stale(holder: str) -> bool:
-    """A lock written by a process of this host that no longer exists."""
-    parts = holder.split()
-    if len(parts) < 2 or parts[0] != socket.gethostname() or not parts[1].isdigit():
-        return False
-    pid = int(parts[1])
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    """A killed process nobody has reaped yet (state Z in /proc; Linux)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
-
-
-def _describe_holder(holder: str) -> str:
-    parts = holder.split()
-    if len(parts) < 2:
-        return "unknown holder"
-    return f"host {parts[0]}, pid {parts[1]}" + (f", since {parts[2]}" if len(parts) > 2 else "")
-
-
-def _remove_if(path: Path, content: str) -> None:
-    """Delete ``path`` if it holds ``content`` (rename first, so that a lock taken in between
-    by another run is put back, not deleted)."""
-    aside = path.with_name(f"{path.name}.{os.getpid()}")
-    try:
-        os.rename(path, aside)
-    except OSError:
-        return
-    if _read(aside) == content:
-        aside.unlink(missing_ok=True)
-    else:
-        os.rename(aside, path)
 
 
 def _number(text: str) -> int | float | str:

@@ -85,7 +85,7 @@ FIGURES: list[tuple[str, str, str, float]] = [
 ]
 
 
-def _flatten(summary: dict) -> dict[str, float]:
+def flatten(summary: dict) -> dict[str, float]:
     """Every number of the run's last row and its module outputs, by dotted key."""
     values: dict[str, float] = {}
     for key, value in (summary.get("results") or {}).items():
@@ -111,7 +111,7 @@ def headline(summary: dict) -> list[tuple[str, float | str, str]]:
     wall = (summary.get("timings") or {}).get("total_s")
     if wall is not None:
         rows.append(("wall time", float(wall), "s"))
-    values = _flatten(summary)
+    values = flatten(summary)
     for pattern, label, unit, factor in FIGURES:
         regex = re.compile(pattern + "$")
         for key in sorted(values):

@@ -15,7 +15,7 @@ from sse_fem.config.json_schema import DIALECT, case_schema
 from sse_fem.config.loader import _read_yaml
 
 CASES = Path(__file__).resolve().parents[2] / "cases"
-SHIPPED = sorted(CASES.glob("*/*.yaml"))
+SHIPPED = sorted(CASES.glob("*/case*.yaml"))
 
 
 @pytest.fixture(scope="module")
