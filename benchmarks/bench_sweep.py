@@ -68,10 +68,11 @@ def measure(executor: str, folder: Path, cases: int, env: dict) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.run(command(executor, path), capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
+    table = path.parent / "out" / "sweep.csv"
+    rows = list(csv.DictReader(table.open())) if table.exists() else []
     if proc.returncode != 0:
-        raise RuntimeError(f"{executor}: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    with open(path.parent / "out" / "sweep.csv") as fh:
-        rows = list(csv.DictReader(fh))
+        reasons = {r["index"]: r["reason"] for r in rows if r["status"] != "done"}
+        raise RuntimeError(f"{executor}: {proc.stdout[-2000:]}{proc.stderr[-2000:]} {reasons}")
     runs = [float(r["runtime_s"]) for r in rows]
     assert len(rows) == cases and all(r["status"] == "done" for r in rows)
     run_mean = statistics.mean(runs)

@@ -16,6 +16,7 @@ File format::
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def run_entry(case_path: Path, overrides: list[str], outdir: Path) -> Figures:
 
 def differences(gold: Figures, now: Figures, rtol: float) -> list[tuple[str, Any, Any, str]]:
     """(figure, gold, now, why) for every figure that appeared, vanished or moved by more than
-    ``rtol`` relative to the larger magnitude."""
+    ``rtol`` relative to the larger magnitude (a NaN equals only a NaN)."""
     out = []
     for key in dict.fromkeys([*gold, *now]):
         a, b = gold.get(key), now.get(key)
@@ -91,6 +92,9 @@ def differences(gold: Figures, now: Figures, rtol: float) -> list[tuple[str, Any
         elif isinstance(a, str) or isinstance(b, str):
             if a != b:
                 out.append((key, a, b, "changed"))
+        elif math.isnan(a) or math.isnan(b):
+            if not (math.isnan(a) and math.isnan(b)):
+                out.append((key, a, b, "changed (NaN)"))
         elif abs(b - a) > rtol * max(abs(a), abs(b)):
             rel = abs(b - a) / max(abs(a), abs(b))
             out.append((key, a, b, f"relative change {rel:.2e} > {rtol:g}"))

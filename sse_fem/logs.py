@@ -41,3 +41,22 @@ def setup_logging(
 
 def get_logger() -> logging.Logger:
     return logging.getLogger(LOGGER_NAME)
+
+
+class Ticker:
+    """When a long stage (packing, meshing) should report again: ``due()`` is true at most
+    every ``seconds`` (the first time after ``seconds``)."""
+
+    def __init__(self, seconds: float = 2.0) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.seconds = seconds
+        self.last = self._clock()
+
+    def due(self) -> bool:
+        now = self._clock()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True

@@ -58,6 +58,9 @@ def test_differences_name_new_missing_and_moved_figures():
         "c": "new figure",
     }
     assert differences(gold, dict(gold), 0.0) == []
+    nan = float("nan")
+    assert [d[3] for d in differences({"f": nan}, {"f": 1.0}, 1e-6)] == ["changed (NaN)"]
+    assert differences({"f": nan}, {"f": nan}, 1e-6) == []
 
 
 def test_a_broken_gold_file_is_a_one_line_error(tmp_path):

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
+from sse_fem.logs import Ticker, get_logger
+
 
 @dataclass
 class Packing:
@@ -174,6 +176,7 @@ def pack(
         return Packing(x, radii.copy(), phase.copy(), box, iterations=0)
     n_grow = max_iter // 4
     it = 0
+    ticker = Ticker()
     for it in range(1, max_iter + 1):
         scale = min(1.0, 0.5 + 0.5 * it / n_grow)
         r = radii * scale
@@ -181,6 +184,14 @@ def pack(
         ov = r[ij[:, 0]] + r[ij[:, 1]] - dist
         if scale == 1.0 and (ov.size == 0 or ov.max() < tol * rmin):
             break
+        if ticker.due():
+            get_logger().info(
+                "packing %d particles: iteration %d (at most %d), largest overlap %.3g r_min",
+                radii.size,
+                it,
+                max_iter,
+                ov.max(initial=0.0) / rmin,
+            )
         wv = ball_volume(r[ij[:, 1]], dim)
         wi = wv / (wv + ball_volume(r[ij[:, 0]], dim))  # the smaller particle moves more
         unit = d / np.maximum(dist, 1e-12 * rmin)[:, None]

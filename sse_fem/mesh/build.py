@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,14 @@ def build_mesh(case: Any, comm: MPI.Comm = MPI.COMM_WORLD) -> MeshBundle:
     names = geo.group_names()
     refinements = geo.mesh.refinements
     outcome: tuple[dict | None, str | None] = (None, None)
+    t0 = time.perf_counter()
     if comm.rank == 0:
+        get_logger().info(
+            "%s: building the %s geometry and meshing it with gmsh (about %d elements) ...",
+            case.case.name,
+            geo.type,
+            round(estimate),
+        )
         work = functools.partial(_coarse, GMSH_BUILDERS[geo.type], geo, 2.0**refinements)
         outcome = _on_gmsh(work, case.case.name, GMSH_FAILED)
     info, failure = comm.bcast(outcome, root=0)
@@ -121,6 +129,8 @@ def build_mesh(case: Any, comm: MPI.Comm = MPI.COMM_WORLD) -> MeshBundle:
     info = {**info, "estimated_elements": round(estimate)}
     gdim = 3 if geo.dimension == 3 else geo.dimension
     bundle = _distribute(comm, gdim, set(names["interfaces"]), info, MODEL_UNIT_M, GMSH_FAILED)
+    cells = bundle.mesh.topology.index_map(bundle.mesh.topology.dim).size_global
+    get_logger().info("meshed in %.1f s: %d cells", time.perf_counter() - t0, cells)
     if not refinements:
         return bundle
     exact = SURFACES[geo.type](geo, info) if geo.type in SURFACES else None

@@ -144,3 +144,32 @@ def test_voided_interface_pictures_leave_the_voids_empty(tmp_path: Path, monkeyp
         assert (pixel(c, interface_y + 0.5 * r) == 255).all()  # blank: no colour in the void
         assert (pixel(c, interface_y + 2.5 * r) != 255).any()  # metal above the void: drawn
     assert (pixel(25.0, interface_y + 1.0) != 255).any()  # metal in contact: drawn
+
+
+def test_3d_conduction_shows_potential_slices_at_its_interface(tmp_path: Path, monkeypatch) -> None:
+    """A 3D run gets a slice picture of each potential, cut just below the interface that
+    carries the current (where its voids shape the field); meshing reports in run.log."""
+    from sse_fem.config import load_case
+    from sse_fem.driver import run_case
+    from sse_fem.io import plots
+
+    heights: dict[str, float] = {}
+    draw = plots.plot_slice_3d
+
+    def record(func, path, label, position=None, **kwargs):
+        heights[Path(path).stem] = position
+        return draw(func, path, label, position=position, **kwargs)
+
+    monkeypatch.setattr(plots, "plot_slice_3d", record)
+    overrides = ["geometry.mesh.size=4 um", "geometry.mesh.interface_size=1 um"]
+    overrides.append("outputs.fields=false")
+    case = load_case(CASES / "li_void_stripping" / "case_3d.yaml", overrides)
+    summary = run_case(case, outdir=str(tmp_path))
+    assert summary["status"] == "ok"
+    for name in ("phi_ionic", "phi_electronic"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+    interface_z = case.geometry.electrolyte_thickness  # the flat contact plane
+    assert heights["phi_ionic"] == pytest.approx(interface_z, rel=5e-3)
+    assert heights["phi_ionic"] < interface_z
+    log = (tmp_path / "run.log").read_text()
+    assert "meshing it with gmsh" in log and "meshed in" in log

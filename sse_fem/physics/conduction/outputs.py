@@ -428,8 +428,9 @@ class ConductionOutputs:
 
     # --- at the end ----------------------------------------------------------------------
     def finalize(self, problem: Problem, writer: ResultsWriter) -> dict[str, object]:
-        """Interface tables (CSV), facet fields (VTU), time-series and 2D field pictures."""
-        from sse_fem.io.plots import plot_field_2d, plot_interfaces, plot_timeseries
+        """Interface tables (CSV), facet fields (VTU), time-series pictures, potential maps (2D)
+        or slices through the busiest interface (3D)."""
+        from sse_fem.io.plots import plot_field, plot_field_2d, plot_interfaces, plot_timeseries
         from sse_fem.io.results import write_facet_field
 
         comm, outdir = problem.comm, writer.outdir
@@ -476,4 +477,30 @@ class ConductionOutputs:
                 cells = problem.bundle.region_cells(f.regions)
                 path = outdir / f"{pot.name}.png"
                 plot_field_2d(pot, cells, path, f"{pot.name} [V]", outlines)
+        elif problem.bundle.dim == 3:
+            self.output_functions(problem)
+            box = problem.bundle.bounds()  # collective
+            busiest = _busiest_interface_height(samples, box) if comm.rank == 0 else None
+            height = comm.bcast(busiest, root=0)
+            for f, pot, *_ in self._transfers:
+                cells = problem.bundle.region_cells(f.regions)
+                path = outdir / f"{pot.name}.png"
+                plot_field(pot, problem.bundle, path, f"{pot.name} [V]", cells, height=height)
         return summary
+
+
+def _busiest_interface_height(samples: dict[str, dict], bounds: np.ndarray) -> float | None:
+    """Rank 0: the height [m] of the slice users see in 3D: the area-weighted mean height of
+    the interface carrying the most current (a hair below it, off the facet plane), or None
+    (the middle) without interfaces."""
+    if not samples:
+        return None
+    name = max(
+        samples, key=lambda n: float(np.abs(samples[n]["current"] * samples[n]["area"]).sum())
+    )
+    s = samples[name]
+    if not len(s["area"]) or s["area"].sum() <= 0:
+        return None
+    z = float(np.average(s["x"][:, 2], weights=s["area"]))
+    lo, hi = bounds
+    return z - 1e-3 * float(hi[2] - lo[2])
