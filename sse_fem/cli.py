@@ -1,5 +1,5 @@
-"""``sse-fem`` command line: run, show, report, gold, validate, mesh, materials, info,
-schema.
+"""``sse-fem`` command line: run, show, report, gold, homogenize, sweep, validate, mesh,
+materials, info, schema.
 
 Works under ``mpirun -n N``. Every error ends every rank with one line on stderr
 (``sse_fem.parallel``): a bad case or bad CLI use ``error: ...`` and exit status 2, an
@@ -45,6 +45,17 @@ def _parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="headline figures of a finished run, or two side by side")
     show.add_argument("outdirs", nargs="+", metavar="OUT", help="one or two output folders")
+
+    hom = sub.add_parser(
+        "homogenize", help="effective transport tensor, tortuosity and connectivity of an image"
+    )
+    hom.add_argument("case")
+    hom.add_argument("overrides", nargs="*")
+    hom.add_argument("--carrier", choices=["ionic", "electronic", "thermal"], default="ionic")
+    hom.add_argument(
+        "-o", "--output", help="output directory (default: results/<case>_homogenized)"
+    )
+    hom.add_argument("-q", "--quiet", action="store_true", help="no headline table at the end")
 
     rep = sub.add_parser("report", help="(re)write OUT/report.html of a finished run")
     rep.add_argument("outdir", metavar="OUT", help="a run's output folder")
@@ -241,6 +252,32 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_homogenize(args: argparse.Namespace) -> int:
+    from mpi4py import MPI
+
+    from sse_fem.config import load_case
+    from sse_fem.config.loader import resolved_dict
+    from sse_fem.microstructure.homogenize import homogenize
+    from sse_fem.postprocess.headline import format_table
+    from sse_fem.postprocess.report import write_report
+
+    if MPI.COMM_WORLD.size > 1:
+        raise CaseError("homogenize runs on one rank (the voxel solve is serial)", "homogenize")
+    case = load_case(args.case, args.overrides)
+    out = Path(args.output or f"results/{case.case.name}_homogenized")
+    out.mkdir(parents=True, exist_ok=True)
+    import yaml
+
+    (out / "case.resolved.yaml").write_text(yaml.safe_dump(resolved_dict(case), sort_keys=False))
+    summary = homogenize(case, args.carrier, out, plots=case.outputs.plots)
+    if case.outputs.report:
+        write_report(out)
+    if not args.quiet:
+        print(format_table([summary], [case.case.name]))
+    print(f"status: ok -> {out}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from mpi4py import MPI
 
@@ -293,6 +330,7 @@ COMMANDS = {
     "run": _cmd_run,
     "show": _cmd_show,
     "report": _cmd_report,
+    "homogenize": _cmd_homogenize,
     "gold": _cmd_gold,
     "validate": _cmd_validate,
     "mesh": _cmd_mesh,

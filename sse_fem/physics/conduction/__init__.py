@@ -7,7 +7,7 @@ balance, fields, final tables and pictures), ``module`` (the ``Conduction`` phys
 
 from __future__ import annotations
 
-from sse_fem.physics.conduction.fields import arrhenius
+from sse_fem.physics.conduction.fields import conductivity_at
 from sse_fem.physics.conduction.module import Conduction
 
-__all__ = ["Conduction", "arrhenius"]
+__all__ = ["Conduction", "conductivity_at"]

@@ -9,7 +9,7 @@ parameter is a DG0 Function or a Constant, so a new value never recompiles a for
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import ufl
@@ -20,21 +20,13 @@ from sse_fem.mesh import SubMesh
 from sse_fem.physics.kinetics import GAS_CONSTANT
 
 if TYPE_CHECKING:
+    from sse_fem.materials import Material
     from sse_fem.physics.base import Problem
 
 IONIC_CATEGORIES = ("solid_electrolyte", "polymer_electrolyte", "coating")
 CARRIER_FIELD = {"ionic": "phi_ionic", "electronic": "phi_electronic"}
 #: conductivity contrast beyond which double precision cannot resolve both phases [-]
 MAX_CONDUCTIVITY_CONTRAST = 1e16
-
-
-def arrhenius(sigma_ref: float, t_ref: float, e_a: float, temperature: float) -> float:
-    """sigma(T) = sigma_ref (T_ref/T) exp(-E_a/R (1/T - 1/T_ref)) (E_a in J/mol)."""
-    return (
-        sigma_ref
-        * (t_ref / temperature)
-        * np.exp(-e_a / GAS_CONSTANT * (1.0 / temperature - 1.0 / t_ref))
-    )
 
 
 @dataclass
@@ -63,12 +55,53 @@ class CarrierField:
 
 def region_carriers(problem: Problem) -> dict[str, list[str]]:
     """Region -> carriers it conducts (``regions[*].carriers``, else from the category)."""
+    return carriers_of(problem.case, problem.materials)
+
+
+def carriers_of(case: Any, materials: dict[str, Material]) -> dict[str, list[str]]:
+    """Region -> carriers it conducts, from a case and its resolved materials (by region)."""
     out = {}
-    for region in problem.case.regions:
-        mat = problem.materials[region.name]
+    for region in case.regions:
+        mat = materials[region.name]
         default = ["ionic"] if mat.category in IONIC_CATEGORIES else ["electronic"]
         out[region.name] = list(default if region.carriers is None else region.carriers)
     return out
+
+
+def temperature_law(mat: Material, carrier: str, arrhenius_on: bool) -> tuple[float, float, float]:
+    """(T_ref [K], E_a [J/mol], exponent p of T_ref/T) of a material's conductivity: Arrhenius
+    for ionic conduction with an activation energy when enabled, else constant."""
+    e_a = mat.get("activation_energy") if carrier == "ionic" else None
+    if arrhenius_on and e_a is not None:
+        return mat.get("reference_temperature", 298.15) or 298.15, e_a, 1.0
+    return 298.15, 0.0, 0.0
+
+
+def conductivity_at(
+    mat: Material, carrier: str, temperature: float, arrhenius_on: bool, path: str
+) -> float:
+    """The conductivity [S/m] at ``temperature`` [K]: the law of ``CarrierField.sigma``."""
+    sigma = conductivity(mat, carrier, path)
+    t_ref, e_a, exponent = temperature_law(mat, carrier, arrhenius_on)
+    return float(
+        sigma
+        * (t_ref / temperature) ** exponent
+        * np.exp(-e_a / GAS_CONSTANT * (1.0 / temperature - 1.0 / t_ref))
+    )
+
+
+def conductivity(mat: Material, carrier: str, path: str) -> float:
+    """``<carrier>_conductivity`` of a material [S/m] at its reference temperature, checked
+    (finite, > 0: an insulating region says so with ``carriers: []``)."""
+    key = f"{carrier}_conductivity"
+    sigma = mat.require(key, path)
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise CaseError(
+            f"{key} must be a finite value > 0 (got {sigma:g} S/m); make the region "
+            "insulating with `carriers: []` instead",
+            f"{path}.{key}",
+        )
+    return sigma
 
 
 def declare_fields(
@@ -110,22 +143,14 @@ def _set_conductivities(
         parent = f.sub.cell_map.sub_topology_to_topology(cells, inverse=False)
         for region in f.regions:
             mat = problem.materials[region]
-            key = f"{carrier}_conductivity"
-            sigma = mat.require(key, paths[region])
-            if not (np.isfinite(sigma) and sigma > 0):
-                raise CaseError(
-                    f"{key} must be a finite value > 0 (got {sigma:g} S/m); make the region "
-                    "insulating with `carriers: []` instead",
-                    f"{paths[region]}.{key}",
-                )
+            sigma = conductivity(mat, carrier, paths[region])
             values.append(sigma)
-            e_a = mat.get("activation_energy") if carrier == "ionic" else None
-            use = arrhenius_on and e_a is not None
+            t_ref, e_a, exponent = temperature_law(mat, carrier, arrhenius_on)
             sel = cells[tag_of[parent] == bundle.regions[region]]
             f.sigma_ref.x.array[sel] = sigma
-            f.t_ref.x.array[sel] = mat.get("reference_temperature", 298.15) if use else 298.15
-            f.activation.x.array[sel] = e_a if use else 0.0
-            f.prefactor.x.array[sel] = 1.0 if use else 0.0
+            f.t_ref.x.array[sel] = t_ref
+            f.activation.x.array[sel] = e_a
+            f.prefactor.x.array[sel] = exponent
     if values and max(values) / min(values) > MAX_CONDUCTIVITY_CONTRAST:
         raise CaseError(
             f"conductivities span {min(values):.3g} to {max(values):.3g} S/m, a contrast "

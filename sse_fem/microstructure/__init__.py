@@ -1,0 +1,1 @@
+"""Microstructure analytics of voxel images and RVEs: connectivity and effective transport."""

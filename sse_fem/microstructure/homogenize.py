@@ -1,0 +1,245 @@
+"""``sse-fem homogenize CASE``: the effective transport tensor of a microstructure.
+
+For a carrier (``ionic``, ``electronic`` or ``thermal``) every region conducts with its
+material's conductivity at the case temperature (Arrhenius as in conduction) or not at all
+(``regions[*].carriers`` without the carrier; thermal: every region). Three steady solves
+(1 V along x, y, z, the other outer faces insulated) give the full tensor column by column
+(``voxel_fv``). Conventions (those of the common voxel tools):
+
+- ``eps``: volume fraction of all conducting voxels (isolated ones included);
+- ``sigma_ref``: conductivity of the best conducting phase;
+- tortuosity factor ``tau_i = eps sigma_ref / sigma_ii``; MacMullin number
+  ``N_i = sigma_ref / sigma_ii = tau_i / eps``;
+- anisotropy: largest over smallest eigenvalue of the symmetric part of the tensor.
+
+Outputs in OUT: ``summary.json`` (``outputs.homogenize`` holds the figures),
+``effective_properties.csv`` (one row per axis), ``current_<axis>.png`` (the local current
+density along the drive over its mean, on the mid-plane through the drive axis), the report.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sse_fem.errors import CaseError
+from sse_fem.microstructure.connectivity import phase_connectivity
+from sse_fem.microstructure.voxel_fv import AxisSolve, solve_axis
+
+CARRIERS = ("ionic", "electronic", "thermal")
+AXES = "xyz"
+
+
+def conductivity_image(case: Any, carrier: str) -> tuple[np.ndarray, dict[str, float]]:
+    """The image's conductivity per voxel [S/m or W/(m K)] and per region."""
+    from sse_fem.geometry.from_image import read_image
+    from sse_fem.materials.registry import resolve_case_materials
+    from sse_fem.physics.conduction.fields import carriers_of, conductivity_at
+
+    geo = case.geometry
+    if geo is None or geo.type != "from_image":
+        raise CaseError(
+            "homogenize works on voxel images (geometry.type: from_image) so far; gmsh RVEs "
+            "follow with the finite-element method",
+            "geometry.type",
+        )
+    if carrier not in CARRIERS:
+        raise CaseError(f"carrier {carrier!r}; allowed: {', '.join(CARRIERS)}", "--carrier")
+    image = read_image(geo)
+    materials = resolve_case_materials(case)
+    conducts = carriers_of(case, materials)
+    paths = {r.name: f"materials.{r.material}" for r in case.regions}
+    cfg = case.physics.conduction
+    arrhenius_on = cfg.arrhenius if cfg is not None else True
+    by_region: dict[str, float] = {}
+    for region in case.regions:
+        mat = materials[region.name]
+        if carrier == "thermal":
+            by_region[region.name] = mat.require("thermal_conductivity", paths[region.name])
+        elif carrier in conducts[region.name]:
+            temperature = case.case.temperature
+            by_region[region.name] = conductivity_at(
+                mat, carrier, temperature, arrhenius_on, paths[region.name]
+            )
+        else:
+            by_region[region.name] = 0.0
+    sigma = np.zeros(image.shape)
+    for label, region in geo.labels.items():
+        if region not in by_region:
+            raise CaseError(
+                f"label {label} names region {region!r}, which is not in regions", "geometry.labels"
+            )
+        sigma[image == label] = by_region[region]
+    if not (sigma > 0).any():
+        raise CaseError(f"no region conducts {carrier} carriers", "regions")
+    return sigma, by_region
+
+
+def homogenize(case: Any, carrier: str, outdir: Path, plots: bool = True) -> dict[str, Any]:
+    """Run the three solves and write the outputs (one rank); returns the summary."""
+    from sse_fem.runtime import now, provenance, versions
+
+    t0 = time.perf_counter()
+    started = now()
+    sigma, by_region = conductivity_image(case, carrier)
+    h = case.geometry.voxel_size
+    dim = sigma.ndim
+    conducting = sigma > 0
+    eps = float(conducting.mean())
+    sigma_ref = float(sigma.max())
+    solves: list[AxisSolve] = [solve_axis(sigma, h, a, keep_potential=plots) for a in range(dim)]
+    tensor = np.column_stack([s.column for s in solves])
+    eigen = np.linalg.eigvalsh(0.5 * (tensor + tensor.T))
+    figures: dict[str, Any] = {
+        "carrier": carrier,
+        "method": "fv",
+        "volume_fraction": eps,
+        "reference_conductivity": sigma_ref,
+        "anisotropy": float(eigen.max() / eigen.min()) if eigen.min() > 0 else float("inf"),
+    }
+    rows = []
+    for a, s in enumerate(solves):
+        name = AXES[a]
+        for b in range(dim):
+            figures[f"sigma_{AXES[b]}{name}"] = float(tensor[b, a])
+        diag = float(tensor[a, a])
+        tau = eps * sigma_ref / diag if diag > 0 else float("inf")
+        figures[f"tortuosity_{name}"] = tau
+        figures[f"macmullin_{name}"] = sigma_ref / diag if diag > 0 else float("inf")
+        six = phase_connectivity(conducting, a, 6)
+        all_neighbours = phase_connectivity(conducting, a, 26)
+        figures[f"percolating_fraction_{name}"] = six.percolating
+        figures[f"dead_end_fraction_{name}"] = six.dead_end
+        figures[f"isolated_fraction_{name}"] = six.isolated
+        figures[f"percolating_fraction_26_{name}"] = all_neighbours.percolating
+        rows.append(
+            {
+                "axis": name,
+                "sigma_eff": diag,
+                "sigma_eff_over_sigma_ref": diag / sigma_ref,
+                "tortuosity": tau,
+                "macmullin": sigma_ref / diag if diag > 0 else float("inf"),
+                "volume_fraction": eps,
+                "percolating_fraction": six.percolating,
+                "dead_end_fraction": six.dead_end,
+                "isolated_fraction": six.isolated,
+                "percolating_fraction_26": all_neighbours.percolating,
+                "unknowns": s.unknowns,
+                "iterations": s.iterations,
+            }
+        )
+    outdir.mkdir(parents=True, exist_ok=True)
+    with open(outdir / "effective_properties.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    if plots:
+        for s in solves:
+            _plot_current(sigma, s, h, outdir / f"current_{AXES[s.axis]}.png", carrier)
+    summary = {
+        "case": case.case.name,
+        "status": "ok",
+        "ranks": 1,
+        "versions": versions(),
+        "provenance": {**provenance(None), "started": started, "finished": now()},
+        "homogenize": {
+            "carrier": carrier,
+            "method": "fv",
+            "voxel_size_m": h,
+            "shape": list(sigma.shape),
+            "region_conductivity": by_region,
+            "tensor": tensor.tolist(),
+            "solves": [
+                {
+                    "axis": AXES[s.axis],
+                    "unknowns": s.unknowns,
+                    "iterations": s.iterations,
+                    **s.timings,
+                }
+                for s in solves
+            ],
+        },
+        "timings": {"total_s": time.perf_counter() - t0},
+        "outputs": {"homogenize": {k: _finite_or_none(v) for k, v in figures.items()}},
+    }
+    (outdir / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain))
+    return summary
+
+
+def axis_current(sigma: np.ndarray, phi: np.ndarray, h: float, axis: int) -> np.ndarray:
+    """Current density along ``axis`` per voxel [A/m^2 per V of drop]: the mean of the
+    two-point fluxes through its two faces normal to ``axis`` (NaN where not solved)."""
+    n = sigma.shape[axis]
+    padded_phi = np.concatenate(
+        [
+            np.full_like(np.take(phi, [0], axis=axis), 1.0),
+            phi,
+            np.zeros_like(np.take(phi, [0], axis=axis)),
+        ],
+        axis=axis,
+    )
+    s = np.concatenate(
+        [np.take(sigma, [0], axis=axis), sigma, np.take(sigma, [-1], axis=axis)], axis=axis
+    )
+    lo = np.take(padded_phi, range(0, n + 1), axis=axis)
+    hi = np.take(padded_phi, range(1, n + 2), axis=axis)
+    s_lo = np.take(s, range(0, n + 1), axis=axis)
+    s_hi = np.take(s, range(1, n + 2), axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = 2.0 * s_lo * s_hi / (s_lo + s_hi)
+        flux = np.nan_to_num(g * (lo - hi) / h, nan=0.0)  # the outer faces: half a voxel away
+    edge = [slice(None)] * sigma.ndim
+    for k in (0, n):
+        edge[axis] = slice(k, k + 1)
+        flux[tuple(edge)] *= 2.0
+    faces_lo = np.take(flux, range(0, n), axis=axis)
+    faces_hi = np.take(flux, range(1, n + 1), axis=axis)
+    out = 0.5 * (faces_lo + faces_hi)
+    out[np.isnan(phi)] = np.nan
+    return out
+
+
+def _plot_current(sigma: np.ndarray, s: AxisSolve, h: float, path: Path, carrier: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    assert s.potential is not None
+    j = axis_current(sigma, s.potential, h, s.axis)
+    mean = np.nanmean(np.where(np.isnan(j), 0.0, j))
+    ratio = j / mean if mean else j
+    if ratio.ndim == 3:  # the mid-plane that contains the drive axis
+        other = [a for a in range(3) if a != s.axis][0]
+        ratio = np.take(ratio, ratio.shape[other] // 2, axis=other)
+        axes_shown = [a for a in range(3) if a != other]
+    else:
+        axes_shown = [0, 1]
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    extent = [0, ratio.shape[0] * h * 1e6, 0, ratio.shape[1] * h * 1e6]
+    im = ax.imshow(np.ma.masked_invalid(ratio).T, origin="lower", extent=extent, cmap="magma")
+    fig.colorbar(im, ax=ax, label=f"{carrier} current along {AXES[s.axis]} / mean [-]")
+    ax.set_xlabel(f"{AXES[axes_shown[0]]} [µm]")
+    ax.set_ylabel(f"{AXES[axes_shown[1]]} [µm]")
+    ax.set_title(f"drive along {AXES[s.axis]} (non-conducting: blank)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _finite_or_none(value: Any) -> Any:
+    """JSON has no infinity: a direction without a conducting path has no finite tortuosity."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(type(obj).__name__)

@@ -1,0 +1,118 @@
+"""``sse-fem homogenize``: tensors, tortuosity and connectivity of voxel-image cases."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from sse_fem.cli import main
+from sse_fem.config.loader import validate_case
+from sse_fem.errors import CaseError
+from sse_fem.microstructure.homogenize import homogenize
+from tests.conftest import CASES
+
+H = "0.5 um"
+
+
+def image_case(folder, image: np.ndarray, regions: list[dict], materials: dict) -> dict:
+    np.save(folder / "image.npy", image)
+    return {
+        "case": {"name": "img"},
+        "geometry": {
+            "type": "from_image",
+            "dimension": image.ndim,
+            "file": str(folder / "image.npy"),
+            "voxel_size": H,
+            "labels": {k: r["name"] for k, r in enumerate(regions)},
+        },
+        "materials": materials,
+        "regions": regions,
+        "physics": {"conduction": {}},
+        "boundary_conditions": {
+            "conduction": [
+                {"name": "top", "type": "potential", "value": "10 mV"},
+                {"name": "bottom", "type": "ground"},
+            ]
+        },
+    }
+
+
+MATERIALS = {
+    "fast": {"category": "solid_electrolyte", "ionic_conductivity": "2 S/m"},
+    "slow": {"category": "solid_electrolyte", "ionic_conductivity": "0.5 S/m"},
+}
+
+
+def test_a_laminate_gives_the_wiener_bounds_and_the_stated_tortuosity(tmp_path):
+    image = np.zeros((6, 5, 8), dtype=np.uint8)
+    image[:, :, 1::2] = 1  # layers normal to z, alternating fast | slow
+    regions = [{"name": "a", "material": "fast"}, {"name": "b", "material": "slow"}]
+    case = validate_case(image_case(tmp_path, image, regions, MATERIALS))
+    out = homogenize(case, "ionic", tmp_path / "out")["outputs"]["homogenize"]
+    along, across = 0.5 * (2 + 0.5), 1 / (0.5 / 2 + 0.5 / 0.5)
+    assert out["sigma_xx"] == pytest.approx(along, rel=1e-10)
+    assert out["sigma_yy"] == pytest.approx(along, rel=1e-10)
+    assert out["sigma_zz"] == pytest.approx(across, rel=1e-10)
+    assert out["volume_fraction"] == 1.0 and out["reference_conductivity"] == 2.0
+    assert out["tortuosity_z"] == pytest.approx(
+        1.0 * 2.0 / across, rel=1e-10
+    )  # eps sigma_ref / sigma
+    assert out["macmullin_x"] == pytest.approx(2.0 / along, rel=1e-10)
+    assert out["anisotropy"] == pytest.approx(along / across, rel=1e-9)
+
+
+def test_insulating_channels_conduct_along_only(tmp_path):
+    """Straight conducting channels along z in an insulator (``carriers: []``): tortuosity 1
+    along them, no path across (no finite tortuosity), the share of percolating voxels."""
+    image = np.ones((8, 8, 6), dtype=np.uint8)
+    image[::3, ::2, :] = 0  # channels of SE along z
+    regions = [
+        {"name": "se", "material": "fast"},
+        {"name": "am", "material": "slow", "carriers": []},
+    ]
+    case = validate_case(image_case(tmp_path, image, regions, MATERIALS))
+    summary = homogenize(case, "ionic", tmp_path / "out")
+    out = summary["outputs"]["homogenize"]
+    eps = float((image == 0).mean())
+    assert out["volume_fraction"] == pytest.approx(eps)
+    assert out["sigma_zz"] == pytest.approx(eps * 2.0, rel=1e-10)
+    assert out["tortuosity_z"] == pytest.approx(1.0, rel=1e-10)
+    assert out["sigma_xx"] == 0.0 and out["tortuosity_x"] is None
+    assert (
+        out["percolating_fraction_z"] == pytest.approx(eps) and out["percolating_fraction_x"] == 0.0
+    )
+    # the channels at x = 0 touch one x face (the high face is x = 7): dead ends
+    assert out["dead_end_fraction_x"] == pytest.approx(4 * 6 / image.size)
+    json.dumps(summary, allow_nan=False)  # valid JSON: no inf
+
+
+def test_the_command_writes_table_pictures_report_and_shows_the_figures(tmp_path, capsys):
+    out = tmp_path / "hom"
+    assert (
+        main(["homogenize", str(CASES / "tomography_microstructure" / "case.yaml"), "-o", str(out)])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "tortuosity factor z" in printed and "effective conductivity zz" in printed
+    with open(out / "effective_properties.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["axis"] for r in rows] == ["x", "y", "z"]
+    summary = json.loads((out / "summary.json").read_text())
+    tensor = np.array(summary["homogenize"]["tensor"])
+    assert float(rows[2]["sigma_eff"]) == pytest.approx(tensor[2, 2])
+    assert np.abs(tensor - tensor.T).max() < 0.1 * np.diag(tensor).min()  # nearly symmetric
+    for name in ("current_x.png", "current_z.png", "report.html", "case.resolved.yaml"):
+        assert (out / name).exists()
+    assert main(["show", str(out)]) == 0
+    assert "MacMullin number z" in capsys.readouterr().out
+
+
+def test_homogenize_needs_a_voxel_image(tmp_path):
+    case = validate_case(yaml.safe_load((CASES / "symmetric_cell" / "case.yaml").read_text()))
+    with pytest.raises(CaseError, match="voxel images") as err:
+        homogenize(case, "ionic", tmp_path)
+    assert err.value.path == "geometry.type"
