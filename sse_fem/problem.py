@@ -468,7 +468,7 @@ def check_regions_exist(case: Case, bundle: MeshBundle) -> None:
             (
                 f"boundary_conditions.{physics}",
                 getattr(case.boundary_conditions, physics, []),
-                bundle.boundaries,
+                bundle.boundary_names(),
             ),
         ]
     for block, items, have in named:

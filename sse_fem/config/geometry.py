@@ -7,7 +7,7 @@ can be checked against them without meshing.
 from __future__ import annotations
 
 import re
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
@@ -112,6 +112,21 @@ class LayeredCell(GeometryBase):
         if self.refine_at and self.mesh.interface_size is None:
             raise ValueError("refine_at needs mesh.interface_size (the size there)")
         return self
+
+
+def box_faces(dim: int) -> tuple[list[str], dict[str, list[str]]]:
+    """The outer faces of a box-shaped domain, ``x0 x1 y0 y1 [z0 z1]`` (low and high face
+    normal to each axis), and their aliases: ``bottom``/``top`` the faces normal to the last
+    axis, ``sides`` all the others."""
+    axes = "xyz"[:dim]
+    faces = [f"{a}{side}" for a in axes for side in "01"]
+    last = axes[-1]
+    aliases = {
+        "bottom": [f"{last}0"],
+        "top": [f"{last}1"],
+        "sides": [f for f in faces if f[0] != last],
+    }
+    return faces, aliases
 
 
 def _pairs(names: list[str]) -> list[str]:
@@ -233,7 +248,8 @@ class CompositeCathode(GeometryBase):
     box by collective rearrangement, then cut by the box faces.
     Regions: ``active``, ``electrolyte`` and those enabled; interfaces ``<a>_<b>`` between
     them in the order of ``PHASE_ORDER`` (``active_active``: contact necks).
-    Boundaries: ``bottom``, ``top`` (outer faces along the last axis), ``sides``.
+    Boundaries: the outer faces ``x0 x1 y0 y1 [z0 z1]``; aliases ``bottom``, ``top`` (the
+    faces normal to the last axis) and ``sides`` (the others).
     """
 
     PHASE_ORDER: ClassVar[tuple[str, ...]] = (
@@ -284,14 +300,16 @@ class CompositeCathode(GeometryBase):
         }
         return [p for p in self.PHASE_ORDER if on[p]]
 
-    def group_names(self) -> dict[str, list[str]]:
+    def group_names(self) -> dict[str, Any]:
         regions = self.regions()
         particles = [r for r in regions if r in ("active", "carbon", "coating", "pores")]
         ifaces = [p for p in _pairs(regions) if p != "current_collector_separator"]
+        faces, aliases = box_faces(self.dimension)
         return {
             "regions": regions,
             "interfaces": ifaces + [f"{p}_{p}" for p in particles],
-            "boundaries": ["bottom", "top", "sides"],
+            "boundaries": faces,
+            "aliases": aliases,
         }
 
 
@@ -300,7 +318,7 @@ class Polycrystal(GeometryBase):
 
     Regions ``grains`` (+ ``grain_boundary`` when ``gb_thickness`` > 0); interface
     ``grain_boundaries`` (grain | grain facets) or ``grains_grain_boundary``;
-    boundaries ``bottom``, ``top`` (last axis), ``sides``.
+    boundaries ``x0 x1 y0 y1 [z0 z1]``, aliases ``bottom``, ``top`` (last axis), ``sides``.
     """
 
     type: Literal["polycrystal"]
@@ -311,17 +329,17 @@ class Polycrystal(GeometryBase):
     grains: int = Field(ge=2, le=500)
     gb_thickness: NonNegative("length") = 0.0
 
-    def group_names(self) -> dict[str, list[str]]:
+    def group_names(self) -> dict[str, Any]:
+        faces, aliases = box_faces(self.dimension)
         if self.gb_thickness > 0:
-            return {
-                "regions": ["grains", "grain_boundary"],
-                "interfaces": ["grains_grain_boundary"],
-                "boundaries": ["bottom", "top", "sides"],
-            }
+            regions, interfaces = ["grains", "grain_boundary"], ["grains_grain_boundary"]
+        else:
+            regions, interfaces = ["grains"], ["grain_boundaries"]
         return {
-            "regions": ["grains"],
-            "interfaces": ["grain_boundaries"],
-            "boundaries": ["bottom", "top", "sides"],
+            "regions": regions,
+            "interfaces": interfaces,
+            "boundaries": faces,
+            "aliases": aliases,
         }
 
 
@@ -343,12 +361,14 @@ class FromImage(GeometryBase):
     shape: list[int] | None = None  # .raw only
     dtype: str = "uint8"  # .raw only
 
-    def group_names(self) -> dict[str, list[str]]:
+    def group_names(self) -> dict[str, Any]:
         regions = sorted(set(self.labels.values()))
+        faces, aliases = box_faces(self.dimension)
         return {
             "regions": regions,
             "interfaces": _pairs(regions),
-            "boundaries": ["bottom", "top", "sides"],
+            "boundaries": faces,
+            "aliases": aliases,
         }
 
 

@@ -788,6 +788,31 @@ class Case(Strict):
         return (self.geometry or self.mesh).dimension
 
 
+def _check_alias_overlap(items: list, aliases: dict[str, list[str]], block: str) -> None:
+    """A face named on its own and through an alias (``sides`` and ``x0``) would get two
+    conditions: refused."""
+    names = [i.name for i in items]
+    for k, name in enumerate(names):
+        for face in aliases.get(name, []):
+            if face in names:
+                raise CaseError(
+                    f"{name!r} includes {face!r}, which has its own condition "
+                    f"({block}[{names.index(face)}]); name the faces one by one instead",
+                    f"{block}[{k}].name",
+                )
+        for other, faces in aliases.items():
+            if (
+                other != name
+                and other in names
+                and name in aliases
+                and set(faces) & set(aliases[name])
+            ):
+                raise CaseError(
+                    f"{name!r} and {other!r} share faces; give each face one condition",
+                    f"{block}[{k}].name",
+                )
+
+
 def _unique(items: list, block: str) -> None:
     names = [i.name for i in items]
     for k, n in enumerate(names):
@@ -833,6 +858,8 @@ def check_consistency(case: Case) -> None:
         singular = {"regions": "a region", "interfaces": "an interface", "boundaries": "a boundary"}
         for block, items, kind in named:
             allowed = groups[kind]
+            if kind == "boundaries":
+                allowed = allowed + list(groups.get("aliases", {}))
             for k, item in enumerate(items):
                 if item.name not in allowed:
                     raise CaseError(
@@ -840,6 +867,8 @@ def check_consistency(case: Case) -> None:
                         f"allowed: {allowed}",
                         f"{block}[{k}].name",
                     )
+            if kind == "boundaries":
+                _check_alias_overlap(items, groups.get("aliases", {}), block)
     if case.physics.heat is not None:
         _check_heat(case)
     if case.physics.mechanics is not None:

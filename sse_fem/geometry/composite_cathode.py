@@ -15,7 +15,7 @@ import numpy as np
 from sse_fem.config.geometry import CompositeCathode, ParticlePhase
 from sse_fem.errors import CaseError
 from sse_fem.geometry import packing
-from sse_fem.geometry.gmsh_tools import add_groups, estimate_cells, set_sizes, um
+from sse_fem.geometry.gmsh_tools import add_groups, box_face, estimate_cells, set_sizes, um
 
 #: piece ownership when particles of several phases overlap (first wins)
 PRIORITY = ("current_collector", "separator", "active", "carbon", "coating", "pores")
@@ -172,13 +172,10 @@ def build(cfg: CompositeCathode) -> dict:
             if f"{a}_{b}" in facets:  # not: layer pieces cut apart by particles
                 facets[f"{a}_{b}"].append(s)
         else:
-            box = gmsh.model.getBoundingBox(dim - 1, s)
-            if abs(box[ax]) < tol and abs(box[ax + 3]) < tol:
-                facets["bottom"].append(s)
-            elif abs(box[ax] - top) < tol and abs(box[ax + 3] - top) < tol:
-                facets["top"].append(s)
-            else:
-                facets["sides"].append(s)
+            face = box_face(gmsh.model.getBoundingBox(dim - 1, s), [*lat, top], tol)
+            if face is None:
+                raise RuntimeError(f"boundary surface {s} lies on no face of the box")
+            facets[face].append(s)
     add_groups(dim - 1, {n: v for n, v in facets.items() if v})
 
     size = um(cfg.mesh.size) if cfg.mesh.size else 0.6 * float(p.radii.min())

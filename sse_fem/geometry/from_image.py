@@ -2,8 +2,9 @@
 
 Every rank reads the (small) array, the mesh is a structured box with shared-facet ghosting,
 and each rank tags its own cells from the voxel under the cell midpoint. Facets between cells of
-different regions are tagged ``<a>_<b>`` (names sorted), outer faces ``bottom``/``top`` (last
-axis) and ``sides``. All advertised names get a tag, also where a pair never touches.
+different regions are tagged ``<a>_<b>`` (names sorted), outer faces ``x0 x1 y0 y1 [z0 z1]``
+(aliases ``bottom``/``top`` along the last axis and ``sides``). All advertised names get a
+tag, also where a pair never touches.
 """
 
 from __future__ import annotations
@@ -98,13 +99,12 @@ def build(cfg: FromImage, comm: MPI.Comm) -> MeshBundle:
             pair[a, b] = interfaces["_".join(sorted((by_tag[a], by_tag[b])))]
     values = pair[lo, hi]
     outer = mesh.exterior_facet_indices(msh.topology)
-    fmid = mesh.compute_midpoints(msh, fdim, outer)[:, dim - 1]
+    fmid = mesh.compute_midpoints(msh, fdim, outer)[:, :dim]
     tol = 1e-6 * h
-    side = np.where(
-        np.abs(fmid) < tol,
-        boundaries["bottom"],
-        np.where(np.abs(fmid - extent[-1]) < tol, boundaries["top"], boundaries["sides"]),
-    )
+    side = np.full(len(outer), -1, dtype=np.int32)
+    for a in range(dim):  # the face each outer facet lies on: x0 x1 y0 y1 [z0 z1]
+        side[np.abs(fmid[:, a]) < tol] = boundaries[f"{'xyz'[a]}0"]
+        side[np.abs(fmid[:, a] - extent[a]) < tol] = boundaries[f"{'xyz'[a]}1"]
     facets = np.concatenate([facets, outer]).astype(np.int32)
     values = np.concatenate([values, side]).astype(np.int32)
     order = np.argsort(facets)
@@ -114,4 +114,5 @@ def build(cfg: FromImage, comm: MPI.Comm) -> MeshBundle:
     for lab, name in cfg.labels.items():
         fractions[name] = fractions.get(name, 0.0) + float(counts[lab]) / img.size
     info = {"image_shape": list(img.shape), "voxel_size_m": h, "volume_fractions": fractions}
-    return MeshBundle(msh, cell_tags, facet_tags, regions, interfaces, boundaries, info)
+    aliases = {k: tuple(v) for k, v in names["aliases"].items()}
+    return MeshBundle(msh, cell_tags, facet_tags, regions, interfaces, boundaries, info, aliases)

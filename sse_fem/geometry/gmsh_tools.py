@@ -102,3 +102,15 @@ def estimate_cells(
         cells += per * entity * float(np.sum(band * (h**-dim - size**-dim))) * dist / 400
         finest = min(finest, hmin)
     return min(cells, per * measure / finest**dim)
+
+
+def box_face(bbox: tuple[float, ...], extent: list[float], tol: float) -> str | None:
+    """The face of the box [0, extent] a flat boundary entity lies on (``x0`` ... ``z1``,
+    from its gmsh bounding box (xmin, ymin, zmin, xmax, ymax, zmax)), or None."""
+    for a, top in enumerate(extent):
+        low, high = bbox[a], bbox[a + 3]
+        if abs(low) < tol and abs(high) < tol:
+            return f"{'xyz'[a]}0"
+        if abs(low - top) < tol and abs(high - top) < tol:
+            return f"{'xyz'[a]}1"
+    return None

@@ -15,7 +15,7 @@ from scipy.spatial import ConvexHull, HalfspaceIntersection
 
 from sse_fem.config.geometry import Polycrystal
 from sse_fem.errors import CaseError
-from sse_fem.geometry.gmsh_tools import add_groups, estimate_cells, set_sizes, um
+from sse_fem.geometry.gmsh_tools import add_groups, box_face, estimate_cells, set_sizes, um
 
 
 def seeds(n: int, box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -137,7 +137,6 @@ def estimate(cfg: Polycrystal) -> float:
 def build(cfg: Polycrystal) -> dict:
     """Create, tag and mesh the polycrystal; report grain count and GB fraction."""
     dim = cfg.dimension
-    ax = dim - 1
     occ = gmsh.model.occ
     w, t = um(cfg.width), um(cfg.thickness)
     box = np.array([w] + ([um(cfg.depth or cfg.width)] if dim == 3 else []) + [t])
@@ -164,13 +163,10 @@ def build(cfg: Polycrystal) -> dict:
             if gb == 0 or len(grain_set & set(up.tolist())) == 1:
                 facets[names["interfaces"][0]].append(s)
             continue
-        bb = gmsh.model.getBoundingBox(dim - 1, s)
-        if abs(bb[ax]) < tol and abs(bb[ax + 3]) < tol:
-            facets["bottom"].append(s)
-        elif abs(bb[ax] - box[ax]) < tol and abs(bb[ax + 3] - box[ax]) < tol:
-            facets["top"].append(s)
-        else:
-            facets["sides"].append(s)
+        face = box_face(gmsh.model.getBoundingBox(dim - 1, s), list(box), tol)
+        if face is None:
+            raise RuntimeError(f"boundary entity {s} lies on no face of the box")
+        facets[face].append(s)
     add_groups(dim - 1, facets)
     size_m, isize_m = sizes(cfg)
     size, isize = um(size_m), (um(isize_m) if isize_m else None)

@@ -129,6 +129,7 @@ def build_mesh(case: Any, comm: MPI.Comm = MPI.COMM_WORLD) -> MeshBundle:
     info = {**info, "estimated_elements": round(estimate)}
     gdim = 3 if geo.dimension == 3 else geo.dimension
     bundle = _distribute(comm, gdim, set(names["interfaces"]), info, MODEL_UNIT_M, GMSH_FAILED)
+    bundle.aliases = {k: tuple(v) for k, v in names.get("aliases", {}).items()}
     cells = bundle.mesh.topology.index_map(bundle.mesh.topology.dim).size_global
     get_logger().info("meshed in %.1f s: %d cells", time.perf_counter() - t0, cells)
     if not refinements:

@@ -39,6 +39,8 @@ class MeshBundle:
     interfaces: dict[str, int]
     boundaries: dict[str, int]
     info: dict = field(default_factory=dict)
+    #: names for sets of boundaries (box faces: ``bottom``, ``top``, ``sides``)
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _submeshes: dict = field(default_factory=dict, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -77,20 +79,27 @@ class MeshBundle:
         return tags
 
     def facets(self, name: str) -> np.ndarray:
-        """Local facets of a named interface or boundary."""
-        tag = self.facet_tag(name)
+        """Local facets of a named interface or boundary (an alias: of all its faces)."""
+        tags = (self.interfaces[name],) if name in self.interfaces else self.boundary_tags(name)
         if self.facet_tags is None:
             return np.zeros(0, dtype=np.int32)
-        return self.facet_tags.find(tag)
+        if len(tags) == 1:
+            return self.facet_tags.find(tags[0])
+        return np.sort(np.concatenate([self.facet_tags.find(t) for t in tags]))
 
-    def facet_tag(self, name: str) -> int:
-        if name in self.interfaces:
-            return self.interfaces[name]
+    def boundary_names(self) -> list[str]:
+        """Every boundary name a case may use: the tagged faces and the aliases."""
+        return [*self.boundaries, *self.aliases]
+
+    def boundary_tags(self, name: str) -> tuple[int, ...]:
+        """The facet tags of a boundary or of every face of an alias."""
         if name in self.boundaries:
-            return self.boundaries[name]
+            return (self.boundaries[name],)
+        if name in self.aliases:
+            return tuple(self.boundaries[n] for n in self.aliases[name])
         raise CaseError(
             f"no interface or boundary named {name!r}; have "
-            f"{sorted(self.interfaces) + sorted(self.boundaries)}"
+            f"{sorted(self.interfaces) + sorted(self.boundary_names())}"
         )
 
     def dx(self) -> ufl.Measure:
@@ -197,11 +206,12 @@ class MeshBundle:
 
     def measure(self, name: str, metadata: dict | None = None) -> ufl.Measure:
         """ds over boundary ``name`` (all boundary facets are exterior)."""
-        return self.ds()(self.boundaries[name], metadata=metadata or {})
+        tags = self.boundary_tags(name)
+        return self.ds()(tags[0] if len(tags) == 1 else tags, metadata=metadata or {})
 
     def area(self, name: str) -> float:
         """Global measure (length/area) of a boundary or interface."""
-        if name in self.boundaries:
+        if name in self.boundaries or name in self.aliases:
             form = fem.form(fem.Constant(self.mesh, 1.0) * self.measure(name))
         else:
             dS = ufl.Measure(

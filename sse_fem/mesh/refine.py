@@ -56,8 +56,13 @@ def refine_bundle(bundle: MeshBundle, times: int, snap: Snap | None = None) -> M
     for _ in range(times):
         msh, cell_tags, facet_tags = _refine_once(msh, cell_tags, facet_tags)
         if snap is not None and facet_tags is not None:
-            tag = {**bundle.interfaces, **bundle.boundaries}[snap.group]
-            moved = max(moved, _snap(msh, facet_tags.find(tag), snap.move))
+            tags = (
+                (bundle.interfaces[snap.group],)
+                if snap.group in bundle.interfaces
+                else bundle.boundary_tags(snap.group)
+            )
+            found = np.concatenate([facet_tags.find(t) for t in tags])
+            moved = max(moved, _snap(msh, found, snap.move))
     info = dict(bundle.info)
     info["mesh_refinement"] = {
         "refinements": times,
@@ -76,6 +81,7 @@ def refine_bundle(bundle: MeshBundle, times: int, snap: Snap | None = None) -> M
         dict(bundle.interfaces),
         dict(bundle.boundaries),
         info,
+        dict(bundle.aliases),
     )
 
 

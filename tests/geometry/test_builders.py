@@ -46,6 +46,13 @@ def test_composite_cathode_3d_meshed(make_bundle, make_geometry) -> None:
     assert total == pytest.approx(10 * 10 * 11 * UM**3, rel=1e-9)
     assert b.area("bottom") == pytest.approx(100 * UM**2, rel=1e-9)
     assert b.info["contacts"] > 0 and b.area("active_active") > 0
+    # six faces, with bottom / top / sides as aliases
+    assert sorted(b.boundaries) == ["x0", "x1", "y0", "y1", "z0", "z1"]
+    faces = {"x0": 110, "x1": 110, "y0": 110, "y1": 110, "z0": 100, "z1": 100}
+    for face, area in faces.items():
+        assert b.area(face) == pytest.approx(area * UM**2, rel=1e-9), face
+    assert b.area("sides") == pytest.approx(440 * UM**2, rel=1e-9)
+    assert b.area("bottom") == b.area("z0") and b.area("top") == b.area("z1")
 
 
 @pytest.mark.parametrize("dim", [2, 3])
@@ -185,6 +192,15 @@ def test_polycrystal(make_bundle, make_geometry, dim: int, gb: str) -> None:
     total = sum(b.volume(r) for r in b.regions)
     assert total == pytest.approx(box)
     assert b.area(make_geometry(data).group_names()["interfaces"][0]) > 0
+    extent = [10, 10, 8][-dim:] if dim == 3 else [10, 8]
+    for a, axis in enumerate("xyz"[:dim]):
+        cross = np.prod([e for k, e in enumerate(extent) if k != a]) * UM ** (dim - 1)
+        assert b.area(f"{axis}0") == pytest.approx(cross) and b.area(f"{axis}1") == pytest.approx(
+            cross
+        )
+    assert b.area("sides") == pytest.approx(
+        sum(b.area(f) for f in b.boundaries if f[0] != "xyz"[dim - 1])
+    )
     if dim == 2:
         assert b.volume("grain_boundary") / box == pytest.approx(b.info["grain_boundary_fraction"])
         assert b.info["grains"] == 12

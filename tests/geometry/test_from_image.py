@@ -66,6 +66,13 @@ def test_exact_volumes_and_areas(make_bundle, shared_tmp: Path, suffix: str) -> 
     assert b.area("bottom") == pytest.approx(30 * a, rel=1e-12)
     assert b.area("top") == pytest.approx(30 * a, rel=1e-12)
     assert b.area("sides") == pytest.approx(2 * (6 + 5) * 4 * a, rel=1e-12)
+    faces = {"x0": 20, "x1": 20, "y0": 24, "y1": 24, "z0": 30, "z1": 30}  # a 6 x 5 x 4 image
+    assert sorted(b.boundaries) == sorted(faces)
+    for face, n in faces.items():
+        assert b.area(face) == pytest.approx(n * a, rel=1e-12), face
+    assert len(b.facets("sides")) == len(
+        np.unique(np.concatenate([b.facets(f) for f in "x0 x1 y0 y1".split()]))
+    )
     assert b.info["volume_fractions"]["active"] == pytest.approx(13 / 120)
 
 

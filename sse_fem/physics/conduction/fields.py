@@ -161,8 +161,12 @@ def _set_conductivities(
         )
 
 
-def boundary_facets(sub: SubMesh, tag: int) -> np.ndarray:
-    """Local facets of ``sub`` with facet tag ``tag`` (none when it has no facet tags)."""
+def boundary_facets(sub: SubMesh, tags: int | tuple[int, ...]) -> np.ndarray:
+    """Local facets of ``sub`` with facet tag ``tags`` (one, or several: an alias such as
+    ``sides``); none when it has no facet tags."""
     if sub.facet_tags is None:
         return np.zeros(0, dtype=np.int32)
-    return sub.facet_tags.find(tag)
+    if isinstance(tags, int):
+        return sub.facet_tags.find(tags)
+    found = [sub.facet_tags.find(t) for t in tags]
+    return found[0] if len(found) == 1 else np.sort(np.concatenate(found))

@@ -84,7 +84,7 @@ def find_clusters(
 
     anchors = [fp.bc.dof_indices()[0] for fp in fixed if fp.carrier == f.carrier]
     if terminal is not None and terminal.carrier == f.carrier:
-        tag = bundle.boundaries[terminal.boundary]
+        tag = bundle.boundary_tags(terminal.boundary)
         anchors.append(fem.locate_dofs_topological(V, fdim, boundary_facets(f.sub, tag)))
     kinetic = [
         fem.locate_dofs_topological(V, fdim, boundary_facets(f.sub, i.tag))

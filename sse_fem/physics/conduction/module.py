@@ -142,7 +142,7 @@ class Conduction(ConductionOutputs, Physics):
 
         def level_at(boundary: str) -> float:
             """Equilibrium potential of the conductors touching ``boundary`` [V]."""
-            facets = boundary_facets(f.sub, bundle.boundaries[boundary])
+            facets = boundary_facets(f.sub, bundle.boundary_tags(boundary))
             values = [
                 level.get(root(names[int(tags[f2c.links(facet)[0]])]), 0.0) for facet in facets
             ]

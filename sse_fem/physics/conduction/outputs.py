@@ -82,7 +82,7 @@ class ConductionOutputs:
             dofs = fem.locate_dofs_topological(
                 f.u.function_space,
                 fdim,
-                boundary_facets(f.sub, problem.bundle.boundaries[fp.boundary]),
+                boundary_facets(f.sub, problem.bundle.boundary_tags(fp.boundary)),
             )
             constrained.setdefault(f.name, []).append(dofs)
             out.append(("boundary", fp.boundary, f.name, owned(f.name, dofs)))

@@ -68,7 +68,7 @@ def field_on_boundary(
     path: str,
 ) -> str:
     """The carrier whose field a boundary condition acts on."""
-    tag = bundle.boundaries[bc.name]
+    tag = bundle.boundary_tags(bc.name)
     touches = {}
     for carrier, f in fields.items():
         n = boundary_facets(f.sub, tag).size
@@ -109,7 +109,7 @@ def build_boundaries(
             c = fem.Constant(f.sub.mesh, value)
             V = f.u.function_space
             dofs = fem.locate_dofs_topological(
-                V, fdim, boundary_facets(f.sub, bundle.boundaries[spec.name])
+                V, fdim, boundary_facets(f.sub, bundle.boundary_tags(spec.name))
             )
             fixed.append(FixedPotential(spec.name, carrier, c, value, fem.dirichletbc(c, dofs, V)))
             continue

@@ -194,7 +194,7 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
                 cells = tag_of == bundle.regions[region]
                 self.fixed.x.array[cells] += fc.charge_number * fc.concentration
                 self.fixed_charge[region] += fc.charge_number * fc.concentration
-        self._boundaries = set(bundle.boundaries)
+        self._boundaries = set(bundle.boundary_names())
 
     def _ion(self, problem: Problem, k: int) -> MobileIon:
         sp = self.cfg.species[k]
@@ -380,7 +380,7 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         bcs = []
         for k, b in enumerate(problem.case.boundary_conditions.nernst_planck):
             path = f"boundary_conditions.nernst_planck[{k}]({b.name})"
-            tag = bundle.boundaries[b.name]
+            tag = bundle.boundary_tags(b.name)
             if b.potential is not None:
                 facets = boundary_facets(self.sub, tag)
                 self._touches(problem, facets, path, self.regions)
