@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     hom.add_argument("overrides", nargs="*")
     hom.add_argument("--carrier", choices=["ionic", "electronic", "thermal"], default="ionic")
     hom.add_argument(
+        "--method",
+        choices=["fv", "fem"],
+        default=None,
+        help="fv: voxel finite volumes (images, one rank); fem: the conduction physics on the "
+        "case's mesh (parallel); default fv for images, fem otherwise",
+    )
+    hom.add_argument(
         "-o", "--output", help="output directory (default: results/<case>_homogenized)"
     )
     hom.add_argument("-q", "--quiet", action="store_true", help="no headline table at the end")
@@ -261,20 +268,24 @@ def _cmd_homogenize(args: argparse.Namespace) -> int:
     from sse_fem.postprocess.headline import format_table
     from sse_fem.postprocess.report import write_report
 
-    if MPI.COMM_WORLD.size > 1:
-        raise CaseError("homogenize runs on one rank (the voxel solve is serial)", "homogenize")
     case = load_case(args.case, args.overrides)
+    image = case.geometry is not None and case.geometry.type == "from_image"
+    method = args.method or ("fv" if image else "fem")
+    comm = MPI.COMM_WORLD
+    if method == "fv" and comm.size > 1:
+        raise CaseError("--method fv runs on one rank; --method fem runs in parallel", "homogenize")
     out = Path(args.output or f"results/{case.case.name}_homogenized")
-    out.mkdir(parents=True, exist_ok=True)
-    import yaml
+    summary = homogenize(case, args.carrier, out, method, plots=case.outputs.plots, comm=comm)
+    if comm.rank == 0:
+        import yaml
 
-    (out / "case.resolved.yaml").write_text(yaml.safe_dump(resolved_dict(case), sort_keys=False))
-    summary = homogenize(case, args.carrier, out, plots=case.outputs.plots)
-    if case.outputs.report:
-        write_report(out)
-    if not args.quiet:
-        print(format_table([summary], [case.case.name]))
-    print(f"status: ok -> {out}")
+        resolved = yaml.safe_dump(resolved_dict(case), sort_keys=False)
+        (out / "case.resolved.yaml").write_text(resolved)
+        if case.outputs.report:
+            write_report(out)
+        if not args.quiet:
+            print(format_table([summary], [case.case.name]))
+        print(f"status: ok -> {out}")
     return 0
 
 

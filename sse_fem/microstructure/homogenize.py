@@ -35,139 +35,157 @@ CARRIERS = ("ionic", "electronic", "thermal")
 AXES = "xyz"
 
 
-def conductivity_image(case: Any, carrier: str) -> tuple[np.ndarray, dict[str, float]]:
-    """The image's conductivity per voxel [S/m or W/(m K)] and per region."""
-    from sse_fem.geometry.from_image import read_image
+def region_conductivities(case: Any, carrier: str) -> dict[str, float]:
+    """Conductivity of each region for ``carrier`` [S/m, or W/(m K) for thermal]: the
+    material's at the case temperature (Arrhenius as in conduction), 0 where the region does
+    not conduct it (thermal: every region conducts)."""
     from sse_fem.materials.registry import resolve_case_materials
     from sse_fem.physics.conduction.fields import carriers_of, conductivity_at
 
-    geo = case.geometry
-    if geo is None or geo.type != "from_image":
-        raise CaseError(
-            "homogenize works on voxel images (geometry.type: from_image) so far; gmsh RVEs "
-            "follow with the finite-element method",
-            "geometry.type",
-        )
     if carrier not in CARRIERS:
         raise CaseError(f"carrier {carrier!r}; allowed: {', '.join(CARRIERS)}", "--carrier")
-    image = read_image(geo)
     materials = resolve_case_materials(case)
     conducts = carriers_of(case, materials)
     paths = {r.name: f"materials.{r.material}" for r in case.regions}
     cfg = case.physics.conduction
     arrhenius_on = cfg.arrhenius if cfg is not None else True
-    by_region: dict[str, float] = {}
+    out: dict[str, float] = {}
     for region in case.regions:
-        mat = materials[region.name]
+        mat, path = materials[region.name], paths[region.name]
         if carrier == "thermal":
-            by_region[region.name] = mat.require("thermal_conductivity", paths[region.name])
+            out[region.name] = mat.require("thermal_conductivity", path)
         elif carrier in conducts[region.name]:
             temperature = case.case.temperature
-            by_region[region.name] = conductivity_at(
-                mat, carrier, temperature, arrhenius_on, paths[region.name]
-            )
+            out[region.name] = conductivity_at(mat, carrier, temperature, arrhenius_on, path)
         else:
-            by_region[region.name] = 0.0
+            out[region.name] = 0.0
+    if not any(v > 0 for v in out.values()):
+        raise CaseError(f"no region conducts {carrier} carriers", "regions")
+    return out
+
+
+def conductivity_image(case: Any, by_region: dict[str, float]) -> np.ndarray:
+    """The voxel image of a ``from_image`` case as conductivities per voxel."""
+    from sse_fem.geometry.from_image import read_image
+
+    geo = case.geometry
+    if geo is None or geo.type != "from_image":
+        raise CaseError(
+            "the finite-volume method works on voxel images (geometry.type: from_image); "
+            "use --method fem for meshed microstructures",
+            "geometry.type",
+        )
+    image = read_image(geo)
     sigma = np.zeros(image.shape)
     for label, region in geo.labels.items():
-        if region not in by_region:
-            raise CaseError(
-                f"label {label} names region {region!r}, which is not in regions", "geometry.labels"
-            )
         sigma[image == label] = by_region[region]
-    if not (sigma > 0).any():
-        raise CaseError(f"no region conducts {carrier} carriers", "regions")
-    return sigma, by_region
+    return sigma
 
 
-def homogenize(case: Any, carrier: str, outdir: Path, plots: bool = True) -> dict[str, Any]:
-    """Run the three solves and write the outputs (one rank); returns the summary."""
+def homogenize(
+    case: Any,
+    carrier: str,
+    outdir: Path,
+    method: str = "fv",
+    plots: bool = True,
+    comm: Any = None,
+) -> dict[str, Any]:
+    """Three drives, the tensor and its figures; writes the outputs on rank 0 (``fem`` is
+    collective, ``fv`` runs on one rank). Returns the summary."""
+    from mpi4py import MPI
+
     from sse_fem.runtime import now, provenance, versions
 
+    comm = comm or MPI.COMM_WORLD
     t0 = time.perf_counter()
     started = now()
-    sigma, by_region = conductivity_image(case, carrier)
-    h = case.geometry.voxel_size
-    dim = sigma.ndim
-    conducting = sigma > 0
-    eps = float(conducting.mean())
-    sigma_ref = float(sigma.max())
-    solves: list[AxisSolve] = [solve_axis(sigma, h, a, keep_potential=plots) for a in range(dim)]
-    tensor = np.column_stack([s.column for s in solves])
+    by_region = region_conductivities(case, carrier)
+    sigma_ref = max(by_region.values())
+    image = case.geometry is not None and case.geometry.type == "from_image"
+    sigma = conductivity_image(case, by_region) if image or method == "fv" else None
+    details: dict[str, Any] = {
+        "carrier": carrier,
+        "method": method,
+        "region_conductivity": by_region,
+    }
+    fv_solves: list[AxisSolve] = []
+    if method == "fv":
+        assert sigma is not None
+        h = case.geometry.voxel_size
+        fv_solves = [solve_axis(sigma, h, a, keep_potential=plots) for a in range(sigma.ndim)]
+        tensor = np.column_stack([s.column for s in fv_solves])
+        details["solves"] = [
+            {"axis": AXES[s.axis], "unknowns": s.unknowns, "iterations": s.iterations, **s.timings}
+            for s in fv_solves
+        ]
+        eps = float((sigma > 0).mean())
+    elif method == "fem":
+        from sse_fem.microstructure.fem_tensor import fem_tensor
+
+        tensor, info = fem_tensor(case, carrier, by_region, comm)
+        details.update(info)
+        total = sum(info["volumes"].values())
+        eps = sum(v for r, v in info["volumes"].items() if by_region.get(r, 0.0) > 0) / total
+    else:
+        raise CaseError(f"method {method!r}; allowed: fv, fem", "--method")
+    dim = tensor.shape[0]
     eigen = np.linalg.eigvalsh(0.5 * (tensor + tensor.T))
     figures: dict[str, Any] = {
         "carrier": carrier,
-        "method": "fv",
+        "method": method,
         "volume_fraction": eps,
         "reference_conductivity": sigma_ref,
         "anisotropy": float(eigen.max() / eigen.min()) if eigen.min() > 0 else float("inf"),
     }
     rows = []
-    for a, s in enumerate(solves):
+    for a in range(dim):
         name = AXES[a]
         for b in range(dim):
             figures[f"sigma_{AXES[b]}{name}"] = float(tensor[b, a])
         diag = float(tensor[a, a])
-        tau = eps * sigma_ref / diag if diag > 0 else float("inf")
-        figures[f"tortuosity_{name}"] = tau
-        figures[f"macmullin_{name}"] = sigma_ref / diag if diag > 0 else float("inf")
-        six = phase_connectivity(conducting, a, 6)
-        all_neighbours = phase_connectivity(conducting, a, 26)
-        figures[f"percolating_fraction_{name}"] = six.percolating
-        figures[f"dead_end_fraction_{name}"] = six.dead_end
-        figures[f"isolated_fraction_{name}"] = six.isolated
-        figures[f"percolating_fraction_26_{name}"] = all_neighbours.percolating
-        rows.append(
-            {
-                "axis": name,
-                "sigma_eff": diag,
-                "sigma_eff_over_sigma_ref": diag / sigma_ref,
-                "tortuosity": tau,
-                "macmullin": sigma_ref / diag if diag > 0 else float("inf"),
-                "volume_fraction": eps,
-                "percolating_fraction": six.percolating,
-                "dead_end_fraction": six.dead_end,
-                "isolated_fraction": six.isolated,
-                "percolating_fraction_26": all_neighbours.percolating,
-                "unknowns": s.unknowns,
-                "iterations": s.iterations,
-            }
-        )
-    outdir.mkdir(parents=True, exist_ok=True)
-    with open(outdir / "effective_properties.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    if plots:
-        for s in solves:
-            _plot_current(sigma, s, h, outdir / f"current_{AXES[s.axis]}.png", carrier)
+        row: dict[str, Any] = {
+            "axis": name,
+            "sigma_eff": diag,
+            "sigma_eff_over_sigma_ref": diag / sigma_ref,
+            "tortuosity": eps * sigma_ref / diag if diag > 0 else float("inf"),
+            "macmullin": sigma_ref / diag if diag > 0 else float("inf"),
+            "volume_fraction": eps,
+        }
+        if sigma is not None:  # connectivity of the image's conducting voxels
+            six = phase_connectivity(sigma > 0, a, 6)
+            row["percolating_fraction"] = six.percolating
+            row["dead_end_fraction"] = six.dead_end
+            row["isolated_fraction"] = six.isolated
+            row["percolating_fraction_26"] = phase_connectivity(sigma > 0, a, 26).percolating
+        figures[f"tortuosity_{name}"] = row["tortuosity"]
+        figures[f"macmullin_{name}"] = row["macmullin"]
+        for key in ("percolating_fraction", "dead_end_fraction", "isolated_fraction"):
+            if key in row:
+                figures[f"{key}_{name}"] = row[key]
+        if "percolating_fraction_26" in row:
+            figures[f"percolating_fraction_26_{name}"] = row["percolating_fraction_26"]
+        rows.append(row)
     summary = {
         "case": case.case.name,
         "status": "ok",
-        "ranks": 1,
+        "ranks": comm.size if method == "fem" else 1,
         "versions": versions(),
         "provenance": {**provenance(None), "started": started, "finished": now()},
-        "homogenize": {
-            "carrier": carrier,
-            "method": "fv",
-            "voxel_size_m": h,
-            "shape": list(sigma.shape),
-            "region_conductivity": by_region,
-            "tensor": tensor.tolist(),
-            "solves": [
-                {
-                    "axis": AXES[s.axis],
-                    "unknowns": s.unknowns,
-                    "iterations": s.iterations,
-                    **s.timings,
-                }
-                for s in solves
-            ],
-        },
+        "homogenize": {**details, "tensor": tensor.tolist()},
         "timings": {"total_s": time.perf_counter() - t0},
         "outputs": {"homogenize": {k: _finite_or_none(v) for k, v in figures.items()}},
     }
-    (outdir / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain))
+    if comm.rank == 0:
+        outdir.mkdir(parents=True, exist_ok=True)
+        with open(outdir / "effective_properties.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        if plots and sigma is not None:
+            for s in fv_solves:
+                path = outdir / f"current_{AXES[s.axis]}.png"
+                _plot_current(sigma, s, case.geometry.voxel_size, path, carrier)
+        (outdir / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain))
     return summary
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
+from mpi4py import MPI
+
 import numpy as np
 import pytest
 import yaml
@@ -19,6 +21,7 @@ H = "0.5 um"
 
 
 def image_case(folder, image: np.ndarray, regions: list[dict], materials: dict) -> dict:
+    """A case over ``image`` (saved into ``folder``; call on one rank)."""
     np.save(folder / "image.npy", image)
     return {
         "case": {"name": "img"},
@@ -116,3 +119,54 @@ def test_homogenize_needs_a_voxel_image(tmp_path):
     with pytest.raises(CaseError, match="voxel images") as err:
         homogenize(case, "ionic", tmp_path)
     assert err.value.path == "geometry.type"
+
+
+@pytest.mark.mpi
+def test_fem_on_a_laminate_gives_the_wiener_bounds_on_any_rank_count(shared_tmp):
+    """The finite-element tensor (conduction on the voxel hexahedra, in parallel) of a
+    laminate is exact too, and equals the finite-volume one."""
+    image = np.zeros((4, 3, 6), dtype=np.uint8)
+    image[:, :, 1::2] = 1
+    regions = [{"name": "a", "material": "fast"}, {"name": "b", "material": "slow"}]
+    data = image_case(shared_tmp, image, regions, MATERIALS) if MPI.COMM_WORLD.rank == 0 else None
+    case = validate_case(MPI.COMM_WORLD.bcast(data, root=0))
+    out = homogenize(case, "ionic", shared_tmp / "fem", method="fem")["outputs"]["homogenize"]
+    along, across = 0.5 * (2 + 0.5), 1 / (0.5 / 2 + 0.5 / 0.5)
+    assert out["sigma_xx"] == pytest.approx(along, rel=1e-10)
+    assert out["sigma_zz"] == pytest.approx(across, rel=1e-10)
+    assert (
+        abs(out["sigma_xz"]) < 1e-10 * along and abs(out["sigma_zx"]) < 1e-10 * along
+    )  # solver tolerance
+
+
+def test_dilute_insulating_spheres_give_maxwells_conductivity(tmp_path):
+    """A gmsh RVE of insulating NMC spheres (10 vol%) in the SE: each diagonal entry within 2 %
+    of Maxwell's 2 (1 - f) / (2 + f) (= the Hashin-Shtrikman upper bound for insulating
+    inclusions; f the meshed particle fraction), off-diagonals below 2 % of the diagonal."""
+    data = {
+        "case": {"name": "maxwell"},
+        "geometry": {
+            "type": "composite_cathode",
+            "dimension": 3,
+            "width": "10 um",
+            "thickness": "10 um",
+            "seed": 4,
+            "active": {"volume_fraction": 0.1, "radius": "1.5 um"},
+            "mesh": {"size": "0.8 um", "interface_size": "0.3 um"},
+        },
+        "regions": [
+            {"name": "active", "material": "NMC811"},
+            {"name": "electrolyte", "material": "Li6PS5Cl"},
+        ],
+        "physics": {"conduction": {}},
+        "boundary_conditions": {"conduction": [{"name": "bottom", "type": "ground"}]},
+    }
+    summary = homogenize(validate_case(data), "ionic", tmp_path, method="fem")
+    out = summary["outputs"]["homogenize"]
+    f = 1.0 - out["volume_fraction"]
+    maxwell = 2 * (1 - f) / (2 + f)
+    tensor = np.array(summary["homogenize"]["tensor"]) / out["reference_conductivity"]
+    assert 0.09 < f < 0.11
+    np.testing.assert_allclose(np.diag(tensor), maxwell, rtol=0.02)
+    off = tensor - np.diag(np.diag(tensor))
+    assert np.abs(off).max() < 0.02 * np.diag(tensor).min()
