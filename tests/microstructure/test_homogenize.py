@@ -107,6 +107,14 @@ def test_the_command_writes_table_pictures_report_and_shows_the_figures(tmp_path
     summary = json.loads((out / "summary.json").read_text())
     tensor = np.array(summary["homogenize"]["tensor"])
     assert float(rows[2]["sigma_eff"]) == pytest.approx(tensor[2, 2])
+    # the case README's table (fv row) and the percolating share
+    figures = summary["outputs"]["homogenize"]
+    quoted = {"sigma_xx": 0.0945, "sigma_yy": 0.1007, "sigma_zz": 0.0987, "tortuosity_z": 1.879}
+    for key, value in quoted.items():
+        assert figures[key] == pytest.approx(value, abs=6e-4 if value < 1 else 6e-4 * value), key
+    assert figures["anisotropy"] == pytest.approx(1.271, abs=6e-4)
+    assert figures["volume_fraction"] == pytest.approx(0.579, abs=6e-4)
+    assert figures["percolating_fraction_z"] == pytest.approx(0.57937, abs=6e-6)
     assert np.abs(tensor - tensor.T).max() < 0.1 * np.diag(tensor).min()  # nearly symmetric
     for name in ("current_x.png", "current_z.png", "report.html", "case.resolved.yaml"):
         assert (out / name).exists()
@@ -170,3 +178,16 @@ def test_dilute_insulating_spheres_give_maxwells_conductivity(tmp_path):
     np.testing.assert_allclose(np.diag(tensor), maxwell, rtol=0.02)
     off = tensor - np.diag(np.diag(tensor))
     assert np.abs(off).max() < 0.02 * np.diag(tensor).min()
+
+
+def test_the_tomography_readme_fem_row(tmp_path):
+    """The fem row of cases/tomography_microstructure/README.md."""
+    from sse_fem.config import load_case
+
+    case = load_case(CASES / "tomography_microstructure" / "case.yaml", ["outputs.plots=false"])
+    figures = homogenize(case, "ionic", tmp_path, method="fem")["outputs"]["homogenize"]
+    quoted = {"sigma_xx": 0.1069, "sigma_yy": 0.1114, "sigma_zz": 0.1102}
+    for key, value in quoted.items():
+        assert figures[key] == pytest.approx(value, abs=6e-5), key
+    assert figures["tortuosity_z"] == pytest.approx(1.682, abs=6e-4)
+    assert figures["anisotropy"] == pytest.approx(1.248, abs=6e-4)
