@@ -226,9 +226,17 @@ def test_blocking_electrode_case(tmp_path):
     data = yaml.safe_load(path.read_text())
     eps_r = 20.0
     lam = debye_length(eps_r, 1000.0)
-    charged = q[np.argmin(np.abs(t - 10e-6))]
+    end = np.argmin(np.abs(t - 10e-6))
+    charged = q[end]
     assert charged == pytest.approx(first_integral_charge(0.1, lam, eps_r), rel=0.01)
     assert abs(q[-1]) < 0.01 * charged
+    # README L18: Li+ at the electrodes at the end of the step, 81 and 3970 mol/m^3
+    li = [float(rows[end][f"nernst_planck.Li_p.{k}_concentration_mol_m3"]) for k in ("min", "max")]
+    assert li[0] == pytest.approx(81, abs=0.5)
+    assert li[1] == pytest.approx(3970, abs=5)
+    # README L19: the Li+ amount (c0 L = 1e-3 mol/m^2) drifts by 1.4e-13 over the run
+    amount = summary["conservation"]["nernst_planck"]["Li_p.amount_mol"]
+    assert abs(amount / 1e-3 - 1) < 5e-13
     assert data["physics"]["nernst_planck"]["species"][0]["initial_concentration"]
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["status"] == "ok"
 
@@ -255,11 +263,15 @@ def test_space_charge_lco_sulfide_cases(tmp_path):
     ]
     assert stored[0] == pytest.approx(-stored[1], rel=5e-3)
     assert 0.1e-9 < bare["cathode_electrolyte.electrolyte.space_charge_width_m"] < 1e-9
-    assert bare["Li_p.min_concentration_mol_m3"] < 0.05 * 20800
+    assert bare["Li_p.min_concentration_mol_m3"] == pytest.approx(336, abs=0.5)  # README L32
     coated = out["case_coated"]
     se = coated["coating_electrolyte.electrolyte.stored_charge_C_m2"]
     assert abs(se) < 0.01 * abs(stored[1])
     assert abs(coated["coating_electrolyte.electrolyte.potential_drop_V"]) < 1e-3
+    # README L35: the coating depleted down to 0.08 mol/m^3
+    rows = list(csv.DictReader(open(tmp_path / "case_coated" / "profiles.csv")))
+    coating = min(float(r["c_Li_p_mol_m3"]) for r in rows if r["region"] == "coating")
+    assert coating == pytest.approx(0.08, abs=0.005)
 
 
 def test_polymer_concentration_polarisation_case(tmp_path):
@@ -281,13 +293,52 @@ def test_polymer_concentration_polarisation_case(tmp_path):
     sigma = faraday**2 * (d_plus + d_minus) * c0 / rt
     first = float(rows[1]["nernst_planck.top.potential_V"])
     assert first == pytest.approx(-i * length / sigma, rel=0.01)
-    assert out["Li_p.min_concentration_mol_m3"] > 0
+    last = summary["results"]
+    assert last["time_s"] == pytest.approx(27.0)
+    # README L20-21: salt at the plating and the stripping wall at 27 s
+    assert out["Li_p.min_concentration_mol_m3"] == pytest.approx(48.8, abs=0.05)
+    assert out["Li_p.max_concentration_mol_m3"] == pytest.approx(2091, abs=0.5)
+    # README L23: -137.1 mV at 27 s, 84 mV of it beyond the ohmic i L / sigma
+    volts = last["nernst_planck.top.potential_V"]
+    assert volts * 1e3 == pytest.approx(-137.1, abs=0.05)
+    assert (-i * length / sigma - volts) * 1e3 == pytest.approx(84, abs=0.5)
+
+
+def test_polymer_steady_case(tmp_path):
+    """The README's steady variant of the polymer cell at 2.5 mA/cm^2 (92 % of the limiting
+    current): the salt at the plating wall is electroneutral theory's c0 (1 - i / i_lim)."""
+    path = CASES / "polymer_concentration_polarisation" / "case.yaml"
+    flux = "2.59e-4 mol/(m^2*s)"
+    overrides = [
+        "outputs.fields=false",
+        "outputs.plots=false",
+        "time.mode=steady",
+        f"boundary_conditions.nernst_planck.0.flux.Li+={flux}",
+        f"boundary_conditions.nernst_planck.1.flux.Li+=-{flux}",
+    ]
+    summary = run_case(load_case(path, overrides), outdir=str(tmp_path / "out"))
+    assert summary["status"] == "ok"
+    faraday, c0, d_plus, d_minus, length = 96485.33212, 1070.0, 3.3e-12, 9.8e-12, 50e-6
+    t_plus = d_plus / (d_plus + d_minus)
+    d_amb = 2 * d_plus * d_minus / (d_plus + d_minus)
+    limiting = 2 * faraday * d_amb * c0 / ((1 - t_plus) * length)
+    neutral = c0 * (1 - 2.59e-4 * faraday / limiting)
+    assert neutral == pytest.approx(88.9, abs=0.05)  # README L48: theory
+    wall = summary["outputs"]["nernst_planck"]["Li_p.min_concentration_mol_m3"]
+    assert wall == pytest.approx(89.0, abs=0.05)  # README L48
+    assert wall == pytest.approx(neutral, rel=1e-3)
+    volts = summary["results"]["nernst_planck.top.potential_V"]
+    assert volts * 1e3 == pytest.approx(-90.1, abs=0.05)  # README L49
 
 
 @pytest.mark.parametrize(
-    ("name", "z", "c_plus", "current"), [("case", 2, 500.0, 30.0), ("case_al", 3, 400.0, 50.0)]
+    ("name", "z", "c_plus", "current", "end"),
+    [
+        ("case", 2, 500.0, 30.0, (37.0, -168.9, 22.9)),
+        ("case_al", 3, 400.0, 50.0, (30.5, -178.0, 19.5)),
+    ],
 )
-def test_multivalent_cases(tmp_path, name, z, c_plus, current):
+def test_multivalent_cases(tmp_path, name, z, c_plus, current, end):
     """Mg2+ and Al3+ salts with TFSI-: Sand's time of electroneutral z+:z- theory and the
     ohmic voltage sigma = F^2/RT sum z^2 D c at the first step, both within 1 %."""
     path = CASES / "multivalent_symmetric" / f"{name}.yaml"
@@ -306,6 +357,12 @@ def test_multivalent_cases(tmp_path, name, z, c_plus, current):
     rows = list(csv.DictReader(open(tmp_path / "out" / "timeseries.csv")))
     first = float(rows[1]["nernst_planck.top.potential_V"])
     assert first == pytest.approx(-current * length / sigma, rel=0.01)
+    # README L29: at the end of the run, the voltage [mV] and the lowest cation [mol/m^3]
+    t_end, volts, c_min = end
+    last = summary["results"]
+    assert last["time_s"] == pytest.approx(t_end)
+    assert last["nernst_planck.top.potential_V"] * 1e3 == pytest.approx(volts, abs=0.05)
+    assert out[f"{slug}.min_concentration_mol_m3"] == pytest.approx(c_min, abs=0.05)
 
 
 def test_non_neutral_initial_state_refused():
@@ -330,7 +387,13 @@ def test_polymer_electrodes_case(tmp_path):
     v_t = 8.314462618 * 333.15 / 96485.33212
     butler_volmer = 2 * v_t * math.asinh(50.0 / 20.0)
     assert last["nernst_planck.top.overpotential_V"] == pytest.approx(butler_volmer, rel=0.01)
-    assert last["nernst_planck.Li_p.min_concentration_mol_m3"] > 0
+    # README L34-37: cell voltage 433.6 mV at 27 s, 91.3 mV at the plating electrode, the
+    # salt outside its diffuse layer down to 49 mol/m^3
+    cell = last["nernst_planck.top.electrode_potential_V"]
+    cell -= last["nernst_planck.bottom.electrode_potential_V"]
+    assert cell * 1e3 == pytest.approx(433.6, abs=0.05)
+    assert last["nernst_planck.bottom.overpotential_V"] * 1e3 == pytest.approx(-91.3, abs=0.05)
+    assert last["nernst_planck.Li_p.min_concentration_mol_m3"] == pytest.approx(49, abs=0.5)
 
 
 def test_mesh_sizes_in_debye_lengths():
