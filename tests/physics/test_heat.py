@@ -265,9 +265,20 @@ def test_two_way_coupling_lowers_the_voltage_as_the_cell_warms(shared_tmp):
     assert v[0] < v_iso  # two-way: warmer than 310 K after the first step
 
 
+def _pulse(rows: list[dict], start: float) -> list[dict]:
+    """The rows of the 60 s pulse that starts at ``start`` [s]."""
+    return [r for r in rows if start < r["time_s"] <= start + 60 + 1e-9]
+
+
+def _pulse_heat(pulse: list[dict], kind: str) -> float:
+    """Heat [J] of one source over a pulse, as the energy budget sums it."""
+    return sum(r[f"heat.heat_{kind}_W"] * r["dt_s"] for r in pulse)
+
+
 def test_fast_charge_case_reproduces_its_readme(tmp_path):
-    """cases/fast_charge_heating: peak temperature rise per pulse and the 6C voltages quoted in
-    its README (regression), and the pictures a user looks at."""
+    """cases/fast_charge_heating: the README's table (peak temperature rise, heat shares and
+    voltages per pulse), energy budget and the one-way result (regression), and the pictures
+    a user looks at."""
     from sse_fem.config import load_case
 
     case = load_case(CASES / "fast_charge_heating" / "case.yaml")
@@ -275,23 +286,53 @@ def test_fast_charge_case_reproduces_its_readme(tmp_path):
     assert summary["status"] == "ok", summary.get("reason")
     rows = _rows(tmp_path)
     t0 = rows[0]["heat.max_temperature_K"]
-    quoted = {0: 0.122, 120: 0.361, 240: 1.027, 360: 1.874}  # K, README table
-    for start, rise in quoted.items():
-        pulse = [r for r in rows if start < r["time_s"] <= start + 60 + 1e-9]
+    # README table, per pulse start [s]: peak rise [K]; shares of the pulse's net heat (Joule,
+    # reaction, entropic, contact); voltage 10 s into and at the end of the pulse [V]
+    quoted = {
+        0: (0.122, (0.15, 0.99, -0.15, 0.015), (4.0328, 4.0325)),
+        120: (0.361, (0.19, 0.89, -0.10, 0.020), (4.1315, 4.1304)),
+        240: (1.027, (0.26, 0.78, -0.07, 0.028), (4.2615, 4.2574)),
+        360: (1.874, (0.31, 0.71, -0.06, 0.034), (4.3572, 4.3500)),
+    }
+    kinds = ("joule", "interface", "reversible", "contact")
+    for start, (rise, shares, (v_ten, v_end)) in quoted.items():
+        pulse = _pulse(rows, start)
         peak = max(r["heat.max_temperature_K"] for r in pulse) - t0
         assert peak == pytest.approx(rise, abs=0.002), start
-    six_c = [r for r in rows if 360 < r["time_s"] <= 420 + 1e-9]
-    # 10 s into the pulse (the first step's time depends on the adaptive step sizes)
-    times = [r["time_s"] for r in six_c]
-    ten_s = np.interp(370.0, times, [r["conduction.voltage_V"] for r in six_c])
-    assert ten_s == pytest.approx(4.3572, abs=5e-4)
-    assert six_c[-1]["conduction.voltage_V"] == pytest.approx(4.3500, abs=2e-4)
+        net = _pulse_heat(pulse, "generated")
+        for kind, share, tol in zip(kinds, shares, (5e-3, 5e-3, 5e-3, 5e-4), strict=True):
+            assert _pulse_heat(pulse, kind) / net == pytest.approx(share, abs=tol), (start, kind)
+        # 10 s into the pulse (the first step's time depends on the adaptive step sizes)
+        times = [r["time_s"] for r in pulse]
+        ten_s = np.interp(start + 10.0, times, [r["conduction.voltage_V"] for r in pulse])
+        assert ten_s == pytest.approx(v_ten, abs=5e-5), start
+        assert pulse[-1]["conduction.voltage_V"] == pytest.approx(v_end, abs=5e-5), start
+    # README: the voltage falls by 7 mV over the last 50 s of the 6C pulse
+    assert (ten_s - pulse[-1]["conduction.voltage_V"]) * 1e3 == pytest.approx(7.0, abs=0.5)
     budget = summary["outputs"]["heat"]["energy_budget"]
     assert budget["heat_reversible_J"] < 0 < budget["heat_joule_J"]
+    # README: 99.8 kJ/m^2 of electrical work, 10.2 kJ/m^2 of it heat, closed to 0.17 %
+    area = rows[-1]["conduction.terminal_area_m2"]
+    assert budget["electrical_work_J"] / area == pytest.approx(99.8e3, abs=50.0)
+    assert budget["heat_generated_J"] / area == pytest.approx(10.2e3, abs=50.0)
+    assert budget["balance_error"] == pytest.approx(0.0017, abs=5e-5)
     for picture in ("heat.png", "timeseries.png"):
         assert (tmp_path / picture).stat().st_size > 5000
     progress = [ln for ln in (tmp_path / "run.log").read_text().splitlines() if "ETA" in ln]
     assert progress and "/ 540 s" in progress[0] and "Krylov" in progress[0]
+
+    # README: one-way (properties held at 25 degC), the 6C pulse ends at 4.37546 V and makes
+    # 4 % more heat
+    one_way = load_case(
+        CASES / "fast_charge_heating" / "case.yaml", ["physics.heat.coupling=one_way"]
+    )
+    one_way.outputs.plots = False
+    summary = Run(one_way, outdir=str(tmp_path / "one_way")).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    six_c = _pulse(_rows(tmp_path / "one_way"), 360)
+    assert six_c[-1]["conduction.voltage_V"] == pytest.approx(4.37546, abs=5e-6)
+    more = _pulse_heat(six_c, "generated") / _pulse_heat(pulse, "generated")
+    assert more == pytest.approx(1.04, abs=5e-3)
 
 
 @pytest.mark.mpi

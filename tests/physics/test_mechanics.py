@@ -13,7 +13,7 @@ import pytest
 from sse_fem.materials.registry import get_material
 from sse_fem.mesh import build_mesh
 from sse_fem.problem import build_problem
-from tests.physics.helpers import symmetric_case
+from tests.physics.helpers import FARADAY, symmetric_case
 
 DT = -100.0  # K: cooled from a stress-free 398.15 K to 298.15 K
 LAYERS = {"anode": 20e-6, "electrolyte": 100e-6, "cathode": 20e-6}
@@ -62,6 +62,11 @@ def _assert_uniform(problem, expected: dict[str, np.ndarray], rtol: float = 1e-8
 
 def _diag(a: float, b: float, c: float) -> np.ndarray:
     return np.diag([a, b, c])
+
+
+def _quoted(text: str) -> object:
+    """A README number as written: pytest.approx to half a unit of its last digit."""
+    return pytest.approx(float(text), abs=0.5 * 10.0 ** -len(text.partition(".")[2]))
 
 
 @pytest.mark.mpi
@@ -233,31 +238,57 @@ def test_stack_pressure_shifts_the_interface_overpotential_by_omega_p_over_zf():
 
 
 def test_stack_pressure_case_reproduces_its_readme(tmp_path):
-    """cases/stack_pressure_interface at 10 MPa: the contact carries the stack load (mean
-    normal traction -p / contact fraction), and the README's peak compression, focusing
-    factor and voltage (regression)."""
+    """cases/stack_pressure_interface at 0 to 10 MPa: the contact carries the stack load (mean
+    normal traction -p / contact fraction, no tension), and the README's table (regression)."""
     import csv
 
     from sse_fem.config import load_case
     from sse_fem.driver import Run
     from tests.conftest import CASES
 
-    case = load_case(
-        CASES / "stack_pressure_interface" / "case.yaml",
-        ["boundary_conditions.mechanics.metal_terminal.value=10 MPa"],
-    )
-    summary = Run(case, outdir=str(tmp_path)).execute()
-    assert summary["status"] == "ok", summary.get("reason")
-    with open(tmp_path / "interface_metal_electrolyte_traction.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    normal = np.array([float(r["normal_traction_Pa"]) for r in rows])
-    area = np.array([float(r["area"]) for r in rows])
-    # cell stresses next to the interface, not the consistent flux: 1 % at this mesh
-    assert (normal * area).sum() / area.sum() == pytest.approx(-10e6 / 0.8, rel=0.015)
+    # README table: max compression [MPa], mean normal traction [MPa], focusing factor, mV
+    table = {
+        0: ("0", "0", "1.116", "7.205"),
+        1: ("2.85", "-1.24", "1.200", "7.032"),
+        5: ("14.3", "-6.19", "1.581", "6.343"),
+        10: ("28.5", "-12.4", "2.1075", "5.482"),
+    }
+    for p, (compression, mean, focusing, voltage) in table.items():
+        case = load_case(
+            CASES / "stack_pressure_interface" / "case.yaml",
+            [f"boundary_conditions.mechanics.metal_terminal.value={p} MPa"],
+        )
+        case.outputs.plots = p == 10
+        out = tmp_path / f"{p}MPa"
+        summary = Run(case, outdir=str(out)).execute()
+        assert summary["status"] == "ok", summary.get("reason")
+        with open(out / "interface_metal_electrolyte_traction.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        normal = np.array([float(r["normal_traction_Pa"]) for r in rows])
+        area = np.array([float(r["area"]) for r in rows])
+        mean_normal = (normal * area).sum() / area.sum()
+        r = summary["results"]
+        assert -normal.min() / 1e6 == _quoted(compression), p
+        assert mean_normal / 1e6 == _quoted(mean), p
+        assert r["conduction.metal_electrolyte.focusing_factor"] == _quoted(focusing), p
+        assert r["conduction.voltage_V"] * 1e3 == _quoted(voltage), p
+        if p == 0:
+            # README: 1.5-3.2 mV of charge-transfer overpotential (from 10 MPa to none)
+            assert r["conduction.charge_transfer_overpotential_V"] * 1e3 == _quoted("3.2")
+            continue
+        # cell stresses next to the interface, not the consistent flux: 1 % at this mesh
+        assert mean_normal == pytest.approx(-p * 1e6 / 0.8, rel=0.015), p
+        # README: the peak is about 2.9 p; no part of the interface goes into tension
+        assert -normal.min() / (p * 1e6) == _quoted("2.9"), p
+        assert normal.max() < 0, p
     assert -normal.min() == pytest.approx(28.54e6, rel=0.002)
-    r = summary["results"]
     assert r["conduction.metal_electrolyte.focusing_factor"] == pytest.approx(2.1075, rel=1e-3)
     assert r["conduction.voltage_V"] == pytest.approx(5.482e-3, rel=1e-3)
+    assert r["conduction.charge_transfer_overpotential_V"] * 1e3 == _quoted("1.5")
+    # README: Omega_M = 13.0 cm^3/mol, and Omega_M sigma_n / F is 3.8 mV at the 28.5 MPa peak
+    omega = get_material("Li").get("molar_volume")
+    assert omega * 1e6 == _quoted("13.0")
+    assert omega * -normal.min() / FARADAY * 1e3 == _quoted("3.8")
 
 
 @pytest.mark.parametrize(
@@ -326,34 +357,71 @@ def test_cathode_swelling_case_reproduces_its_readme(tmp_path):
     assert m["electrolyte.tension_volume_fraction"] == pytest.approx(0.60, abs=0.005)
     assert m["active.p99_hydrostatic_stress_Pa"] == pytest.approx(824e6, rel=0.005)
     assert m["carbon.tension_volume_fraction"] == pytest.approx(0.74, abs=0.005)
+    assert m["carbon.p99_hydrostatic_stress_Pa"] == pytest.approx(88.5e6, abs=0.05e6)
+    assert m["active.tension_volume_fraction"] == pytest.approx(1.0, abs=0.005)  # "100 %"
+    # README table, "largest": the singular maxima at this mesh size
+    assert m["electrolyte.max_hydrostatic_stress_Pa"] == pytest.approx(1.05e9, abs=0.005e9)
+    assert m["active.max_hydrostatic_stress_Pa"] == pytest.approx(1.92e9, abs=0.005e9)
+    assert m["carbon.max_hydrostatic_stress_Pa"] == pytest.approx(166e6, abs=0.5e6)
+    # README: the largest normal tension across the NMC811 | SE interface
+    assert m["active_electrolyte.max_normal_traction_Pa"] == pytest.approx(1.85e9, abs=0.005e9)
 
 
 def test_filament_crack_case_reproduces_its_readme(tmp_path):
-    """cases/li_filament_crack at 10 MPa: crack-tip tension at the tip, the mouth in
-    compression, the tip current of its README (regression)."""
+    """cases/li_filament_crack at 0 to 10 MPa: crack-tip tension at the tip, the mouth closed
+    at 10 MPa, the README's table and the trends it reads from it (regression)."""
     import csv
 
     from sse_fem.config import load_case
     from sse_fem.driver import Run
     from tests.conftest import CASES
 
-    case = load_case(
-        CASES / "li_filament_crack" / "case.yaml",
-        ["boundary_conditions.mechanics.metal_terminal.value=10 MPa"],
-    )
-    case.outputs.plots = False
-    summary = Run(case, outdir=str(tmp_path)).execute()
-    assert summary["status"] == "ok", summary.get("reason")
-    m = summary["outputs"]["mechanics"]
-    assert m["electrolyte.max_hydrostatic_stress_Pa"] == pytest.approx(38.82e6, rel=2e-3)
-    tip = m["max_hydrostatic_stress_at_m"]
-    assert tip[0] == pytest.approx(20e-6, abs=0.3e-6) and tip[1] == pytest.approx(30e-6, abs=0.3e-6)
-    assert m["metal_electrolyte.max_normal_traction_Pa"] == pytest.approx(-3.85e6, rel=5e-3)
-    with open(tmp_path / "interface_metal_electrolyte.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    y = np.array([float(r["y_m"]) for r in rows])
-    j = np.array([float(r["current_density_A_m2"]) for r in rows])
-    assert j[np.argmin(y)] == pytest.approx(-5.362, rel=2e-3)
+    # README table: hydrostatic stress at the tip [MPa], normal traction at the mouth [MPa],
+    # current density at the tip and largest plating current density [A/m^2], voltage [mV]
+    table = {
+        0: ("45.5", "11.3", "-5.1455", "-5.60", "-22.07"),
+        0.1: ("45.4", "11.2", "-5.1476", "-5.60", "-22.08"),
+        1: ("44.8", "9.8", "-5.17", "-5.62", "-22.15"),
+        5: ("42.2", "3.7", "-5.25", "-5.69", "-22.48"),
+        10: ("38.8", "-3.9", "-5.36", "-5.78", "-22.90"),
+    }
+    tip_stress, mouth, tip_current = {}, {}, {}
+    for p, (stress, traction, j_tip, j_max, voltage) in table.items():
+        case = load_case(
+            CASES / "li_filament_crack" / "case.yaml",
+            [f"boundary_conditions.mechanics.metal_terminal.value={p} MPa"],
+        )
+        case.outputs.plots = False
+        out = tmp_path / f"{p}MPa"
+        summary = Run(case, outdir=str(out)).execute()
+        assert summary["status"] == "ok", summary.get("reason")
+        m = summary["outputs"]["mechanics"]
+        tip_stress[p] = m["electrolyte.max_hydrostatic_stress_Pa"]
+        mouth[p] = m["metal_electrolyte.max_normal_traction_Pa"]
+        tip = m["max_hydrostatic_stress_at_m"]
+        assert tip[0] == pytest.approx(20e-6, abs=0.3e-6), p
+        assert tip[1] == pytest.approx(30e-6, abs=0.3e-6), p
+        with open(out / "interface_metal_electrolyte.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        y = np.array([float(r["y_m"]) for r in rows])
+        j = np.array([float(r["current_density_A_m2"]) for r in rows])
+        tip_current[p] = j[np.argmin(y)]
+        r = summary["results"]
+        assert tip_stress[p] / 1e6 == _quoted(stress), p
+        assert mouth[p] / 1e6 == _quoted(traction), p
+        assert tip_current[p] == _quoted(j_tip), p
+        assert j.min() == _quoted(j_max), p
+        assert r["conduction.voltage_V"] * 1e3 == _quoted(voltage), p
+        # README: the mean plating current density over both crack faces and the flat part
+        assert r["conduction.metal_electrolyte.mean_current_density_A_m2"] == _quoted("-5.1"), p
+    assert tip_stress[10] == pytest.approx(38.82e6, rel=2e-3)
+    assert mouth[10] == pytest.approx(-3.85e6, rel=5e-3)
+    assert tip_current[10] == pytest.approx(-5.362, rel=2e-3)
+    # README: -0.67 MPa at the tip per MPa of stack pressure; the mouth's normal traction turns
+    # compressive near 7.5 MPa; the tip current density grows by 4 % from 0 to 10 MPa
+    assert (tip_stress[10] - tip_stress[0]) / 10e6 == _quoted("-0.67")
+    assert 5 + 5 * mouth[5] / (mouth[5] - mouth[10]) == _quoted("7.5")
+    assert tip_current[10] / tip_current[0] - 1 == _quoted("0.04")
 
 
 @pytest.mark.mpi
