@@ -9,7 +9,7 @@ unknowns and provide quantities -> residuals (requiring quantities) and BCs ->
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mpi4py import MPI
 
@@ -461,10 +461,14 @@ class Problem:
 
 def check_regions_exist(case: Case, bundle: MeshBundle) -> None:
     """Regions/interfaces/boundaries named in the case must exist in the mesh."""
-    named = [("regions", case.regions, bundle.regions)]
+    named: list[tuple[str, Any, list[str]]] = [("regions", case.regions, list(bundle.regions))]
     for physics in case.physics.enabled():
         named += [
-            (f"interfaces.{physics}", getattr(case.interfaces, physics, []), bundle.interfaces),
+            (
+                f"interfaces.{physics}",
+                getattr(case.interfaces, physics, []),
+                list(bundle.interfaces),
+            ),
             (
                 f"boundary_conditions.{physics}",
                 getattr(case.boundary_conditions, physics, []),

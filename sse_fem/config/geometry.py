@@ -30,7 +30,9 @@ class MeshControl(Strict):
     interface_size: Positive("length") | DebyeMultiple | None = None
     #: distance over which the size grows from interface_size to size
     size_growth_distance: Positive("length") | DebyeMultiple | None = None
-    order: Literal[1, 2] = 1  # geometry order
+    #: geometry order of the mesh cells: 1 (straight-sided cells; curved cells are not
+    #: supported yet, so only 1 is accepted)
+    order: Literal[1] = 1
     #: gmsh meshes with every size times 2^refinements (1/8 of the tetrahedra per level), then
     #: dolfinx splits every cell into 2^dim, ``refinements`` times, in parallel: about the mesh
     #: of the sizes above in a fraction of the meshing time (2D and 3D gmsh geometries). New
@@ -47,8 +49,12 @@ class GeometryBase(Strict):
     #: whether ``mesh.refinements`` applies (simplex meshes made by gmsh)
     REFINABLE: ClassVar[bool] = True
 
+    #: spatial dimension of the geometry: 1, 2 or 3
     dimension: Literal[1, 2, 3]
+    #: mesh control: element sizes, parallel refinements, element-count guard
     mesh: MeshControl = MeshControl()
+    #: seed of the random numbers of the builder (void, bump, particle and grain placement):
+    #: the same seed gives the same geometry
     seed: int = 0
 
     @field_validator("mesh")
@@ -65,9 +71,12 @@ class GeometryBase(Strict):
 
 
 class Layer(Strict):
+    #: region name of the layer (interfaces are named <lower>_<upper> from it)
     name: str = Field(min_length=1)
+    #: thickness of the layer along the stacking axis [m]
     thickness: Positive("length")
-    cells: int | None = Field(default=None, ge=1)  # elements across the layer (overrides size)
+    #: elements across the layer (overrides mesh.size); applied in 1D only
+    cells: int | None = Field(default=None, ge=1)
 
 
 class LayeredCell(GeometryBase):
@@ -77,10 +86,14 @@ class LayeredCell(GeometryBase):
     Boundaries: ``bottom`` (first layer's outer face), ``top`` (last layer's), ``sides`` (2D/3D).
     """
 
+    #: selects this builder: "layered_cell"
     type: Literal["layered_cell"]
+    #: the layers from bottom (first) to top (last), names unique
     layers: list[Layer] = Field(min_length=1)
-    width: Positive("length") | None = None  # lateral size (2D, 3D)
-    depth: Positive("length") | None = None  # second lateral size (3D), default width
+    #: lateral size (2D, 3D) [m]; default the total thickness of the stack
+    width: Positive("length") | None = None
+    #: second lateral size (3D) [m]; default width
+    depth: Positive("length") | None = None
     #: interfaces and boundaries (``bottom``, ``top``) where ``mesh.interface_size`` applies,
     #: growing linearly with distance (geometric cell sizes) to ``mesh.size`` over
     #: ``mesh.size_growth_distance``; default every interface. Space-charge layers need
@@ -137,12 +150,21 @@ def _pairs(names: list[str]) -> list[str]:
 class Voids(Strict):
     """Voids at the metal | SE interface, cut out of the metal (holes: no cells)."""
 
+    #: number of voids; give this or contact_fraction
     count: int | None = Field(default=None, ge=1)
-    contact_fraction: float | None = Field(default=None, gt=0, lt=1)  # of the interface area
-    radius: Positive("length")  # footprint radius (mean)
-    radius_std: NonNegative("length") = 0.0  # normal distribution of radii (clipped)
+    #: fraction of the interface area left in contact (the radii are scaled to reach it);
+    #: give this or count
+    contact_fraction: float | None = Field(default=None, gt=0, lt=1)
+    #: footprint radius of a void on the interface (mean) [m]
+    radius: Positive("length")
+    #: standard deviation of the footprint radii [m] (normal distribution, clipped to 0.3-3 x
+    #: radius); 0: all voids of one radius
+    radius_std: NonNegative("length") = 0.0
+    #: cap (spherical cap) or ellipse (half-ellipsoid; half-ellipse in 2D)
     shape: Literal["cap", "ellipse"] = "cap"
-    height: Positive("length") | None = None  # into the metal; default radius (hemisphere)
+    #: depth of a void into the metal [m]; default radius (hemisphere)
+    height: Positive("length") | None = None
+    #: random (seeded, non-overlapping) or regular (evenly spaced)
     placement: Literal["random", "regular"] = "random"
 
     @model_validator(mode="after")
@@ -162,19 +184,27 @@ class Asperities(Strict):
     on a square grid of pitch ``wavelength`` (``sinusoidal``) or placed at random.
     """
 
+    #: sinusoidal (regular) or random (seeded)
     kind: Literal["sinusoidal", "random"] = "sinusoidal"
+    #: amplitude of the 2D profile, height of the 3D bumps [m]
     amplitude: Positive("length")
+    #: period of the 2D sinusoid (shortest period when random), grid pitch of the 3D bumps [m]
     wavelength: Positive("length")
 
 
 class Filament(Strict):
     """A metal filament (or an empty crack) from the interface into the SE, tapered to a tip."""
 
+    #: how far it reaches from the interface into the SE [m]
     length: Positive("length")
-    width: Positive("length")  # at the interface
+    #: width at the interface [m]
+    width: Positive("length")
+    #: radius of the rounded tip [m] (at most width / 2)
     tip_radius: Positive("length")
-    position: float = Field(default=0.5, gt=0, lt=1)  # lateral position, fraction of width
-    filled: bool = True  # metal-filled filament; False: an empty crack (its surface is void)
+    #: lateral position of its axis, fraction of width
+    position: float = Field(default=0.5, gt=0, lt=1)
+    #: true: a metal-filled filament; false: an empty crack (its surface is void)
+    filled: bool = True
 
     @model_validator(mode="after")
     def _tip(self) -> Filament:
@@ -193,14 +223,23 @@ class MetalSEInterface(GeometryBase):
     ``sides`` and ``void_surface`` (voids or crack).
     """
 
+    #: selects this builder: "metal_se_interface"
     type: Literal["metal_se_interface"]
+    #: spatial dimension: 2 or 3
     dimension: Literal[2, 3]
+    #: lateral size along x [m]
     width: Positive("length")
-    depth: Positive("length") | None = None  # 3D, default width
+    #: lateral size along y (3D) [m]; default width
+    depth: Positive("length") | None = None
+    #: thickness of the metal slab (top) [m]
     metal_thickness: Positive("length")
+    #: thickness of the SE layer (bottom) [m]
     electrolyte_thickness: Positive("length")
+    #: voids at the interface; none: full contact (not with asperities)
     voids: Voids | None = None
+    #: roughness of the interface; none: flat (not with voids)
     asperities: Asperities | None = None
+    #: a metal filament or empty crack into the SE; none: no filament
     filament: Filament | None = None
 
     @model_validator(mode="after")
@@ -228,10 +267,14 @@ class MetalSEInterface(GeometryBase):
 class ParticlePhase(Strict):
     """Spherical (3D) or circular (2D) particles of one phase."""
 
-    volume_fraction: float = Field(gt=0, lt=0.7)  # of the composite layer
-    radius: Positive("length")  # mean radius
+    #: volume fraction of the composite layer taken by this phase
+    volume_fraction: float = Field(gt=0, lt=0.7)
+    #: mean particle radius [m] (volume-equivalent radius of spheroids)
+    radius: Positive("length")
+    #: particle sizes: monodisperse (one radius), normal or lognormal (need radius_std)
     distribution: Literal["monodisperse", "normal", "lognormal"] = "monodisperse"
-    radius_std: NonNegative("length") = 0.0  # standard deviation of the radius
+    #: standard deviation of the radius [m]
+    radius_std: NonNegative("length") = 0.0
 
     @model_validator(mode="after")
     def _std(self) -> ParticlePhase:
@@ -262,22 +305,33 @@ class CompositeCathode(GeometryBase):
         "separator",
     )
 
+    #: selects this builder: "composite_cathode"
     type: Literal["composite_cathode"]
+    #: spatial dimension: 2 or 3
     dimension: Literal[2, 3]
-    width: Positive("length")  # lateral size(s) of the RVE
-    thickness: Positive("length")  # composite layer along the last axis
+    #: lateral size(s) of the RVE [m]
+    width: Positive("length")
+    #: thickness of the composite layer along the last axis [m]
+    thickness: Positive("length")
+    #: the active-material particles (region active)
     active: ParticlePhase
+    #: conductive-additive particles (region carbon); none: no carbon
     carbon: ParticlePhase | None = None
+    #: pores, packed like particles (region pores); none: no pores
     pores: ParticlePhase | None = None
-    coating_thickness: NonNegative("length") = 0.0  # shell on active particles
+    #: coating shell on the active particles [m] (region coating); 0: uncoated
+    coating_thickness: NonNegative("length") = 0.0
     #: > 1: spheroids of equal volume, long axis along x (all phases; packed in a scaled box)
     aspect_ratio: float = Field(default=1.0, ge=1.0, le=3.0)
+    #: current-collector layer below the composite [m] (region current_collector); 0: none
     current_collector_thickness: NonNegative("length") = 0.0
+    #: separator layer above the composite [m] (region separator); 0: none
     separator_thickness: NonNegative("length") = 0.0
     #: contact necks: touching particles overlap by this fraction of the smaller radius
     contact_overlap: float = Field(default=0.05, gt=0, le=0.3)
     #: gaps below this fraction of the smaller radius are closed into contacts
     min_gap: float = Field(default=0.05, gt=0, le=0.5)
+    #: most particles one phase may need (a guard): more is a case error (raise it or the radius)
     max_particles: int = Field(default=2000, ge=1)
 
     @model_validator(mode="after")
@@ -321,12 +375,20 @@ class Polycrystal(GeometryBase):
     boundaries ``x0 x1 y0 y1 [z0 z1]``, aliases ``bottom``, ``top`` (last axis), ``sides``.
     """
 
+    #: selects this builder: "polycrystal"
     type: Literal["polycrystal"]
+    #: spatial dimension: 2 or 3
     dimension: Literal[2, 3]
+    #: box size along x [m]
     width: Positive("length")
-    depth: Positive("length") | None = None  # 3D, default width
-    thickness: Positive("length")  # along the last axis
+    #: box size along y (3D) [m]; default width
+    depth: Positive("length") | None = None
+    #: box size along the last axis [m]
+    thickness: Positive("length")
+    #: number of Voronoi grains (seeds in the box)
     grains: int = Field(ge=2, le=500)
+    #: thickness of the grain-boundary phase [m] (region grain_boundary); 0: no such phase,
+    #: the grain | grain facets are the interface grain_boundaries
     gb_thickness: NonNegative("length") = 0.0
 
     def group_names(self) -> dict[str, Any]:
@@ -353,13 +415,21 @@ class FromImage(GeometryBase):
 
     REFINABLE: ClassVar[bool] = False
 
+    #: selects this builder: "from_image"
     type: Literal["from_image"]
+    #: number of image axes: 2 or 3
     dimension: Literal[2, 3]
-    file: str = Field(min_length=1)  # .npy, .tif/.tiff (tifffile), .raw (needs shape, dtype)
-    labels: dict[int, str] = Field(min_length=1)  # voxel label -> region name
+    #: the segmented image: .npy, .tif/.tiff (tifffile), .raw (needs shape, dtype); relative to
+    #: the case file
+    file: str = Field(min_length=1)
+    #: voxel label -> region name (labels may share a region; every label in the image needs one)
+    labels: dict[int, str] = Field(min_length=1)
+    #: edge length of one voxel [m]
     voxel_size: Positive("length")
-    shape: list[int] | None = None  # .raw only
-    dtype: str = "uint8"  # .raw only
+    #: .raw only: the array shape, (x, y[, z])
+    shape: list[int] | None = None
+    #: .raw only: the numpy data type of a voxel, e.g. uint8, uint16
+    dtype: str = "uint8"
 
     def group_names(self) -> dict[str, Any]:
         regions = sorted(set(self.labels.values()))

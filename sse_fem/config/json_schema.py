@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sse_fem.config.field_docs import doc_of
 from sse_fem.config.schema import Case
 
 #: the JSON Schema dialect of ``case_schema``
@@ -14,8 +15,13 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def case_schema() -> dict[str, Any]:
-    """The JSON Schema of a case file (a dict, JSON-serialisable)."""
+    """The JSON Schema of a case file (a dict, JSON-serialisable); every key described by
+    its ``#:`` documentation (``sse_fem.config.field_docs``) and, for quantities, its
+    dimension and SI unit."""
     schema = Case.model_json_schema(mode="validation")
+    _describe(schema.get("properties", {}), "Case")
+    for model, definition in schema.get("$defs", {}).items():
+        _describe(definition.get("properties", {}), model)
     return {
         "$schema": DIALECT,
         "title": "sse-fem case file",
@@ -26,3 +32,11 @@ def case_schema() -> dict[str, Any]:
         ),
         **{k: v for k, v in schema.items() if k not in ("title", "description")},
     }
+
+
+def _describe(properties: dict[str, dict[str, Any]], model: str) -> None:
+    for key, prop in properties.items():
+        text = doc_of(model, key)
+        if text:
+            unit = prop.get("description")
+            prop["description"] = f"{text} ({unit})" if unit else text

@@ -21,7 +21,9 @@ from sse_fem.materials.registry import CATEGORIES, check_property_name
 
 
 class CaseInfo(Strict):
+    #: case name (letters, digits, _ . -): names the default output folder results/<name>
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    #: free text about the case, shown in report.html
     description: str = ""
     #: operating temperature [K]: the shared quantity ``temperature`` wherever no physics
     #: solves for it (and the initial temperature of a physics that does)
@@ -31,16 +33,22 @@ class CaseInfo(Strict):
 class MeshFile(Strict):
     """``mesh:`` block: a mesh file instead of a generated geometry."""
 
-    file: str = Field(min_length=1)  # .msh (gmsh) or any meshio format; relative to the case
+    #: .msh (gmsh) or any meshio format; relative to the case file
+    file: str = Field(min_length=1)
+    #: spatial dimension of the mesh: 1, 2 or 3
     dimension: Literal[1, 2, 3]
-    scale: Positive("length") = 1.0  # length of one mesh unit, e.g. "1 um"
+    #: length of one mesh unit, e.g. "1 um"
+    scale: Positive("length") = 1.0
 
 
 class MaterialSpec(Strict):
     """A case material: a library ``base`` plus inline property overrides (strings with units)."""
 
     model_config = Strict.model_config | {"extra": "allow"}
+    #: library material to start from (`sse-fem materials` lists them); none: a new material
     base: str | None = None
+    #: kind of a new material (without base): solid_electrolyte, polymer_electrolyte, metal,
+    #: active_material, coating, conductive_additive or current_collector; ignored with base
     category: Literal[CATEGORIES] | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
@@ -60,8 +68,10 @@ class MaterialSpec(Strict):
 
 
 class Region(Strict):
-    name: str = Field(min_length=1)  # gmsh physical group
-    material: str = Field(min_length=1)  # case material or library material name
+    #: region name: a gmsh physical group of the geometry or mesh file
+    name: str = Field(min_length=1)
+    #: case material or library material name
+    material: str = Field(min_length=1)
     #: charge carriers conducted; default from the material category; [] = insulating
     carriers: list[Literal["ionic", "electronic"]] | None = None
 
@@ -84,7 +94,9 @@ def _moved(old: str, new: str) -> ValueError:
 class ConductionPhysics(Strict):
     """Electroneutral Ohmic conduction of ions and electrons (cell and microstructure scale)."""
 
-    arrhenius: bool = True  # sigma(T) from activation_energy and reference_temperature
+    #: sigma(T) from activation_energy and reference_temperature (ionic conductivities with an
+    #: activation energy); false: every conductivity at its reference value
+    arrhenius: bool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -97,17 +109,24 @@ class ConductionPhysics(Strict):
 class HeatSources(Strict):
     """Heat sources, each switchable (all on by default)."""
 
-    joule: bool = True  # sigma |grad phi|^2 in every conductor
-    interface: bool = True  # irreversible reaction heat i eta
-    film: bool = True  # i^2 R_film of interface films
-    reversible: bool = True  # entropic heat i T dU/dT
-    contact: bool = True  # j^2 R_c of the terminal contact
+    #: Joule heat sigma |grad phi|^2 in every conductor
+    joule: bool = True
+    #: irreversible reaction heat i eta at interfaces
+    interface: bool = True
+    #: i^2 R_film of interface films
+    film: bool = True
+    #: entropic heat i T dU/dT
+    reversible: bool = True
+    #: j^2 R_c of the terminal contact
+    contact: bool = True
 
 
 class VolumetricHeatSource(Strict):
     """A given heat source [W/m^3] in some regions."""
 
+    #: regions that get the source
     regions: list[str] = Field(min_length=1)
+    #: heat per volume [W/m^3]
     value: Quantity("power_density")
 
 
@@ -117,7 +136,9 @@ class HeatPhysics(Strict):
     #: two_way: the temperature feeds sigma(T), i0(T), RT/F and U(T) (monolithic);
     #: one_way: sources only, electrical properties at the initial temperature
     coupling: Literal["two_way", "one_way"] = "two_way"
+    #: switches of the electrochemical heat sources (all on by default)
     sources: HeatSources = HeatSources()
+    #: given heat sources in some regions, added to the others
     volumetric_sources: list[VolumetricHeatSource] = Field(default_factory=list)
 
 
@@ -126,8 +147,11 @@ class ChemicalStrain(Strict):
     ``concentration_change`` turned into Omega dc / 3 with the region material's
     ``partial_molar_volume``."""
 
+    #: regions with this eigenstrain
     regions: list[str] = Field(min_length=1)
+    #: linear (isotropic) eigenstrain, e.g. 0.01; or concentration_change
     strain: float | None = Field(default=None, gt=-0.5, lt=0.5)
+    #: change of concentration dc [mol/m^3], giving the strain Omega dc / 3; or strain
     concentration_change: Quantity("concentration") | None = None
 
     @model_validator(mode="after")
@@ -145,6 +169,7 @@ class MechanicsPhysics(Strict):
     formulation: Literal["plane_strain", "plane_stress"] = "plane_strain"
     #: stress-free temperature of the thermal strain alpha (T - T_ref); default case.temperature
     reference_temperature: Positive("temperature") | None = None
+    #: prescribed chemical (lithiation) eigenstrains; entries on one region add up
     chemical_strain: list[ChemicalStrain] = Field(default_factory=list)
     #: monolithic: stress and temperature cross between the physics within the step (one
     #: Newton solve); staggered: each sees the other's value of the previous step (transient)
@@ -180,8 +205,11 @@ class Species(Strict):
     continuous; the step of standard chemical potential between the phases builds the
     space-charge layers there)."""
 
+    #: ion name: letters and digits, then its charge signs (Li+, Mg2+, TFSI-)
     name: str = Field(pattern=SPECIES_NAME)
-    charge_number: int = Field(ge=-3, le=3)  # z: +1 Li+, +2 Mg2+, +3 Al3+, -1 TFSI-
+    #: z: +1 Li+, +2 Mg2+, +3 Al3+, -1 TFSI- (not 0)
+    charge_number: int = Field(ge=-3, le=3)
+    #: D [m^2/s]: one value, or one per region
     diffusivity: Positive("diffusivity") | dict[str, Positive("diffusivity")]
     #: uniform per region [mol/m^3]
     initial_concentration: Positive("concentration") | dict[str, Positive("concentration")]
@@ -250,8 +278,11 @@ class FixedCharge(Strict):
     """An immobile background charge z_fix c_fix in some regions (the anion framework of a
     single-ion conductor, dopants)."""
 
+    #: regions with this background charge
     regions: list[str] = Field(min_length=1)
+    #: c_fix [mol/m^3] of the immobile charged sites
     concentration: Positive("concentration")
+    #: z_fix of the immobile charge, e.g. -1 for an anion framework (not 0)
     charge_number: int = Field(ge=-3, le=3)
 
     @model_validator(mode="after")
@@ -267,15 +298,22 @@ class NernstPlanckPhysics(Strict):
 
     #: regions where the potential is solved; default every region
     regions: list[str] | None = Field(default=None, min_length=1)
+    #: the mobile ions (at least one)
     species: list[Species] = Field(min_length=1)
+    #: immobile background charges; default none
     fixed_charge: list[FixedCharge] = Field(default_factory=list)
 
 
 class PhysicsBlock(Strict):
+    #: electroneutral Ohmic conduction of ions and electrons; present (`{}`: defaults) = enabled
     conduction: ConductionPhysics | None = None
+    #: transient heat conduction with electrochemical sources; present = enabled
     heat: HeatPhysics | None = None
+    #: small-strain linear elasticity; present = enabled
     mechanics: MechanicsPhysics | None = None
+    #: diffusion of the working ion in active-material particles; present = enabled
     solid_diffusion: SolidDiffusionPhysics | None = None
+    #: Nernst-Planck/Poisson transport of ions (space charge resolved); present = enabled
     nernst_planck: NernstPlanckPhysics | None = None
 
     @model_validator(mode="after")
@@ -292,19 +330,28 @@ class PhysicsBlock(Strict):
 class ConductionInterface(Strict):
     """Kinetics on a named interface (facet group) between an electrode and an electrolyte."""
 
+    #: interface name: an interface (facet group) of the geometry or mesh
     name: str = Field(min_length=1)
+    #: rate law: butler_volmer, linear (its small-overpotential limit) or blocking (no faradaic
+    #: current)
     kinetics: Literal["butler_volmer", "linear", "blocking"] = "butler_volmer"
+    #: i0 [A/m^2] at 298.15 K; needed unless kinetics is blocking
     exchange_current_density: Positive("current_density") | None = None
+    #: anodic transfer coefficient
     alpha_a: float = Field(default=0.5, gt=0, le=1)
+    #: cathodic transfer coefficient
     alpha_c: float = Field(default=0.5, gt=0, le=1)
-    charge_number: int | None = Field(default=None, ge=1, le=3)  # default: electrode metal's z
+    #: z, electrons per reacting ion; default: electrode metal's z (its charge_number, else 1)
+    charge_number: int | None = Field(default=None, ge=1, le=3)
     #: at 298.15 K; follows the temperature through the entropic coefficient
     open_circuit_potential: Quantity("potential") = 0.0
     #: dU/dT [V/K] (reversible heat i T dU/dT); default: the electrode material's, else 0
     entropic_coefficient: Quantity("potential_per_temperature") | None = None
     #: Arrhenius activation energy of the exchange current (given at 298.15 K); 0: none
     activation_energy: NonNegative("activation_energy") = 0.0
+    #: area-specific resistance of a film in series with the kinetics [Ohm m^2]; 0: no film
     film_resistance: NonNegative("area_resistance") = 0.0
+    #: double-layer capacitance in parallel with the faradaic current [F/m^2]; 0: none
     double_layer_capacitance: NonNegative("area_capacitance") = 0.0
     #: stress -> kinetics (needs physics.mechanics): monroe_newman shifts the overpotential by
     #: -Omega_M sigma_n / (z F) (sigma_n the normal stress on the metal, tension > 0)
@@ -327,10 +374,14 @@ class ConductionBoundaryCondition(Strict):
     terminal whose potential is solved for; ``terminal`` is driven by ``time.protocol``.
     """
 
-    name: str = Field(min_length=1)  # boundary group name
+    #: boundary group name
+    name: str = Field(min_length=1)
+    #: ground, potential, current, current_density, terminal or insulated (see above)
     type: Literal["ground", "potential", "current", "current_density", "terminal", "insulated"]
+    #: potential [V], current [A] or current density [A/m^2] for those types; none for the others
     value: str | float | None = None
-    contact_resistance: Positive("area_resistance") = 1e-9  # terminal <-> conductor
+    #: terminal <-> conductor contact resistance [Ohm m^2] (current, current_density, terminal)
+    contact_resistance: Positive("area_resistance") = 1e-9
     #: field the condition acts on where the boundary touches both kinds of conductor
     #: (default: electronic there, else whichever conducts)
     carrier: Literal["ionic", "electronic"] | None = None
@@ -375,11 +426,16 @@ class HeatBoundaryCondition(Strict):
     (h (T - T_ambient) leaves the cell), ``heat_flux`` (value [W/m^2] into the cell) or
     ``adiabatic`` (the default on every boundary)."""
 
+    #: boundary group name
     name: str = Field(min_length=1)
+    #: temperature, convection, heat_flux or adiabatic (see above)
     type: Literal["temperature", "convection", "heat_flux", "adiabatic"]
+    #: temperature [K] or heat flux into the cell [W/m^2] for those types; none for the others
     value: str | float | None = None
+    #: h [W/(m^2 K)]; required by type convection
     heat_transfer_coefficient: Positive("heat_transfer_coefficient") | None = None
-    ambient_temperature: Positive("temperature") | None = None  # default case.temperature
+    #: T_ambient [K] of type convection; default case.temperature
+    ambient_temperature: Positive("temperature") | None = None
 
     @property
     def si_value(self) -> float:
@@ -427,8 +483,12 @@ class MechanicsBoundaryCondition(Strict):
     per area on the cell), ``pressure`` (normal pressure pushing on the cell, e.g. stack
     pressure), ``free`` (the default)."""
 
+    #: boundary group name
     name: str = Field(min_length=1)
+    #: fixed, roller, symmetry, displacement, traction, pressure or free (see above)
     type: Literal["fixed", "roller", "symmetry", "displacement", "traction", "pressure", "free"]
+    #: displacement: one length per axis (null: free); traction: one pressure per axis;
+    #: pressure: one pressure; none for the other types
     value: str | float | list[str | float | None] | None = None
 
     @property
@@ -484,14 +544,18 @@ class SolidDiffusionBoundaryCondition(Strict):
     boundary (e.g. a single particle under constant current); other boundaries are closed
     and interfaces take the current of the conduction kinetics."""
 
+    #: boundary group name
     name: str = Field(min_length=1)
+    #: flux (the only type)
     type: Literal["flux"] = "flux"
+    #: molar flux of the working ion into the particles [mol/(m^2 s)]
     value: Quantity("molar_flux")
 
 
 class _TerminalPotential(Strict):
     """A ``potential``: a value with its unit, or ``terminal`` (driven by the protocol)."""
 
+    #: a fixed potential [V] (e.g. "0 V"), or terminal: driven by time.protocol
     potential: str | float | None = None
 
     @property
@@ -527,16 +591,22 @@ class NernstPlanckElectrode(_TerminalPotential):
     density (``current_density``, faradaic plus double-layer charging) or ``terminal``
     (driven by ``time.protocol``: voltage, current, current_density or rest = open circuit)."""
 
+    #: name of the species that crosses the electrode (the metal's cation, e.g. Li+)
     reacting_ion: str
+    #: i0 [A/m^2] of the rate
     exchange_current_density: Positive("current_density")
     #: c_ref of the rate; default the ion's initial concentration in the touching region
     reference_concentration: Positive("concentration") | None = None
+    #: anodic transfer coefficient
     alpha_a: float = Field(default=0.5, gt=0, le=1)
+    #: cathodic transfer coefficient
     alpha_c: float = Field(default=0.5, gt=0, le=1)
     #: U at c_ref, against the potential's reference
     open_circuit_potential: Quantity("potential") = 0.0
     #: compact-layer capacitance; 0.2 F/m^2 (20 uF/cm^2) is typical of metal surfaces
     stern_capacitance: Positive("area_capacitance") = 0.2
+    #: set current density out of the metal [A/m^2] (anodic > 0), faradaic plus double-layer
+    #: charging; give this or potential
     current_density: Quantity("current_density") | None = None
 
     @model_validator(mode="after")
@@ -557,9 +627,13 @@ class NernstPlanckBoundaryCondition(_TerminalPotential):
     condition are blocked there (no flux); a boundary without a potential or electrode has
     no surface charge (zero normal field)."""
 
+    #: boundary group name
     name: str = Field(min_length=1)
+    #: fixed concentration per species (a reservoir), e.g. {Li+: "1000 mol/m^3"}
     concentration: dict[str, Positive("concentration")] = Field(default_factory=dict)
+    #: molar flux into the domain per species [mol/(m^2 s)]
     flux: dict[str, Quantity("molar_flux")] = Field(default_factory=dict)
+    #: a metal electrode (Butler-Volmer through a Stern layer); none: no electrode
     electrode: NernstPlanckElectrode | None = None
 
     @property
@@ -587,11 +661,13 @@ class NernstPlanckBoundaryCondition(_TerminalPotential):
 class SolidDiffusionInitialCondition(Strict):
     """Initial stoichiometry x0 = c / c_max of the particles (uniform)."""
 
+    #: initial x0 = c / c_max, between 0 and 1
     stoichiometry: float = Field(gt=0, lt=1)
 
 
 class HeatInitialCondition(Strict):
-    temperature: Positive("temperature") | None = None  # default case.temperature
+    #: initial temperature [K]; default case.temperature
+    temperature: Positive("temperature") | None = None
 
 
 class _ByPhysics(Strict):
@@ -621,15 +697,21 @@ class _ByPhysics(Strict):
 
 class BoundaryConditionsBlock(_ByPhysics):
     block_key = "boundary_conditions"
+    #: electrical conditions of physics.conduction
     conduction: list[ConductionBoundaryCondition] = Field(default_factory=list)
+    #: thermal conditions of physics.heat (adiabatic where none)
     heat: list[HeatBoundaryCondition] = Field(default_factory=list)
+    #: mechanical conditions of physics.mechanics (free where none)
     mechanics: list[MechanicsBoundaryCondition] = Field(default_factory=list)
+    #: given fluxes of physics.solid_diffusion (closed where none)
     solid_diffusion: list[SolidDiffusionBoundaryCondition] = Field(default_factory=list)
+    #: conditions of physics.nernst_planck (where none: ions blocked, no surface charge)
     nernst_planck: list[NernstPlanckBoundaryCondition] = Field(default_factory=list)
 
 
 class InterfacesBlock(_ByPhysics):
     block_key = "interfaces"
+    #: kinetics of physics.conduction per interface (no current crosses one without)
     conduction: list[ConductionInterface] = Field(default_factory=list)
 
 
@@ -637,7 +719,9 @@ class InitialConditionsBlock(_ByPhysics):
     """Initial states of the physics that have one (conduction starts from its rest state)."""
 
     block_key = "initial_conditions"
+    #: initial temperature of physics.heat
     heat: HeatInitialCondition | None = None
+    #: initial stoichiometry of physics.solid_diffusion (required with it)
     solid_diffusion: SolidDiffusionInitialCondition | None = None
 
 
@@ -654,11 +738,18 @@ class ProtocolStep(Strict):
     ``physics.solid_diffusion``), with the sign of the terminal current (into the cell:
     charging when the terminal is on the cathode, so a discharge is negative)."""
 
+    #: current [A], current_density [A/m^2], voltage [V] or rest (open circuit)
     mode: Literal["current", "current_density", "voltage", "rest"]
+    #: the set current, current density or voltage (a current may be a C-rate, "-1 C"); none for
+    #: rest
     value: str | float | None = None
+    #: length of the step [s]; a cut-off may end it earlier
     duration: Positive("time")
+    #: cut-off: the step ends once the terminal voltage rises above this [V]
     until_voltage_above: Quantity("potential") | None = None
+    #: cut-off: the step ends once the terminal voltage falls below this [V]
     until_voltage_below: Quantity("potential") | None = None
+    #: cut-off: the step ends once |terminal current density| falls below this [A/m^2]
     until_current_below: NonNegative("current_density") | None = None
 
     @property
@@ -709,18 +800,31 @@ class ProtocolStep(Strict):
 
 
 class TimeBlock(Strict):
+    #: steady (one solve) or transient (time stepping)
     mode: Literal["steady", "transient"] = "steady"
+    #: end time [s] of a transient run without a protocol (a protocol's steps set their own)
     t_end: Positive("time") | None = None
+    #: first time step [s] (required in transient runs)
     dt: Positive("time") | None = None
+    #: smallest step [s]: a step cut below it fails the run; default dt * 1e-6
     dt_min: Positive("time") | None = None
+    #: largest step [s] the adaptive control may take; default t_end (else dt * 1e6)
     dt_max: Positive("time") | None = None
+    #: bdf1 (backward Euler) or bdf2 (second order; bdf1 for the first step after a change of
+    #: drive)
     scheme: Literal["bdf1", "bdf2"] = "bdf2"
+    #: grow the step when Newton needs few iterations, shrink it when many; false: keep dt
     adaptive: bool = True
+    #: Newton iterations per step the adaptive control aims at
     target_newton_iterations: int = Field(default=4, ge=1, le=50)
+    #: halvings of a failing step (or load step in steady runs) before the run fails
     max_step_cuts: int = Field(default=6, ge=0, le=30)
+    #: steps applied in order to the terminal (needs mode: transient)
     protocol: list[ProtocolStep] | None = Field(default=None, min_length=1)
+    #: how many times the protocol is run
     cycles: int = Field(default=1, ge=1)
-    checkpoint_every: int = Field(default=10, ge=1)  # steps between restart checkpoints
+    #: steps between restart checkpoints
+    checkpoint_every: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _transient(self) -> TimeBlock:
@@ -737,11 +841,15 @@ class TimeBlock(Strict):
 
 
 class SolverBlock(Strict):
+    #: auto (direct for 1D and small 2D problems, else iterative), direct (Newton + MUMPS LU) or
+    #: iterative (Newton + GMRES with GAMG)
     preset: Literal["auto", "direct", "iterative"] = "auto"
-    # Newton converges when the Jacobi-scaled residual or the update, per dof and relative
-    # to the unknown's scale (1 V for potentials), is below this (sse_fem.solvers.convergence)
+    #: Newton converges when the Jacobi-scaled residual or the update, per dof and relative
+    #: to the unknown's scale (1 V for potentials), is below this (sse_fem.solvers.convergence)
     newton_tolerance: Positive("dimensionless") = 1e-10
+    #: most Newton iterations per solve before it counts as failed
     newton_max_it: int = Field(default=30, ge=1)
+    #: relative tolerance of the Krylov linear solves
     linear_rtol: Positive("dimensionless") = 1e-10
     #: largest accepted imbalance of a conserved quantity (current, energy, charge) relative
     #: to its driving flux; a step beyond it ends the run with status failed
@@ -752,29 +860,49 @@ class SolverBlock(Strict):
 
 
 class OutputsBlock(Strict):
-    directory: str | None = None  # default results/<case name>
+    #: output folder; default results/<case name> (`-o` overrides it)
+    directory: str | None = None
+    #: write the field files for ParaView (potentials, temperature, ...)
     fields: bool = True
+    #: vtx (.bp, compact) or xdmf (.xdmf/.h5, keeps the interface jumps of DG1 fields exactly)
     field_format: Literal["vtx", "xdmf"] = "vtx"
+    #: draw the PNG pictures (maps, profiles, time series)
     plots: bool = True
-    report: bool = True  # report.html: one self-contained page with figures and pictures
-    every: int = Field(default=1, ge=1)  # write fields every n steps
-    current_threshold_factor: Positive("dimensionless") = 2.0  # area fraction above k * mean
+    #: report.html: one self-contained page with figures and pictures
+    report: bool = True
+    #: write fields every n steps
+    every: int = Field(default=1, ge=1)
+    #: k of the interface figure area_fraction_above_k_mean: area fraction above k * mean of the
+    #: current density
+    current_threshold_factor: Positive("dimensionless") = 2.0
 
 
 class Case(Strict):
     """A whole case file."""
 
+    #: name, description and operating temperature of the case
     case: CaseInfo
+    #: a generated geometry, selected by type; give this or mesh
     geometry: geometry_union() | None = None  # type: ignore[valid-type]
+    #: a mesh file instead of a generated geometry
     mesh: MeshFile | None = None
+    #: case materials by name: a library base with inline overrides, or new ones
     materials: dict[str, MaterialSpec] = Field(default_factory=dict)
+    #: the regions of the mesh with their materials
     regions: list[Region] = Field(min_length=1)
+    #: the physics to solve (at least one)
     physics: PhysicsBlock
+    #: interface conditions, per physics
     interfaces: InterfacesBlock = InterfacesBlock()
+    #: boundary conditions, per physics
     boundary_conditions: BoundaryConditionsBlock = BoundaryConditionsBlock()
+    #: initial states, per physics
     initial_conditions: InitialConditionsBlock = InitialConditionsBlock()
+    #: steady or transient run: time stepping and protocol
     time: TimeBlock = TimeBlock()
+    #: Newton and linear solver settings
     solver: SolverBlock = SolverBlock()
+    #: what is written, and where
     outputs: OutputsBlock = OutputsBlock()
 
     @model_validator(mode="after")
