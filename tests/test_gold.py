@@ -1,4 +1,5 @@
-"""Regression: every shipped case file, run at its gold size, gives its gold figures."""
+"""Regression: every shipped case file, run at its gold size, gives its gold figures, and
+`sse-fem run --reproduce` of that run gives them again to 1e-8."""
 
 from __future__ import annotations
 
@@ -28,8 +29,11 @@ def test_shipped_case_gives_its_gold_figures(case_dir, tmp_path):
     assert moved == [], "\n".join(
         f"{n}: {f}: gold {a!r}, now {b!r} ({w})" for n, f, a, b, w in moved
     )
-    for name in read_gold(case_dir):  # each run ends with its report
-        assert (tmp_path / case_dir.name / name.removesuffix(".yaml") / "report.html").exists()
+    for name in read_gold(case_dir):  # each run ends with its report and reproduces itself
+        out = tmp_path / case_dir.name / name.removesuffix(".yaml")
+        assert (out / "report.html").exists()
+        again = tmp_path / "reproduced" / case_dir.name / name
+        assert main(["run", "--reproduce", str(out), "-o", str(again), "-q"]) == 0, name
 
 
 def test_a_changed_physics_value_fails_until_the_gold_is_updated(tmp_path, capsys):
@@ -58,6 +62,10 @@ def test_differences_name_new_missing_and_moved_figures():
         "c": "new figure",
     }
     assert differences(gold, dict(gold), 0.0) == []
+    # round-off next to the largest figure of the same unit is no change
+    noise = {"V [mV]": 4000.0, "eta [mV]": 1e-15}
+    assert differences(noise, {"V [mV]": 4000.0, "eta [mV]": -3e-13}, 1e-6) == []
+    assert len(differences(noise, {"V [mV]": 4000.0, "eta [mV]": 1e-5}, 1e-6)) == 1
     nan = float("nan")
     assert [d[3] for d in differences({"f": nan}, {"f": 1.0}, 1e-6)] == ["changed (NaN)"]
     assert differences({"f": nan}, {"f": nan}, 1e-6) == []

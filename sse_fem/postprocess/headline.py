@@ -93,16 +93,21 @@ FIGURES: list[tuple[str, str, str, float]] = [
 
 
 def flatten(summary: dict) -> dict[str, float]:
-    """Every number of the run's last row and its module outputs, by dotted key."""
+    """Every finite number of the run's last row and its module outputs, by dotted key (a
+    NaN, e.g. a focusing factor at rest, is no figure: summary.json stores it as null)."""
     values: dict[str, float] = {}
     for key, value in (summary.get("results") or {}).items():
-        if isinstance(value, int | float):
+        if _finite(value):
             values[key] = float(value)
     for physics, outputs in (summary.get("outputs") or {}).items():
         for key, value in (outputs or {}).items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if _finite(value):
                 values[f"{physics}.{key}"] = float(value)
     return values
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def headline(summary: dict) -> list[tuple[str, float | str, str]]:
