@@ -26,6 +26,25 @@ from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[1]
 PHYSICS = ("conduction", "heat", "mechanics", "nernst_planck", "solid_diffusion")
+#: the picture of each case page (docs/images/cases/<case>.png): which output it is
+CASE_PICTURES = {
+    "blocking_electrode_polarisation": "concentration_profile.png",
+    "cathode_swelling_stress": "hydrostatic_stress.png",
+    "composite_cathode_discharge": "stoichiometry.png",
+    "composite_cathode_transport": "phi_ionic.png",
+    "fast_charge_heating": "heat.png",
+    "gb_transport": "phi_ionic.png",
+    "li_filament_crack": "hydrostatic_stress.png",
+    "li_void_stripping": "interface_metal_electrolyte.png",
+    "multivalent_symmetric": "concentration_profile.png",
+    "nmc_layer_1d": "voltage_capacity.png",
+    "polymer_concentration_polarisation": "concentration_profile.png",
+    "space_charge_lco_sulfide": "interface_cathode_electrolyte_profile.png",
+    "stack_pressure_interface": "interface_metal_electrolyte_traction.png",
+    "sweep_ccd": "phi_ionic.png",
+    "symmetric_cell": "phi_ionic.png",
+    "tomography_microstructure": "phi_ionic.png",
+}
 RUNNING = (
     "Outputs (in OUT)",
     "Solvers",
@@ -280,6 +299,14 @@ def _case_pages() -> dict[str, str]:
         text = readme.read_text() if readme.exists() else f"# {folder.name}\n"
         text = text.replace("](../../docs/images/", "](../images/")
         text = _fix_links(text, 1)
+        picture = ROOT / "docs" / "images" / "cases" / f"{folder.name}.png"
+        if picture.exists():
+            title, _, rest = text.partition("\n")
+            text = (
+                f"{title}\n\n![{folder.name}](../images/cases/{folder.name}.png)\n\n"
+                f"*{CASE_PICTURES.get(folder.name, '')} of the case at its regression size "
+                f"(`sse-fem gold`; the README's numbers are from the full case).*\n{rest}"
+            )
         text += f"\n## `case.yaml`\n\n```yaml\n{(folder / 'case.yaml').read_text()}```\n"
         pages[f"cases/{folder.name}.md"] = text
         first = next((ln for ln in text.splitlines() if ln.startswith("# ")), folder.name)

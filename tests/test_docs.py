@@ -43,8 +43,10 @@ def test_the_site_builds_strictly_with_every_generated_page(tmp_path):
         page = (site / "physics" / physics / "index.html").read_text()
         assert "Verification tests" in page and "test_" in page, physics
     for folder in (ROOT / "cases").iterdir():
-        if (folder / "case.yaml").exists():
-            assert (site / "cases" / folder.name / "index.html").exists(), folder.name
+        if (folder / "case.yaml").exists():  # each case page shows its picture
+            page = (site / "cases" / folder.name / "index.html").read_text()
+            assert f"images/cases/{folder.name}.png" in page, folder.name
+            assert (site / "images" / "cases" / f"{folder.name}.png").exists(), folder.name
     materials = (site / "materials" / "index.html").read_text()
     assert "LLZO_Ta" in materials and "Li6PS5Cl" in materials
     index = (site / "index.html").read_text()
