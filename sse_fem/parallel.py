@@ -27,7 +27,7 @@ from typing import NoReturn
 
 from mpi4py import MPI
 
-from sse_fem.errors import CaseError
+from sse_fem.errors import CaseError, SolverFailure
 
 EXIT_BAD_INPUT = 2
 EXIT_SOLVER_FAILED = 3
@@ -53,6 +53,8 @@ def describe(err: BaseException) -> tuple[str, int]:
         return f"error: {_one_line(str(err))}", EXIT_BAD_INPUT
     if isinstance(err, KeyboardInterrupt):
         return "interrupted", EXIT_INTERRUPTED
+    if isinstance(err, SolverFailure):
+        return f"error: {_one_line(str(err))}", EXIT_SOLVER_FAILED
     hint = getattr(err, "sse_fem_traceback", None) or "run with -v for the traceback"
     text = _one_line(str(err))
     return (

@@ -928,17 +928,6 @@ def _check_alias_overlap(items: list, aliases: dict[str, list[str]], block: str)
                     f"({block}[{names.index(face)}]); name the faces one by one instead",
                     f"{block}[{k}].name",
                 )
-        for other, faces in aliases.items():
-            if (
-                other != name
-                and other in names
-                and name in aliases
-                and set(faces) & set(aliases[name])
-            ):
-                raise CaseError(
-                    f"{name!r} and {other!r} share faces; give each face one condition",
-                    f"{block}[{k}].name",
-                )
 
 
 def _unique(items: list, block: str) -> None:

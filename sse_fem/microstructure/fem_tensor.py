@@ -20,7 +20,7 @@ from mpi4py import MPI
 
 import numpy as np
 
-from sse_fem.errors import CaseError
+from sse_fem.errors import CaseError, SolverFailure
 
 AXES = "xyz"
 
@@ -82,7 +82,7 @@ def fem_tensor(
         try:
             ok, newton, krylov = problem.solve()
             if not ok:
-                raise CaseError(f"the drive along {AXES[a]} did not converge", "homogenize")
+                raise SolverFailure(f"homogenize: the drive along {AXES[a]} did not converge")
             q = problem.quantities.require(f"current_density.{carrier}", "homogenize")
             for b in range(dim):
                 form = fem.form(q()[b] * q.measure, entity_maps=problem.entity_maps)

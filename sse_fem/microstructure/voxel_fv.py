@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
+from sse_fem.errors import SolverFailure
 from sse_fem.microstructure.connectivity import connected_to_faces
 
 #: below this many unknowns the system is factorised (exact to round-off)
@@ -144,7 +145,8 @@ def _solve(matrix: sparse.csr_matrix, rhs: np.ndarray) -> tuple[np.ndarray, int,
     try:
         ksp.solve(b, x)
         if ksp.getConvergedReason() < 0:
-            raise RuntimeError(f"the voxel solve did not converge ({ksp.getConvergedReason()})")
+            reason = ksp.getConvergedReason()
+            raise SolverFailure(f"the voxel solve did not converge (KSP reason {reason})")
         iterations = ksp.getIterationNumber() if ksp.getType() != "preonly" else 0
         return x.array.copy(), iterations, t_setup
     finally:

@@ -40,7 +40,6 @@ from sse_fem.sweep.spec import PlannedCase, Sweep
 CLAIM = ".claim"
 RUN_LOCK = ".lock"  # a run's own lock on its output folder (same "host pid time" form)
 STATUS = "sweep_status.json"
-STATES = ("done", "failed", "interrupted", "running", "pending")
 
 
 def case_dir(sweep: Sweep, case: PlannedCase) -> Path:
@@ -82,10 +81,6 @@ def state(folder: Path, claimed: bool = False) -> tuple[str, str]:
         reason = (summary or {}).get("reason") or ended.get("reason") or "no summary written"
         return "failed", str(reason)
     return "pending", ""
-
-
-def states(sweep: Sweep) -> dict[int, tuple[str, str]]:
-    return {c.index: state(case_dir(sweep, c)) for c in sweep.cases}
 
 
 def claim(folder: Path) -> bool:

@@ -417,3 +417,17 @@ def test_solver_settings_pass_and_the_pydantic_type_checks():
         adapter.validate_python(ALLOWED | {"ksp_monitor": None})
     with pytest.raises(ValidationError, match="not a finite number"):
         adapter.validate_python({"ksp_rtol": math.inf})
+
+
+def test_errors_map_to_one_line_and_an_exit_status():
+    """A case error is bad input (2), a solve that failed after every cut a failed solve (3,
+    e.g. homogenize's linear solve), anything else an internal error (4)."""
+    from sse_fem.errors import CaseError, SolverFailure
+    from sse_fem.parallel import describe
+
+    assert describe(CaseError("bad", "a.b")) == ("error: a.b: bad", 2)
+    assert describe(SolverFailure("the voxel solve did not converge")) == (
+        "error: the voxel solve did not converge",
+        3,
+    )
+    assert describe(ValueError("x"))[1] == 4
