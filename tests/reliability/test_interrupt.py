@@ -102,6 +102,14 @@ def _same_rows(a: list[dict], b: list[dict]) -> None:
         )
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> list[dict[str, float]]:
+    """The rows of the uninterrupted serial run of ``_case()`` (one run for the module)."""
+    tmp = tmp_path_factory.mktemp("uninterrupted")
+    assert _run(_case(tmp), "-o", str(tmp / "full")).returncode == 0
+    return _rows(tmp / "full")
+
+
 @pytest.mark.parametrize(
     ("sig", "ranks"),
     [
@@ -113,10 +121,8 @@ def _same_rows(a: list[dict], b: list[dict]) -> None:
         (signal.SIGKILL, 2),
     ],
 )
-def test_interrupt_and_restart_reproduce_the_uninterrupted_run(tmp_path, sig, ranks):
+def test_interrupt_and_restart_reproduce_the_uninterrupted_run(tmp_path, uninterrupted, sig, ranks):
     case = _case(tmp_path)
-    full = tmp_path / "full"
-    assert _run(case, "-o", str(full)).returncode == 0
     cut = tmp_path / "cut"
     code = _interrupt(case, cut, sig, after_rows=8, ranks=ranks)
     if sig == signal.SIGKILL:
@@ -125,11 +131,11 @@ def test_interrupt_and_restart_reproduce_the_uninterrupted_run(tmp_path, sig, ra
         assert code != 0
         summary = json.loads((cut / "summary.json").read_text())
         assert summary["status"] == "interrupted", summary.get("reason")
-        assert len(_rows(cut)) < len(_rows(full))
+        assert len(_rows(cut)) < len(uninterrupted)
     again = _run(case, "--restart", str(cut), ranks=ranks)
     assert again.returncode == 0, again.stderr
     assert json.loads((cut / "summary.json").read_text())["status"] == "ok"
-    _same_rows(_rows(cut), _rows(full))
+    _same_rows(_rows(cut), uninterrupted)
     refused = _run(case, "--restart", str(cut))
     assert refused.returncode == 2 and "finished" in refused.stderr
     assert "Traceback" not in refused.stderr
