@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
         "case's mesh (parallel); default fv for images, fem otherwise",
     )
     hom.add_argument(
+        "--converged",
+        action="store_true",
+        help="images: solve at 1, 2 and 3 elements per voxel edge and extrapolate the "
+        "diagonal (observed order, estimate, error bar in convergence.csv)",
+    )
+    hom.add_argument(
         "-o", "--output", help="output directory (default: results/<case>_homogenized)"
     )
     hom.add_argument("-q", "--quiet", action="store_true", help="no headline table at the end")
@@ -270,7 +276,9 @@ def _cmd_homogenize(args: argparse.Namespace) -> int:
     if method == "fv" and comm.size > 1:
         raise CaseError("--method fv runs on one rank; --method fem runs in parallel", "homogenize")
     out = Path(args.output or f"results/{case.case.name}_homogenized")
-    summary = homogenize(case, args.carrier, out, method, plots=case.outputs.plots, comm=comm)
+    summary = homogenize(
+        case, args.carrier, out, method, case.outputs.plots, comm, converged=args.converged
+    )
     if comm.rank == 0:
         import yaml
 

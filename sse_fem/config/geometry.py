@@ -430,6 +430,9 @@ class FromImage(GeometryBase):
     shape: list[int] | None = None
     #: .raw only: the numpy data type of a voxel, e.g. uint8, uint16
     dtype: str = "uint8"
+    #: elements (finite volumes) per voxel edge: each voxel becomes n^dimension of them, all
+    #: with its label (sub-voxel refinement: results converge as n grows); 1: one per voxel
+    subdivisions: int = Field(default=1, ge=1, le=8)
 
     def group_names(self) -> dict[str, Any]:
         regions = sorted(set(self.labels.values()))

@@ -51,11 +51,22 @@ def read_image(cfg: FromImage) -> np.ndarray:
     return arr
 
 
+def element_labels(cfg: FromImage) -> tuple[np.ndarray, float]:
+    """The labels per element (each voxel split ``subdivisions`` times along every axis) and
+    the element edge [m]."""
+    img, n = read_image(cfg), cfg.subdivisions
+    check_element_count(
+        cfg, img.size * n**img.ndim, "crop or downsample the image, or use fewer subdivisions"
+    )
+    for axis in range(img.ndim if n > 1 else 0):
+        img = np.repeat(img, n, axis=axis)
+    return img, cfg.voxel_size / n
+
+
 def build(cfg: FromImage, comm: MPI.Comm) -> MeshBundle:
     """Mesh and tag the image (coordinates in metres)."""
-    img = read_image(cfg)
-    check_element_count(cfg, img.size, "crop or downsample the image (one element per voxel)")
-    dim, h = img.ndim, cfg.voxel_size
+    img, h = element_labels(cfg)
+    dim = img.ndim
     extent = np.array(img.shape, float) * h
     create, cell = {
         2: (mesh.create_rectangle, mesh.CellType.quadrilateral),
@@ -113,6 +124,11 @@ def build(cfg: FromImage, comm: MPI.Comm) -> MeshBundle:
     fractions: dict[str, float] = {}
     for lab, name in cfg.labels.items():
         fractions[name] = fractions.get(name, 0.0) + float(counts[lab]) / img.size
-    info = {"image_shape": list(img.shape), "voxel_size_m": h, "volume_fractions": fractions}
+    info = {
+        "image_shape": [s // cfg.subdivisions for s in img.shape],
+        "voxel_size_m": cfg.voxel_size,
+        "subdivisions": cfg.subdivisions,
+        "volume_fractions": fractions,
+    }
     aliases = {k: tuple(v) for k, v in names["aliases"].items()}
     return MeshBundle(msh, cell_tags, facet_tags, regions, interfaces, boundaries, info, aliases)

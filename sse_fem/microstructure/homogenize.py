@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from sse_fem.errors import CaseError
 from sse_fem.microstructure.connectivity import phase_connectivity
+from sse_fem.microstructure.convergence import LEVELS, Extrapolation, extrapolate
 from sse_fem.microstructure.voxel_fv import AxisSolve, solve_axis
 
 CARRIERS = ("ionic", "electronic", "thermal")
@@ -64,9 +66,10 @@ def region_conductivities(case: Any, carrier: str) -> dict[str, float]:
     return out
 
 
-def conductivity_image(case: Any, by_region: dict[str, float]) -> np.ndarray:
-    """The voxel image of a ``from_image`` case as conductivities per voxel."""
-    from sse_fem.geometry.from_image import read_image
+def conductivity_image(case: Any, by_region: dict[str, float]) -> tuple[np.ndarray, float]:
+    """The voxel image of a ``from_image`` case as conductivities per finite volume (voxels
+    split ``geometry.subdivisions`` times) and the volume's edge [m]."""
+    from sse_fem.geometry.from_image import element_labels
 
     geo = case.geometry
     if geo is None or geo.type != "from_image":
@@ -75,11 +78,41 @@ def conductivity_image(case: Any, by_region: dict[str, float]) -> np.ndarray:
             "use --method fem for meshed microstructures",
             "geometry.type",
         )
-    image = read_image(geo)
+    image, h = element_labels(geo)
     sigma = np.zeros(image.shape)
     for label, region in geo.labels.items():
         sigma[image == label] = by_region[region]
-    return sigma
+    return sigma, h
+
+
+def solve_tensor(
+    case: Any, carrier: str, by_region: dict[str, float], method: str, comm: Any, keep: bool
+) -> tuple[np.ndarray, float, dict[str, Any], np.ndarray | None, float, list[AxisSolve]]:
+    """The effective tensor of one discretisation: (tensor, conducting volume fraction, solve
+    details, conductivity image and its element edge (images), the fv solves (with the
+    potentials when ``keep``))."""
+    image = case.geometry is not None and case.geometry.type == "from_image"
+    sigma, h = conductivity_image(case, by_region) if image or method == "fv" else (None, 0.0)
+    if method == "fv":
+        assert sigma is not None
+        solves = [solve_axis(sigma, h, a, keep_potential=keep) for a in range(sigma.ndim)]
+        details = {
+            "solves": [
+                {"axis": AXES[s.axis], "unknowns": s.unknowns, "iterations": s.iterations}
+                | s.timings
+                for s in solves
+            ]
+        }
+        tensor = np.column_stack([s.column for s in solves])
+        return tensor, float((sigma > 0).mean()), details, sigma, h, solves
+    if method == "fem":
+        from sse_fem.microstructure.fem_tensor import fem_tensor
+
+        tensor, info = fem_tensor(case, carrier, by_region, comm)
+        total = sum(info["volumes"].values())
+        eps = sum(v for r, v in info["volumes"].items() if by_region.get(r, 0.0) > 0) / total
+        return tensor, eps, info, sigma, h, []
+    raise CaseError(f"method {method!r}; allowed: fv, fem", "--method")
 
 
 def homogenize(
@@ -89,9 +122,13 @@ def homogenize(
     method: str = "fv",
     plots: bool = True,
     comm: Any = None,
+    converged: bool = False,
 ) -> dict[str, Any]:
     """Three drives, the tensor and its figures; writes the outputs on rank 0 (``fem`` is
-    collective, ``fv`` runs on one rank). Returns the summary."""
+    collective, ``fv`` runs on one rank). With ``converged`` (voxel images): the tensor at
+    1, 2 and 3 elements per voxel edge and the Richardson estimates of its diagonal
+    (``convergence.csv``); the other figures are those of the finest level. Returns the
+    summary."""
     from mpi4py import MPI
 
     from sse_fem.runtime import now, provenance, versions
@@ -101,33 +138,34 @@ def homogenize(
     started = now()
     by_region = region_conductivities(case, carrier)
     sigma_ref = max(by_region.values())
-    image = case.geometry is not None and case.geometry.type == "from_image"
-    sigma = conductivity_image(case, by_region) if image or method == "fv" else None
     details: dict[str, Any] = {
         "carrier": carrier,
         "method": method,
         "region_conductivity": by_region,
     }
-    fv_solves: list[AxisSolve] = []
-    if method == "fv":
-        assert sigma is not None
-        h = case.geometry.voxel_size
-        fv_solves = [solve_axis(sigma, h, a, keep_potential=plots) for a in range(sigma.ndim)]
-        tensor = np.column_stack([s.column for s in fv_solves])
-        details["solves"] = [
-            {"axis": AXES[s.axis], "unknowns": s.unknowns, "iterations": s.iterations, **s.timings}
-            for s in fv_solves
-        ]
-        eps = float((sigma > 0).mean())
-    elif method == "fem":
-        from sse_fem.microstructure.fem_tensor import fem_tensor
-
-        tensor, info = fem_tensor(case, carrier, by_region, comm)
-        details.update(info)
-        total = sum(info["volumes"].values())
-        eps = sum(v for r, v in info["volumes"].items() if by_region.get(r, 0.0) > 0) / total
-    else:
-        raise CaseError(f"method {method!r}; allowed: fv, fem", "--method")
+    levels: list[np.ndarray] = []
+    if converged:
+        if case.geometry is None or case.geometry.type != "from_image":
+            raise CaseError("--converged subdivides the voxels of an image", "geometry.type")
+        for n in LEVELS[:-1]:
+            geometry = case.geometry.model_copy(update={"subdivisions": n})
+            coarse = case.model_copy(update={"geometry": geometry})
+            levels.append(solve_tensor(coarse, carrier, by_region, method, comm, False)[0])
+        geometry = case.geometry.model_copy(update={"subdivisions": LEVELS[-1]})
+        case = case.model_copy(update={"geometry": geometry})
+    tensor, eps, info, sigma, h, fv_solves = solve_tensor(
+        case, carrier, by_region, method, comm, plots
+    )
+    details.update(info)
+    if case.geometry is not None and case.geometry.type == "from_image":
+        details["subdivisions"] = case.geometry.subdivisions
+    convergence = {}
+    if converged:
+        levels.append(tensor)
+        for a in range(tensor.shape[0]):
+            name = f"sigma_{AXES[a]}{AXES[a]}"
+            convergence[name] = extrapolate(tuple(float(t[a, a]) for t in levels))
+        details["convergence"] = {k: asdict(v) for k, v in convergence.items()}
     dim = tensor.shape[0]
     eigen = np.linalg.eigvalsh(0.5 * (tensor + tensor.T))
     figures: dict[str, Any] = {
@@ -157,6 +195,15 @@ def homogenize(
             row["dead_end_fraction"] = six.dead_end
             row["isolated_fraction"] = six.isolated
             row["percolating_fraction_26"] = phase_connectivity(sigma > 0, a, 26).percolating
+        fit = convergence.get(f"sigma_{name}{name}")
+        if fit is not None:
+            row["sigma_eff_converged"] = fit.estimate
+            row["sigma_eff_error_bar"] = fit.error_bar
+            row["observed_order"] = fit.order
+            figures[f"sigma_{name}{name}_converged"] = fit.estimate
+            figures[f"sigma_{name}{name}_error_bar"] = fit.error_bar
+            if fit.estimate > 0:
+                figures[f"tortuosity_{name}_converged"] = eps * sigma_ref / fit.estimate
         figures[f"tortuosity_{name}"] = row["tortuosity"]
         figures[f"macmullin_{name}"] = row["macmullin"]
         for key in ("percolating_fraction", "dead_end_fraction", "isolated_fraction"):
@@ -181,12 +228,26 @@ def homogenize(
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
+        if convergence:
+            _write_convergence(outdir / "convergence.csv", convergence)
         if plots and sigma is not None:
             for s in fv_solves:
                 path = outdir / f"current_{AXES[s.axis]}.png"
-                _plot_current(sigma, s, case.geometry.voxel_size, path, carrier)
+                _plot_current(sigma, s, h, path, carrier)
         (outdir / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain))
     return summary
+
+
+def _write_convergence(path: Path, convergence: dict[str, Extrapolation]) -> None:
+    """One row per property: its values per level, observed order, estimate, error bar."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            ["quantity", *(f"n={n}" for n in LEVELS), "observed_order", "estimate", "error_bar"]
+        )
+        for name, fit in convergence.items():
+            order = "" if fit.order is None else f"{fit.order:.4g}"
+            writer.writerow([name, *fit.values, order, fit.estimate, fit.error_bar])
 
 
 def axis_current(sigma: np.ndarray, phi: np.ndarray, h: float, axis: int) -> np.ndarray:
