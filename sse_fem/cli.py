@@ -56,8 +56,8 @@ def _parser() -> argparse.ArgumentParser:
         "--method",
         choices=["fv", "fem"],
         default=None,
-        help="fv: voxel finite volumes (images, one rank); fem: the conduction physics on the "
-        "case's mesh (parallel); default fv for images, fem otherwise",
+        help="fv: voxel finite volumes (images); fem: the conduction physics on the case's "
+        "mesh; both in parallel; default fv for images, fem otherwise",
     )
     hom.add_argument(
         "--converged",
@@ -273,8 +273,6 @@ def _cmd_homogenize(args: argparse.Namespace) -> int:
     image = case.geometry is not None and case.geometry.type == "from_image"
     method = args.method or ("fv" if image else "fem")
     comm = MPI.COMM_WORLD
-    if method == "fv" and comm.size > 1:
-        raise CaseError("--method fv runs on one rank; --method fem runs in parallel", "homogenize")
     out = Path(args.output or f"results/{case.case.name}_homogenized")
     summary = homogenize(
         case, args.carrier, out, method, case.outputs.plots, comm, converged=args.converged

@@ -31,7 +31,7 @@ import numpy as np
 from sse_fem.errors import CaseError
 from sse_fem.microstructure.connectivity import phase_connectivity
 from sse_fem.microstructure.convergence import LEVELS, Extrapolation, extrapolate
-from sse_fem.microstructure.voxel_fv import AxisSolve, solve_axis
+from sse_fem.microstructure.voxel_fv import AxisSolve, effective_tensor
 
 CARRIERS = ("ionic", "electronic", "thermal")
 AXES = "xyz"
@@ -95,7 +95,7 @@ def solve_tensor(
     sigma, h = conductivity_image(case, by_region) if image or method == "fv" else (None, 0.0)
     if method == "fv":
         assert sigma is not None
-        solves = [solve_axis(sigma, h, a, keep_potential=keep) for a in range(sigma.ndim)]
+        tensor, solves = effective_tensor(sigma, h, keep_potential=keep, comm=comm)
         details = {
             "solves": [
                 {"axis": AXES[s.axis], "unknowns": s.unknowns, "iterations": s.iterations}
@@ -103,7 +103,6 @@ def solve_tensor(
                 for s in solves
             ]
         }
-        tensor = np.column_stack([s.column for s in solves])
         return tensor, float((sigma > 0).mean()), details, sigma, h, solves
     if method == "fem":
         from sse_fem.microstructure.fem_tensor import fem_tensor
@@ -124,8 +123,7 @@ def homogenize(
     comm: Any = None,
     converged: bool = False,
 ) -> dict[str, Any]:
-    """Three drives, the tensor and its figures; writes the outputs on rank 0 (``fem`` is
-    collective, ``fv`` runs on one rank). With ``converged`` (voxel images): the tensor at
+    """Three drives, the tensor and its figures (collective); writes the outputs on rank 0. With ``converged`` (voxel images): the tensor at
     1, 2 and 3 elements per voxel edge and the Richardson estimates of its diagonal
     (``convergence.csv``); the other figures are those of the finest level. Returns the
     summary."""
@@ -215,7 +213,7 @@ def homogenize(
     summary = {
         "case": case.case.name,
         "status": "ok",
-        "ranks": comm.size if method == "fem" else 1,
+        "ranks": comm.size,
         "versions": versions(),
         "provenance": {**provenance(None), "started": started, "finished": now()},
         "homogenize": {**details, "tensor": tensor.tolist()},

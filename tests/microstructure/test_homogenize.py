@@ -132,7 +132,7 @@ def test_homogenize_needs_a_voxel_image(tmp_path):
 @pytest.mark.mpi
 def test_fem_on_a_laminate_gives_the_wiener_bounds_on_any_rank_count(shared_tmp):
     """The finite-element tensor (conduction on the voxel hexahedra, in parallel) of a
-    laminate is exact too, and equals the finite-volume one."""
+    laminate is exact too, and equals the finite-volume one (distributed as well)."""
     image = np.zeros((4, 3, 6), dtype=np.uint8)
     image[:, :, 1::2] = 1
     regions = [{"name": "a", "material": "fast"}, {"name": "b", "material": "slow"}]
@@ -145,6 +145,10 @@ def test_fem_on_a_laminate_gives_the_wiener_bounds_on_any_rank_count(shared_tmp)
     assert (
         abs(out["sigma_xz"]) < 1e-10 * along and abs(out["sigma_zx"]) < 1e-10 * along
     )  # solver tolerance
+    fv = homogenize(case, "ionic", shared_tmp / "fv", method="fv")
+    assert fv["ranks"] == MPI.COMM_WORLD.size
+    for key in ("sigma_xx", "sigma_yy", "sigma_zz"):
+        assert fv["outputs"]["homogenize"][key] == pytest.approx(out[key], rel=1e-10)
 
 
 def test_dilute_insulating_spheres_give_maxwells_conductivity(tmp_path):

@@ -74,3 +74,26 @@ def test_a_tilted_laminate_has_symmetric_negative_off_diagonals():
     tensor, _ = effective_tensor(sigma, H)
     assert tensor[1, 0] < -0.05 * tensor[0, 0]
     assert tensor[0, 1] == pytest.approx(tensor[1, 0], rel=0.05)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("krylov", [False, True])
+def test_the_distributed_solve_gives_the_serial_tensor(krylov, monkeypatch):
+    """Rows split over the ranks (CG + GAMG or parallel LU): the tensor of a random
+    three-phase image equals the one-rank tensor to the solver's tolerance; the laminate's
+    Wiener bounds stay exact."""
+    from mpi4py import MPI
+
+    if krylov:
+        monkeypatch.setattr(voxel_fv, "DIRECT_MAX", 0)
+    rng = np.random.default_rng(7)
+    sigma = rng.choice([0.0, 0.3, 1.0], size=(14, 12, 10), p=[0.35, 0.25, 0.4])
+    serial, _ = effective_tensor(sigma, H, comm=MPI.COMM_SELF)
+    parallel, solves = effective_tensor(sigma, H, comm=MPI.COMM_WORLD)
+    np.testing.assert_allclose(parallel, serial, rtol=1e-9, atol=1e-12 * serial.max())
+    assert all((s.iterations > 0) == krylov for s in solves)
+    values = [0.1, 2.0, 0.5]
+    tensor, _ = effective_tensor(laminate((9, 8, 12), 2, values), H, comm=MPI.COMM_WORLD)
+    harmonic = 1.0 / np.mean(1.0 / np.asarray(values))
+    assert tensor[2, 2] == pytest.approx(harmonic, rel=1e-9)
+    assert tensor[0, 0] == pytest.approx(np.mean(values), rel=1e-9)
