@@ -123,10 +123,11 @@ def homogenize(
     comm: Any = None,
     converged: bool = False,
 ) -> dict[str, Any]:
-    """Three drives, the tensor and its figures (collective); writes the outputs on rank 0. With ``converged`` (voxel images): the tensor at
-    1, 2 and 3 elements per voxel edge and the Richardson estimates of its diagonal
-    (``convergence.csv``); the other figures are those of the finest level. Returns the
-    summary."""
+    """Three drives, the tensor and its figures (collective); writes the outputs on rank 0.
+
+    With ``converged`` (voxel images): the tensor at 1, 2 and 3 elements per voxel edge and
+    the Richardson estimates of its diagonal (``convergence.csv``); the other figures are
+    those of the finest level. Returns the summary."""
     from mpi4py import MPI
 
     from sse_fem.runtime import now, provenance, versions
