@@ -257,3 +257,53 @@ def test_subdivisions_keep_a_laminate_exact_and_count_the_elements(tmp_path):
         data["geometry"]["subdivisions"] = 8
         data["geometry"]["mesh"] = {"max_elements": 1000}
         homogenize(validate_case(data), "ionic", tmp_path / "big", method="fv")
+
+
+def _sphere_pack(n: int, count: int, radius: float, seed: int) -> np.ndarray:
+    """A 3D image: overlapping insulating spheres (label 1) in a conducting matrix (0)."""
+    rng = np.random.default_rng(seed)
+    centre = np.stack(np.meshgrid(*[np.arange(n) + 0.5] * 3, indexing="ij"), axis=-1)
+    image = np.zeros((n, n, n), dtype=np.uint8)
+    for c in rng.uniform(0, n, (count, 3)):
+        image[np.sum((centre - c) ** 2, axis=-1) < radius**2] = 1
+    return image
+
+
+def test_converged_estimates_of_a_sphere_pack_lie_within_their_error_bars_of_a_finer_one(
+    tmp_path,
+):
+    """3D sphere pack: fv and fem at 1, 2, 3 elements per voxel edge converge (orders
+    asserted) to one value, and each estimate lies within its error bar of a finer reference
+    (fv at 2, 4, 6 per voxel edge, extrapolated the same way)."""
+    from sse_fem.microstructure.convergence import extrapolate
+    from sse_fem.microstructure.voxel_fv import effective_tensor
+
+    image = _sphere_pack(10, 6, 2.3, seed=5)
+    regions = [
+        {"name": "se", "material": "fast"},
+        {"name": "am", "material": "slow", "carriers": []},
+    ]
+    data = image_case(tmp_path, image, regions, MATERIALS)
+    data["outputs"] = {"plots": False, "report": False}
+    case = validate_case(data)
+    fits = {
+        m: homogenize(case, "ionic", tmp_path / m, method=m, converged=True)["homogenize"][
+            "convergence"
+        ]["sigma_zz"]
+        for m in ("fv", "fem")
+    }
+    sigma = np.where(image == 0, 2.0, 0.0)
+    finer = []
+    for n in (2, 4, 6):
+        fine = sigma
+        for axis in range(3):
+            fine = np.repeat(fine, n, axis=axis)
+        finer.append(float(effective_tensor(fine, 0.5e-6 / n, axes=(2,))[0][2, 2]))
+    reference = extrapolate(tuple(finer), (2, 4, 6))
+    assert reference.order is not None
+    for method, fit in fits.items():
+        assert 0.7 < fit["order"] < 2.5, (method, fit)
+        assert abs(fit["estimate"] - reference.estimate) <= fit["error_bar"], (method, fit)
+    assert fits["fv"]["values"][-1] < reference.estimate < fits["fem"]["values"][-1]
+    gap = abs(fits["fv"]["estimate"] - fits["fem"]["estimate"])
+    assert gap < 1e-3 * reference.estimate  # 3e-4 here
