@@ -366,6 +366,23 @@ class ConductionInterface(Strict):
         return self
 
 
+class BoundaryElectrode(Strict):
+    """A metal electrode that is not meshed (e.g. a Li counter electrode): Butler-Volmer
+    kinetics between the metal, at the condition's potential, and the ionic potential at the
+    boundary. Current into the cell i(eta), eta = phi_metal - phi_ionic - U."""
+
+    #: i0 [A/m^2] at the case temperature
+    exchange_current_density: Positive("current_density")
+    #: anodic transfer coefficient
+    alpha_a: float = Field(default=0.5, gt=0, le=1)
+    #: cathodic transfer coefficient
+    alpha_c: float = Field(default=0.5, gt=0, le=1)
+    #: z, electrons per reacting ion
+    charge_number: int = Field(default=1, ge=1, le=3)
+    #: U of the metal [V] against the reference of the case's potentials (Li/Li+: 0)
+    open_circuit_potential: Quantity("potential") = 0.0
+
+
 class ConductionBoundaryCondition(Strict):
     """An electrical condition on a named boundary (facet group).
 
@@ -385,11 +402,25 @@ class ConductionBoundaryCondition(Strict):
     #: field the condition acts on where the boundary touches both kinds of conductor
     #: (default: electronic there, else whichever conducts)
     carrier: Literal["ionic", "electronic"] | None = None
+    #: ground/potential on the ionic carrier: the potential is that of a metal electrode that
+    #: is not meshed, joined to the electrolyte by Butler-Volmer kinetics (e.g. Li metal)
+    electrode: BoundaryElectrode | None = None
 
     @property
     def si_value(self) -> float:
         """The value in SI units (0 when the type takes none)."""
         return float(self.value or 0.0)
+
+    @model_validator(mode="after")
+    def _electrode_on_a_fixed_potential(self) -> ConductionBoundaryCondition:
+        if self.electrode is not None and self.type not in ("ground", "potential"):
+            raise ValueError(
+                f"an electrode goes with type ground or potential (the metal's potential), not "
+                f"{self.type!r}: drive the cell at its other terminal"
+            )
+        if self.electrode is not None and self.carrier == "electronic":
+            raise ValueError("an electrode joins a metal to the ionic potential: carrier ionic")
+        return self
 
     @field_serializer("value", when_used="json")
     def _with_unit(self, value: object) -> object:

@@ -30,7 +30,7 @@ from sse_fem.physics.conduction.fields import CarrierField, boundary_facets
 if TYPE_CHECKING:
     from sse_fem.physics.base import Problem
     from sse_fem.physics.conduction.interfaces import InterfaceModel
-    from sse_fem.physics.conduction.terminals import FixedPotential, Terminal
+    from sse_fem.physics.conduction.terminals import BoundaryElectrode, FixedPotential, Terminal
 
 
 @dataclass
@@ -68,6 +68,7 @@ def find_clusters(
     fixed: list[FixedPotential],
     terminal: Terminal | None,
     interfaces: list[InterfaceModel],
+    electrodes: list[BoundaryElectrode] = (),  # type: ignore[assignment]
 ) -> Clusters:
     """Label the clusters of ``f`` and hold those no condition or kinetics reach, provided
     something reaches the field at all (else ``Conduction.validate`` reports it)."""
@@ -83,8 +84,11 @@ def find_clusters(
         return np.isin(ids, np.concatenate(comm.allgather(local)))
 
     anchors = [fp.bc.dof_indices()[0] for fp in fixed if fp.carrier == f.carrier]
+    ends = [e.boundary for e in electrodes if e.carrier == f.carrier]
     if terminal is not None and terminal.carrier == f.carrier:
-        tag = bundle.boundary_tags(terminal.boundary)
+        ends.append(terminal.boundary)
+    for boundary in ends:
+        tag = bundle.boundary_tags(boundary)
         anchors.append(fem.locate_dofs_topological(V, fdim, boundary_facets(f.sub, tag)))
     kinetic = [
         fem.locate_dofs_topological(V, fdim, boundary_facets(f.sub, i.tag))

@@ -49,7 +49,12 @@ from sse_fem.physics.conduction.interfaces import (
 )
 from sse_fem.physics.conduction.islands import find_clusters
 from sse_fem.physics.conduction.outputs import ConductionOutputs
-from sse_fem.physics.conduction.terminals import FixedPotential, Terminal, build_boundaries
+from sse_fem.physics.conduction.terminals import (
+    BoundaryElectrode,
+    FixedPotential,
+    Terminal,
+    build_boundaries,
+)
 
 #: largest change of a Butler-Volmer overpotential in one Newton step [V] (~10 V_T)
 MAX_OVERPOTENTIAL_STEP_V = 0.25
@@ -90,15 +95,35 @@ class Conduction(ConductionOutputs, Physics):
         self.film: fem.Function | None = film[0] if film else None
         self._film_bc: fem.DirichletBC | None = film[1] if film else None
         self.fixed: list[FixedPotential]
+        self.electrodes: list[BoundaryElectrode]
         self.terminal: Terminal | None
-        self.fixed, self.terminal = build_boundaries(
+        self.fixed, self.electrodes, self.terminal = build_boundaries(
             problem, self.name, case.boundary_conditions.conduction, self.fields
         )
+        if self.electrodes and case.physics.heat is not None:
+            raise CaseError(
+                "boundary electrodes (not meshed) have no heat model yet: mesh the metal and "
+                "give its interface kinetics to run with physics.heat",
+                "boundary_conditions.conduction",
+            )
         self.clusters = {
-            carrier: find_clusters(problem, f, self.fixed, self.terminal, self.interfaces)
+            carrier: find_clusters(
+                problem, f, self.fixed, self.terminal, self.interfaces, self.electrodes
+            )
             for carrier, f in self.fields.items()
         }
+        self.bundle_tags = {
+            e.boundary: problem.bundle.boundary_tags(e.boundary) for e in self.electrodes
+        }
         self._provide(problem)
+
+    def electrolyte_level(self) -> float:
+        """Equilibrium ionic potential [V]: metal potential - U of the first boundary
+        electrode (0 without: the electrolyte is the reference)."""
+        if not self.electrodes:
+            return 0.0
+        e = self.electrodes[0]
+        return float(e.potential.value) - float(e.ocp.value)
 
     def _equilibrium_guess(self, problem: Problem, set_state: bool = True) -> None:
         """Start from equilibrium: every group of touching electron conductors that holds
@@ -129,8 +154,9 @@ class Conduction(ConductionOutputs, Physics):
         cells, parents = parent_cells(f.sub)
         tags = bundle.cell_region_tags()[parents]
         V = f.u.function_space
+        electrolyte = self.electrolyte_level()
         for region in f.regions if set_state else ():
-            value = level.get(root(region), 0.0)
+            value = level.get(root(region), 0.0) + electrolyte
             sub_cells = cells[tags == bundle.regions[region]]
             dofs = fem.locate_dofs_topological(V, bundle.dim, sub_cells)
             f.u.x.array[dofs] = value
@@ -153,9 +179,12 @@ class Conduction(ConductionOutputs, Physics):
         grounds = [fp for fp in self.fixed if fp.carrier == "electronic"]
         if t is not None and t.carrier == "electronic":
             if set_state:
-                t.potential.x.array[:] = level_at(t.boundary)
+                t.potential.x.array[:] = level_at(t.boundary) + electrolyte
             if grounds:
                 self.open_circuit_voltage = level_at(t.boundary) - level_at(grounds[0].boundary)
+            elif self.electrodes:  # against the metal of the boundary electrode
+                metal = float(self.electrodes[0].potential.value)
+                self.open_circuit_voltage = level_at(t.boundary) + electrolyte - metal
             elif self.fixed:  # an electrolyte reference (an ideal counter electrode) at 0 V
                 self.open_circuit_voltage = level_at(t.boundary)
 
@@ -318,7 +347,7 @@ class Conduction(ConductionOutputs, Physics):
             carrier
             for carrier, f in self.fields.items()
             if id(f.u.function_space._cpp_object) in constrained
-        }
+        } | {e.carrier for e in self.electrodes}
         coupled = any(
             i.law.kind != "blocking" or (i.capacitance is not None and problem.transient)
             for i in self.interfaces
@@ -338,7 +367,14 @@ class Conduction(ConductionOutputs, Physics):
     # --- forms ---------------------------------------------------------------------------
     def initial_guess(self, problem: Problem) -> None:
         """Start from equilibrium (the open-circuit potentials may follow the initial
-        fields of other modules, e.g. the particles' stoichiometry)."""
+        fields of other modules, e.g. the particles' stoichiometry; a boundary electrode
+        sets the electrolyte's level)."""
+        for e in self.electrodes:
+            self.fields[e.carrier].u.x.array[:] = self.electrolyte_level()
+        t = self.terminal
+        if self.electrodes and t is not None and t.carrier == self.electrodes[0].carrier:
+            t.potential.x.array[:] = self.electrolyte_level()  # ionic terminal vs the metal
+            self.open_circuit_voltage = -float(self.electrodes[0].ocp.value)
         self._equilibrium_guess(problem)
         for carrier, clusters in self.clusters.items():
             if clusters.held is not None:  # floating clusters stay where they start
@@ -371,6 +407,9 @@ class Conduction(ConductionOutputs, Physics):
             w = problem.test("phi_film")
             tags = tuple(problem.bundle.regions[r] for r in self.fields["electronic"].regions)
             F += 1e-30 * self.film * w * dx(tags)
+        for e in self.electrodes:  # current into the cell through the metal's kinetics
+            f = self.fields[e.carrier]
+            F += -e.current_density(f.u, T) * problem.test(f.name) * e.ds
         t = self.terminal
         if t is not None:
             f = self.fields[t.carrier]
@@ -418,8 +457,23 @@ class Conduction(ConductionOutputs, Physics):
                     ionic
                 ].mean(axis=1)
                 largest = max(largest, float(np.abs(d_eta).max()))
+        for e in self.electrodes:  # eta = phi_metal - phi_ionic - U
+            dofs = self._electrode_dofs(e)
+            if len(dofs):
+                d_phi = step[self.fields[e.carrier].name].x.array[dofs]
+                largest = max(largest, float(np.abs(d_phi).max()))
         largest = problem.comm.allreduce(largest, op=MPI.MAX)
         return min(1.0, MAX_OVERPOTENTIAL_STEP_V / largest) if largest > 0 else 1.0
+
+    def _electrode_dofs(self, e: BoundaryElectrode) -> np.ndarray:
+        """Local dofs of the ionic field on the boundary of electrode ``e``."""
+        cache = self.__dict__.setdefault("_electrode_dof_cache", {})
+        if e.boundary not in cache:
+            f = self.fields[e.carrier]
+            V = f.u.function_space
+            facets = boundary_facets(f.sub, self.bundle_tags[e.boundary])
+            cache[e.boundary] = fem.locate_dofs_topological(V, V.mesh.topology.dim - 1, facets)
+        return cache[e.boundary]
 
     def _facet_dofs(self, i: InterfaceModel) -> tuple[np.ndarray, np.ndarray]:
         """(electrode-side, electrolyte-side) dofs of every owned facet of ``i``, one row
@@ -455,6 +509,8 @@ class Conduction(ConductionOutputs, Physics):
         value is scaled in the form through ``problem.load``)."""
         for fp in self.fixed:
             fp.potential.value = factor * fp.value
+        for e in self.electrodes:
+            e.potential.value = factor * e.value
 
     def set_drive(self, mode: str, value: float | None) -> None:
         if self.terminal is None:

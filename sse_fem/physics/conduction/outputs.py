@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from sse_fem.physics.conduction.fields import CarrierField
     from sse_fem.physics.conduction.interfaces import InterfaceModel
     from sse_fem.physics.conduction.islands import Clusters
-    from sse_fem.physics.conduction.terminals import FixedPotential, Terminal
+    from sse_fem.physics.conduction.terminals import BoundaryElectrode, FixedPotential, Terminal
 
 
 #: slabs of the reaction-current profile through the thickness
@@ -44,6 +44,7 @@ class ConductionOutputs:
     interfaces: list[InterfaceModel]
     open_circuit_voltage: float
     fixed: list[FixedPotential]
+    electrodes: list[BoundaryElectrode]
     terminal: Terminal | None
     film: fem.Function | None
     dS: ufl.Measure
@@ -128,7 +129,28 @@ class ConductionOutputs:
         )
         if self.terminal is not None:
             power += self._terminal_current(problem) * float(self.terminal.potential.x.array[0])
+        for e in self.electrodes:
+            power += self._electrode_current(problem, e) * float(e.potential.value)
         return float(power)
+
+    def _electrode_current(self, problem: Problem, e: BoundaryElectrode) -> float:
+        """Current [A] into the cell through boundary electrode ``e``, from the state."""
+        forms = self.__dict__.setdefault("_electrode_forms", {})
+        if e.boundary not in forms:
+            f = self.fields[e.carrier]
+            T = problem.require("temperature", self.name)()
+            j = e.current_density(f.u, T)
+            forms[e.boundary] = fem.form(j * e.ds, entity_maps=problem.entity_maps)
+        return problem.comm.allreduce(fem.assemble_scalar(forms[e.boundary]), op=MPI.SUM)
+
+    def _electrode_overpotential(self, problem: Problem, e: BoundaryElectrode) -> float:
+        """Mean overpotential [V] of boundary electrode ``e``, phi_metal - phi_ionic - U."""
+        forms = self.__dict__.setdefault("_electrode_eta_forms", {})
+        if e.boundary not in forms:
+            eta = e.potential - self.fields[e.carrier].u - e.ocp
+            forms[e.boundary] = fem.form(eta * e.ds, entity_maps=problem.entity_maps)
+        total = problem.comm.allreduce(fem.assemble_scalar(forms[e.boundary]), op=MPI.SUM)
+        return total / e.area
 
     def conservation(self, problem: Problem) -> dict[str, float]:
         """Current in = current out: terminal and boundary currents, interface currents,
@@ -145,6 +167,11 @@ class ConductionOutputs:
             value = self._terminal_current(problem)
             out[f"current_{self.terminal.boundary}_A"] = value
             currents.append(value)
+        for e in self.electrodes:
+            value = self._electrode_current(problem, e)
+            out[f"current_{e.boundary}_A"] = value
+            currents.append(value)
+            currents.append(e.law.numeric().i0 * e.area)  # at rest: i0 both ways
         for i in self.interfaces:
             value = self._interface_current(problem, i)
             out[f"current_{i.name}_A"] = value
@@ -161,6 +188,7 @@ class ConductionOutputs:
             for k, v in out.items()
             if k.removeprefix("current_").removesuffix("_A")
             in {fp.boundary for fp in self.fixed}
+            | {e.boundary for e in self.electrodes}
             | ({self.terminal.boundary} if self.terminal else set())
         )
         out["imbalance_A"] = imbalance
@@ -218,6 +246,11 @@ class ConductionOutputs:
         for b, cur in currents.items():
             row[f"current_{b}_A"] = cur
         ct_total = 0.0
+        for e in self.electrodes:
+            eta = self._electrode_overpotential(problem, e)
+            row[f"{e.boundary}.mean_overpotential_V"] = eta
+            row[f"current_{e.boundary}_A"] = self._electrode_current(problem, e)
+            ct_total += abs(eta)
         for i in self.interfaces:
             stats = interface_statistics(
                 self.interface_samples(problem, i),
@@ -243,7 +276,7 @@ class ConductionOutputs:
         return row
 
     def _reference_potential(self) -> float:
-        grounds = [fp.value for fp in self.fixed]
+        grounds = [fp.value for fp in self.fixed] + [e.value for e in self.electrodes]
         return min(grounds, key=abs) if grounds else 0.0
 
     def interface_samples(self, problem: Problem, iface: InterfaceModel) -> dict[str, np.ndarray]:

@@ -1,11 +1,12 @@
-"""Electrical boundary conditions of conduction: fixed potentials (ground, potential) and one
-equipotential terminal whose potential is a global unknown, driven by current, current
-density, voltage or rest (protocol steps)."""
+"""Electrical boundary conditions of conduction: fixed potentials (ground, potential), metal
+electrodes that are not meshed (a fixed metal potential joined to the ionic potential by
+Butler-Volmer kinetics) and one equipotential terminal whose potential is a global unknown,
+driven by current, current density, voltage or rest (protocol steps)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mpi4py import MPI
 
@@ -17,6 +18,7 @@ from dolfinx import fem
 from sse_fem.errors import CaseError
 from sse_fem.mesh import MeshBundle
 from sse_fem.physics.conduction.fields import CarrierField, boundary_facets
+from sse_fem.physics.kinetics import RateLaw
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import ConductionBoundaryCondition
@@ -32,6 +34,25 @@ class FixedPotential:
     potential: fem.Constant  # applied value [V]
     value: float  # full-load value [V]
     bc: fem.DirichletBC
+
+
+@dataclass
+class BoundaryElectrode:
+    """A metal at potential ``value`` [V] (scaled by the load factor) on a boundary of the
+    ionic field: current into the cell ``law(potential - phi - U)`` [A/m^2]."""
+
+    boundary: str
+    carrier: str
+    potential: fem.Constant  # applied metal potential [V]
+    value: float  # full-load value [V]
+    law: RateLaw
+    ocp: fem.Constant  # U [V]
+    ds: ufl.Measure
+    area: float  # measure of ``ds`` [m^2]
+
+    def current_density(self, phi: ufl.core.expr.Expr, temperature: ufl.core.expr.Expr) -> Any:
+        """i(eta) into the cell [A/m^2] at ionic potential ``phi`` (UFL)."""
+        return self.law.current(self.potential - phi - self.ocp, temperature, ufl.exp)
 
 
 @dataclass
@@ -92,18 +113,49 @@ def build_boundaries(
     physics: str,
     specs: list[ConductionBoundaryCondition],
     fields: dict[str, CarrierField],
-) -> tuple[list[FixedPotential], Terminal | None]:
-    """Fixed potentials and the terminal of ``boundary_conditions.conduction``."""
+) -> tuple[list[FixedPotential], list[BoundaryElectrode], Terminal | None]:
+    """Fixed potentials, boundary electrodes and the terminal of
+    ``boundary_conditions.conduction``."""
     bundle = problem.bundle
     msh, fdim = bundle.mesh, bundle.dim - 1
     fixed: list[FixedPotential] = []
+    electrodes: list[BoundaryElectrode] = []
     terminal = None
     for k, spec in enumerate(specs):
         path = f"boundary_conditions.conduction[{k}]({spec.name})"
         if spec.type == "insulated":
             continue
+        if spec.electrode is not None:
+            spec = spec.model_copy(update={"carrier": "ionic"})
         carrier = field_on_boundary(bundle, fields, spec, path)
         f = fields[carrier]
+        if spec.electrode is not None:
+            e = spec.electrode
+            law = RateLaw(
+                "butler_volmer",
+                fem.Constant(msh, e.exchange_current_density),
+                fem.Constant(msh, e.alpha_a),
+                fem.Constant(msh, e.alpha_c),
+                fem.Constant(msh, float(e.charge_number)),
+            )
+            ds = bundle.boundary_part(spec.name, f.regions)
+            area = problem.comm.allreduce(
+                fem.assemble_scalar(fem.form(fem.Constant(msh, 1.0) * ds)), op=MPI.SUM
+            )
+            value = spec.si_value
+            electrodes.append(
+                BoundaryElectrode(
+                    spec.name,
+                    carrier,
+                    fem.Constant(msh, value),
+                    value,
+                    law,
+                    fem.Constant(msh, float(e.open_circuit_potential)),
+                    ds,
+                    area,
+                )
+            )
+            continue
         if spec.type in ("ground", "potential"):
             value = spec.si_value
             c = fem.Constant(f.sub.mesh, value)
@@ -138,4 +190,4 @@ def build_boundaries(
                 fem.assemble_scalar(fem.form(fem.Constant(msh, 1.0) * ds)), op=MPI.SUM
             ),
         )
-    return fixed, terminal
+    return fixed, electrodes, terminal
