@@ -197,6 +197,17 @@ def test_the_tomography_readme_fem_row(tmp_path):
     assert figures["anisotropy"] == pytest.approx(1.248, abs=6e-4)
 
 
+def _inclusions_case(folder, image: np.ndarray):
+    """Label 0 conducts (2 S/m), label 1 is insulating; no pictures."""
+    regions = [
+        {"name": "se", "material": "fast"},
+        {"name": "inclusion", "material": "slow", "carriers": []},
+    ]
+    data = image_case(folder, image, regions, MATERIALS)
+    data["outputs"] = {"plots": False, "report": False}
+    return validate_case(data)
+
+
 def _disks(n: int, count: int, radius: float, seed: int) -> np.ndarray:
     """A 2D image: insulating disks (label 1, overlapping) in a conducting matrix (label 0)."""
     rng = np.random.default_rng(seed)
@@ -212,14 +223,7 @@ def test_subdivided_voxels_converge_fv_from_below_and_fem_from_above_to_one_valu
     values fall and the fv values rise (fem is an upper bound: its energy is the minimum over
     a subspace), fv stays below fem at every level, both have an observed order between 0.7
     and 2.5, and their extrapolated estimates agree within the error bars (and within 0.2 %)."""
-    image = _disks(24, 9, 3.2, seed=3)
-    regions = [
-        {"name": "se", "material": "fast"},
-        {"name": "pore", "material": "slow", "carriers": []},
-    ]
-    data = image_case(tmp_path, image, regions, MATERIALS)
-    data["outputs"] = {"plots": False, "report": False}
-    case = validate_case(data)
+    case = _inclusions_case(tmp_path, _disks(24, 9, 3.2, seed=3))
     fits = {}
     for method in ("fv", "fem"):
         summary = homogenize(case, "ionic", tmp_path / method, method=method, converged=True)
@@ -279,13 +283,7 @@ def test_converged_estimates_of_a_sphere_pack_lie_within_their_error_bars_of_a_f
     from sse_fem.microstructure.voxel_fv import effective_tensor
 
     image = _sphere_pack(10, 6, 2.3, seed=5)
-    regions = [
-        {"name": "se", "material": "fast"},
-        {"name": "am", "material": "slow", "carriers": []},
-    ]
-    data = image_case(tmp_path, image, regions, MATERIALS)
-    data["outputs"] = {"plots": False, "report": False}
-    case = validate_case(data)
+    case = _inclusions_case(tmp_path, image)
     fits = {
         m: homogenize(case, "ionic", tmp_path / m, method=m, converged=True)["homogenize"][
             "convergence"
