@@ -124,3 +124,30 @@ def test_divergence_writes_partial_results_and_failed_status(shared_tmp):
     assert on_disk["status"] == "failed"
     rows = (shared_tmp / "timeseries.csv").read_text().strip().splitlines()
     assert len(rows) == 1 + 3  # header, rest state, two steps at 1 mA/cm^2
+
+
+def test_gb_transport_case_reproduces_its_readme(tmp_path):
+    """cases/gb_transport: with the bulk material in the GB region the resistance is L /
+    sigma_bulk exactly; the GB share of the resistance at 40 grains and the 50 % at 26
+    grains (mean grain size 3.88 um) of the README table."""
+    from sse_fem.config import load_case
+    from tests.conftest import CASES
+
+    quiet = ["outputs.plots=false", "outputs.fields=false", "outputs.report=false"]
+    path = CASES / "gb_transport" / "case.yaml"
+    bulk = 20e-6 / 0.102  # L / sigma_bulk [Ohm m^2]
+    quoted = {40: (3.12, 4.40e-4, 0.554), 26: (3.88, 3.92e-4, 0.500)}
+    for grains, (size_um, resistance, share) in quoted.items():
+        case = load_case(path, [f"geometry.grains={grains}", *quiet])
+        summary = Run(case, outdir=str(tmp_path / str(grains))).execute()
+        assert summary["status"] == "ok", summary.get("reason")
+        total = summary["results"]["conduction.area_specific_resistance_ohm_m2"]
+        assert summary["mesh"]["builder"]["mean_grain_size_m"] * 1e6 == pytest.approx(
+            size_um, abs=0.005
+        )
+        assert total == pytest.approx(resistance, abs=0.005e-4)
+        assert 1 - bulk / total == pytest.approx(share, abs=5e-4)
+    case = load_case(path, ["regions.grain_boundary.material=llzo_bulk", *quiet])
+    summary = Run(case, outdir=str(tmp_path / "bulk")).execute()
+    resistance = summary["results"]["conduction.area_specific_resistance_ohm_m2"]
+    assert resistance == pytest.approx(bulk, rel=1e-9)
