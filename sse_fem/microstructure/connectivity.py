@@ -96,12 +96,3 @@ def phase_connectivity(mask: np.ndarray, axis: int, connectivity: int = 6) -> Co
         isolated=float(sizes[~(low | high)].sum()) / total,
         components=count,
     )
-
-
-def connected_to_faces(mask: np.ndarray, axis: int) -> tuple[np.ndarray, bool]:
-    """The voxels of ``mask`` in face-connected components that touch at least one face
-    normal to ``axis`` (the unknowns of a transport solve along it: the rest is isolated and
-    carries no current), and whether any component touches both (else no current flows)."""
-    labels, _ = labelled(mask, 4 if mask.ndim == 2 else 6)
-    low, high = touching(labels, axis)
-    return (low | high)[labels], bool((low & high).any())

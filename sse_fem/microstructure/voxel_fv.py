@@ -25,7 +25,7 @@ import numpy as np
 from scipy import sparse
 
 from sse_fem.errors import SolverFailure
-from sse_fem.microstructure.connectivity import labelled
+from sse_fem.microstructure.connectivity import labelled, touching
 
 #: below this many unknowns the system is factorised (exact to round-off)
 DIRECT_MAX = 20_000
@@ -63,15 +63,11 @@ class VoxelSystem:
         t0 = time.perf_counter()
         self.comm = comm or MPI.COMM_SELF
         self.sigma, self.h, self.dim = sigma, h, sigma.ndim
-        labels, count = labelled(sigma > 0, 4 if sigma.ndim == 2 else 6)
+        labels, _ = labelled(sigma > 0, 4 if sigma.ndim == 2 else 6)
         # per face (axis, side): the components it touches (index = label)
         self.touches = {}
         for a in range(self.dim):
-            for side in (0, -1):
-                on = np.zeros(count + 1, dtype=bool)
-                on[np.unique(np.take(labels, side, axis=a))] = True
-                on[0] = False
-                self.touches[a, side] = on
+            self.touches[a, 0], self.touches[a, -1] = touching(labels, a)
         reached = np.logical_or.reduce(list(self.touches.values()))
         self.labels = np.where(reached[labels], labels, 0)
         self.index = np.full(sigma.shape, -1, dtype=np.int64)
