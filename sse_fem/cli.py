@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
         "mesh; both in parallel; default fv for images, fem otherwise",
     )
     hom.add_argument(
+        "--periodic",
+        action="store_true",
+        help="fv: the image is one cell of a periodic medium (its faces wrap around) instead "
+        "of driven faces with insulated sides",
+    )
+    hom.add_argument(
         "--converged",
         action="store_true",
         help="images: solve at 1, 2 and 3 elements per voxel edge and extrapolate the "
@@ -275,7 +281,14 @@ def _cmd_homogenize(args: argparse.Namespace) -> int:
     comm = MPI.COMM_WORLD
     out = Path(args.output or f"results/{case.case.name}_homogenized")
     summary = homogenize(
-        case, args.carrier, out, method, case.outputs.plots, comm, converged=args.converged
+        case,
+        args.carrier,
+        out,
+        method,
+        case.outputs.plots,
+        comm,
+        converged=args.converged,
+        periodic=args.periodic,
     )
     if comm.rank == 0:
         import yaml

@@ -31,6 +31,7 @@ import numpy as np
 from sse_fem.errors import CaseError
 from sse_fem.microstructure.connectivity import phase_connectivity
 from sse_fem.microstructure.convergence import LEVELS, Extrapolation, extrapolate
+from sse_fem.microstructure.periodic_fv import periodic_tensor
 from sse_fem.microstructure.voxel_fv import AxisSolve, effective_tensor
 
 CARRIERS = ("ionic", "electronic", "thermal")
@@ -86,16 +87,27 @@ def conductivity_image(case: Any, by_region: dict[str, float]) -> tuple[np.ndarr
 
 
 def solve_tensor(
-    case: Any, carrier: str, by_region: dict[str, float], method: str, comm: Any, keep: bool
+    case: Any,
+    carrier: str,
+    by_region: dict[str, float],
+    method: str,
+    comm: Any,
+    keep: bool,
+    periodic: bool = False,
 ) -> tuple[np.ndarray, float, dict[str, Any], np.ndarray | None, float, list[AxisSolve]]:
     """The effective tensor of one discretisation: (tensor, conducting volume fraction, solve
     details, conductivity image and its element edge (images), the fv solves (with the
-    potentials when ``keep``))."""
+    potentials when ``keep``)). ``periodic``: the image is one cell of a periodic medium."""
     image = case.geometry is not None and case.geometry.type == "from_image"
+    if periodic and method != "fv":
+        raise CaseError("--periodic works with --method fv (voxel images)", "--periodic")
     sigma, h = conductivity_image(case, by_region) if image or method == "fv" else (None, 0.0)
     if method == "fv":
         assert sigma is not None
-        tensor, solves = effective_tensor(sigma, h, keep_potential=keep, comm=comm)
+        if periodic:
+            tensor, solves = periodic_tensor(sigma, h, comm)
+        else:
+            tensor, solves = effective_tensor(sigma, h, keep_potential=keep, comm=comm)
         details = {
             "solves": [
                 {"axis": AXES[s.axis], "unknowns": s.unknowns, "iterations": s.iterations}
@@ -122,12 +134,14 @@ def homogenize(
     plots: bool = True,
     comm: Any = None,
     converged: bool = False,
+    periodic: bool = False,
 ) -> dict[str, Any]:
     """Three drives, the tensor and its figures (collective); writes the outputs on rank 0.
 
     With ``converged`` (voxel images): the tensor at 1, 2 and 3 elements per voxel edge and
     the Richardson estimates of its diagonal (``convergence.csv``); the other figures are
-    those of the finest level. Returns the summary."""
+    those of the finest level. ``periodic`` (fv): the image is one cell of a periodic medium
+    (``periodic_fv``). Returns the summary."""
     from mpi4py import MPI
 
     from sse_fem.runtime import now, provenance, versions
@@ -149,13 +163,16 @@ def homogenize(
         for n in LEVELS[:-1]:
             geometry = case.geometry.model_copy(update={"subdivisions": n})
             coarse = case.model_copy(update={"geometry": geometry})
-            levels.append(solve_tensor(coarse, carrier, by_region, method, comm, False)[0])
+            levels.append(
+                solve_tensor(coarse, carrier, by_region, method, comm, False, periodic)[0]
+            )
         geometry = case.geometry.model_copy(update={"subdivisions": LEVELS[-1]})
         case = case.model_copy(update={"geometry": geometry})
     tensor, eps, info, sigma, h, fv_solves = solve_tensor(
-        case, carrier, by_region, method, comm, plots
+        case, carrier, by_region, method, comm, plots, periodic
     )
     details.update(info)
+    details["outer_faces"] = "periodic" if periodic else "driven faces fixed, others insulated"
     if case.geometry is not None and case.geometry.type == "from_image":
         details["subdivisions"] = case.geometry.subdivisions
     convergence = {}
@@ -230,7 +247,7 @@ def homogenize(
         if convergence:
             _write_convergence(outdir / "convergence.csv", convergence)
         if plots and sigma is not None:
-            for s in fv_solves:
+            for s in (s for s in fv_solves if s.potential is not None):
                 path = outdir / f"current_{AXES[s.axis]}.png"
                 _plot_current(sigma, s, h, path, carrier)
         (outdir / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain))

@@ -206,24 +206,28 @@ class _Solver:
             pc.setType("gamg")
             self.ksp.setTolerances(rtol=KRYLOV_RTOL, atol=0.0, max_it=5000)
 
-    def solve(self, matrix: sparse.csr_matrix, rhs: np.ndarray) -> tuple[np.ndarray, int]:
-        """The solution (whole vector, on every rank) and the Krylov iterations (0: direct)."""
+    def solve(
+        self, matrix: sparse.csr_matrix, rhs: np.ndarray, same_matrix: bool = False
+    ) -> tuple[np.ndarray, int]:
+        """The solution (whole vector, on every rank) and the Krylov iterations (0: direct);
+        ``same_matrix``: the matrix of the previous solve again (its preconditioner too)."""
         from petsc4py import PETSc
 
         t0 = time.perf_counter()
-        rows = matrix[self.r0 : self.r1]
-        if self.A is not None:  # a new matrix: GAMG would keep the old interpolation, which
-            self.A.destroy()  # suits another drive's Dirichlet faces badly (2x iterations)
-        local = self.r1 - self.r0
-        self.A = PETSc.Mat().createAIJ(
-            size=((local, self.n), (local, self.n)),
-            csr=(rows.indptr, rows.indices, rows.data),
-            comm=self.comm,
-        )
-        self.A.setOption(PETSc.Mat.Option.SPD, True)
-        self.ksp.reset()
-        self.ksp.setOperators(self.A, self.A)
-        self.ksp.setUp()
+        if not (same_matrix and self.A is not None):
+            rows = matrix[self.r0 : self.r1]
+            if self.A is not None:  # a new matrix: GAMG would keep the old interpolation,
+                self.A.destroy()  # which suits another drive's faces badly (2x iterations)
+            local = self.r1 - self.r0
+            self.A = PETSc.Mat().createAIJ(
+                size=((local, self.n), (local, self.n)),
+                csr=(rows.indptr, rows.indices, rows.data),
+                comm=self.comm,
+            )
+            self.A.setOption(PETSc.Mat.Option.SPD, True)
+            self.ksp.reset()
+            self.ksp.setOperators(self.A, self.A)
+            self.ksp.setUp()
         self.setup_s += time.perf_counter() - t0
         b, x = self.A.createVecRight(), self.A.createVecLeft()
         try:

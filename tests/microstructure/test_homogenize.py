@@ -305,3 +305,20 @@ def test_converged_estimates_of_a_sphere_pack_lie_within_their_error_bars_of_a_f
     assert fits["fv"]["values"][-1] < reference.estimate < fits["fem"]["values"][-1]
     gap = abs(fits["fv"]["estimate"] - fits["fem"]["estimate"])
     assert gap < 1e-3 * reference.estimate  # 3e-4 here
+
+
+def test_periodic_option_of_the_command(tmp_path, capsys):
+    """`--periodic` (fv): the tomography README's periodic row; no current pictures (the
+    fluctuation is not drawn); with fem a one-line error."""
+    case = str(CASES / "tomography_microstructure" / "case.yaml")
+    out = tmp_path / "periodic"
+    assert main(["homogenize", case, "--periodic", "-q", "-o", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["homogenize"]["outer_faces"] == "periodic"
+    figures = summary["outputs"]["homogenize"]
+    for key, value in {"sigma_xx": 0.1005, "sigma_yy": 0.1037, "sigma_zz": 0.0963}.items():
+        assert figures[key] == pytest.approx(value, abs=6e-5), key
+    assert not (out / "current_z.png").exists()
+    capsys.readouterr()
+    assert main(["homogenize", case, "--periodic", "--method", "fem", "-o", str(out)]) == 2
+    assert "--periodic works with --method fv" in capsys.readouterr().err
