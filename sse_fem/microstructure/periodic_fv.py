@@ -99,13 +99,15 @@ class PeriodicVoxelSystem:
         rhs = np.zeros(self.n)
         rhs -= np.bincount(i[i >= 0], drive[i >= 0], self.n)
         rhs += np.bincount(j[j >= 0], drive[j >= 0], self.n)
-        if self._solver is None:
-            self._solver = _Solver(self.n, self.comm)
-        setup = self._solver.setup_s
         t1 = time.perf_counter()
-        fluctuation, iterations = self._solver.solve(self.matrix, rhs, same_matrix=True)
+        fluctuation, iterations, setup = np.zeros(0), 0, 0.0  # every component one voxel
+        if self.n:
+            if self._solver is None:
+                self._solver = _Solver(self.n, self.comm)
+            setup = self._solver.setup_s
+            fluctuation, iterations = self._solver.solve(self.matrix, rhs, same_matrix=True)
+            setup = self._solver.setup_s - setup
         t2 = time.perf_counter()
-        setup = self._solver.setup_s - setup
         phi = np.append(fluctuation, 0.0)  # index -1: a held voxel
         volume = float(np.prod(self.sigma.shape)) * h**dim
         column = np.zeros(dim)

@@ -120,6 +120,9 @@ def test_periodic_cells_give_wiener_checkerboard_and_rayleigh(monkeypatch):
     checker = np.where(np.indices((10, 10)).sum(axis=0) % 2 == 0, 1.0, 0.2)
     tensor, _ = periodic_tensor(checker, H, comm)
     np.testing.assert_allclose(np.diag(tensor), 2 * 0.2 / 1.2, rtol=1e-10)
+    specks = np.where(checker == 1.0, 1.0, 0.0)  # conducting voxels touch by corners only
+    tensor, solves = periodic_tensor(specks, H, comm)
+    assert np.all(tensor == 0.0) and solves[0].unknowns == 0
     errors = []
     monkeypatch.setattr(voxel_fv, "DIRECT_MAX", 0)  # CG + GAMG with the held voxel
     for n in (40, 80):

@@ -157,3 +157,48 @@ def test_the_boundary_electrode_equals_a_meshed_metal_layer(tmp_path):
     eta_m = runs["meshed"]["conduction.anode_electrolyte.mean_overpotential_V"]
     assert eta_b == pytest.approx(eta_m, rel=1e-9)
     assert eta_b == pytest.approx(_eta(-current, 0.4, 0.6), rel=1e-9)  # Li plates
+
+
+def test_the_balance_closes_where_the_overpotential_varies_along_the_metal(tmp_path):
+    """Current enters through the sides and leaves through the metal on top, so the
+    overpotential varies along it: the residual and the reported current use one quadrature
+    rule, and the current balance closes to the solver's tolerance."""
+    electrode = {"exchange_current_density": f"{I0} A/m^2"}
+    data = _case(2, 1.0, electrode)
+    data["geometry"]["width"] = "100 um"
+    data["boundary_conditions"]["conduction"][0] = {
+        "name": "sides",
+        "type": "current_density",
+        "value": "200 A/m^2",
+    }
+    summary = Run(validate_case(data), outdir=str(tmp_path)).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    balance = summary["conservation"]["conduction"]
+    assert balance["balance_error"] < 1e-8
+    r = summary["results"]
+    assert r["conduction.current_top_A"] == pytest.approx(-r["conduction.current_A"], rel=1e-8)
+
+
+def test_an_electronic_terminal_counts_from_the_metal_of_the_boundary_electrode(tmp_path):
+    """Meshed Li (interface U = 0, electronic terminal) | SE | a metal electrode with U = 0.1 V
+    at 0 V: the open-circuit voltage is -U and the voltage splits exactly into -U, the two
+    overpotentials and the ohmic drop."""
+    current = 10.0
+    electrode = {"exchange_current_density": f"{I0} A/m^2", "open_circuit_potential": "0.1 V"}
+    data = _case(1, current, electrode)
+    data["geometry"]["layers"].insert(0, {"name": "anode", "thickness": "20 um"})
+    data["regions"].append({"name": "anode", "material": "Li"})
+    data["interfaces"] = {
+        "conduction": [{"name": "anode_electrolyte", "exchange_current_density": f"{I0} A/m^2"}]
+    }
+    summary = Run(validate_case(data), outdir=str(tmp_path)).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    r = summary["results"]
+    assert r["conduction.open_circuit_voltage_V"] == pytest.approx(-0.1, abs=1e-12)
+    eta = _eta(current, 0.5, 0.5)  # Li dissolves at the anode; plates at the top metal
+    li = 20e-6 / 1.08e7  # Li's own resistance [Ohm m^2] (library: 1.08e7 S/m)
+    exact = -0.1 + eta - _eta(-current, 0.5, 0.5) + current * (LENGTH / SIGMA + CONTACT + li)
+    assert r["conduction.voltage_V"] == pytest.approx(exact, rel=1e-6)
+    assert r["conduction.ohmic_overpotential_V"] == pytest.approx(
+        current * (LENGTH / SIGMA + CONTACT + li), rel=1e-5
+    )

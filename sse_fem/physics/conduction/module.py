@@ -148,7 +148,7 @@ class Conduction(ConductionOutputs, Physics):
         level: dict[str, float] = {}
         for i in self.interfaces:
             level.setdefault(root(i.electrode), self._rest_potential(problem, i))
-        if not any(level.values()):
+        if not any(level.values()) and not self.electrodes:
             return
         bundle = problem.bundle
         cells, parents = parent_cells(f.sub)
