@@ -202,3 +202,31 @@ def test_an_electronic_terminal_counts_from_the_metal_of_the_boundary_electrode(
     assert r["conduction.ohmic_overpotential_V"] == pytest.approx(
         current * (LENGTH / SIGMA + CONTACT + li), rel=1e-5
     )
+
+
+def test_a_potentiostatic_cell_counts_its_open_circuit_voltage_from_the_metal(tmp_path):
+    """No terminal: 50 mV on the meshed Li (interface U = 0) against a metal electrode with
+    U = 0.1 V at 0 V: the open-circuit voltage is -U, and the ohmic overpotential is the
+    measured current times the SE's and the Li's resistance."""
+    electrode = {"exchange_current_density": f"{I0} A/m^2", "open_circuit_potential": "0.1 V"}
+    data = _case(1, 1.0, electrode)
+    data["geometry"]["layers"].insert(0, {"name": "anode", "thickness": "20 um"})
+    data["regions"].append({"name": "anode", "material": "Li"})
+    data["interfaces"] = {
+        "conduction": [{"name": "anode_electrolyte", "exchange_current_density": f"{I0} A/m^2"}]
+    }
+    data["boundary_conditions"]["conduction"][0] = {
+        "name": "bottom",
+        "type": "potential",
+        "value": "50 mV",
+    }
+    summary = Run(validate_case(data), outdir=str(tmp_path)).execute()
+    assert summary["status"] == "ok", summary.get("reason")
+    r = summary["results"]
+    assert r["conduction.voltage_V"] == pytest.approx(0.05, rel=1e-12)
+    assert r["conduction.open_circuit_voltage_V"] == pytest.approx(-0.1, abs=1e-12)
+    i = r["conduction.current_density_A_m2"]
+    ohmic = i * (LENGTH / SIGMA + 20e-6 / 1.08e7)
+    assert r["conduction.ohmic_overpotential_V"] == pytest.approx(ohmic, rel=1e-6)
+    eta = r["conduction.charge_transfer_overpotential_V"]
+    assert eta == pytest.approx(_eta(i, 0.5, 0.5) - _eta(-i, 0.5, 0.5), rel=1e-6)

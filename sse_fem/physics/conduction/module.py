@@ -187,6 +187,17 @@ class Conduction(ConductionOutputs, Physics):
                 self.open_circuit_voltage = level_at(t.boundary) + electrolyte - metal
             elif self.fixed:  # an electrolyte reference (an ideal counter electrode) at 0 V
                 self.open_circuit_voltage = level_at(t.boundary)
+        elif t is None:  # driven by a fixed electrode potential (as ``observe`` reports it)
+            reference = self._reference_potential()
+            drive = [fp for fp in grounds if fp.value != reference]
+            rest = [fp for fp in grounds if fp.value == reference]
+            if drive and rest:
+                self.open_circuit_voltage = level_at(drive[0].boundary) - level_at(
+                    rest[0].boundary
+                )
+            elif drive and self.electrodes:
+                metal = float(self.electrodes[0].potential.value)
+                self.open_circuit_voltage = level_at(drive[0].boundary) + electrolyte - metal
 
     def _rest_potential(self, problem: Problem, i: InterfaceModel) -> float:
         """U [V] of interface ``i`` at the case temperature, at the interface-mean
