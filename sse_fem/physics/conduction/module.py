@@ -192,9 +192,7 @@ class Conduction(ConductionOutputs, Physics):
             drive = [fp for fp in grounds if fp.value != reference]
             rest = [fp for fp in grounds if fp.value == reference]
             if drive and rest:
-                self.open_circuit_voltage = level_at(drive[0].boundary) - level_at(
-                    rest[0].boundary
-                )
+                self.open_circuit_voltage = level_at(drive[0].boundary) - level_at(rest[0].boundary)
             elif drive and self.electrodes:
                 metal = float(self.electrodes[0].potential.value)
                 self.open_circuit_voltage = level_at(drive[0].boundary) + electrolyte - metal
