@@ -322,3 +322,24 @@ def test_periodic_option_of_the_command(tmp_path, capsys):
     capsys.readouterr()
     assert main(["homogenize", case, "--periodic", "--method", "fem", "-o", str(out)]) == 2
     assert "--periodic works with --method fv" in capsys.readouterr().err
+
+
+def test_the_composite_cathode_readme_electronic_tensor(tmp_path):
+    """The electronic tensor of cases/composite_cathode_transport with conducting particles
+    (its README): 1-2 % of the NMC's conductivity, far from isotropic."""
+    from sse_fem.config import load_case
+
+    overrides = [
+        "regions.active.carriers=[electronic]",
+        "regions.carbon.carriers=[electronic]",
+        "outputs.plots=false",
+    ]
+    case = load_case(CASES / "composite_cathode_transport" / "case.yaml", overrides)
+    summary = homogenize(case, "electronic", tmp_path, method="fem")
+    figures = summary["outputs"]["homogenize"]
+    for key, value in {"sigma_xx": 0.95e-4, "sigma_yy": 2.28e-4, "sigma_zz": 2.20e-4}.items():
+        assert figures[key] == pytest.approx(value, abs=0.005e-4), key
+    assert figures["anisotropy"] == pytest.approx(2.47, abs=0.005)
+    tensor = np.array(summary["homogenize"]["tensor"])
+    off = np.abs(tensor - np.diag(np.diag(tensor))).max()
+    assert 0.35 < off / np.diag(tensor).min() < 0.45
