@@ -47,6 +47,15 @@ def _case(dimension: int, current: float, electrode: dict, **extra) -> dict:
     }
 
 
+def _with_meshed_li(data: dict, kinetics: dict | None = None) -> None:
+    """Add a meshed 20 um Li layer under the SE, with Butler-Volmer (i0 = I0) on its
+    interface."""
+    data["geometry"]["layers"].insert(0, {"name": "anode", "thickness": "20 um"})
+    data["regions"].append({"name": "anode", "material": "Li"})
+    interface = {"name": "anode_electrolyte", "exchange_current_density": f"{I0} A/m^2"}
+    data["interfaces"] = {"conduction": [interface | (kinetics or {})]}
+
+
 def _eta(current_in: float, alpha_a: float, alpha_c: float) -> float:
     """Overpotential [V] at which Butler-Volmer passes ``current_in`` into the cell."""
     f = FARADAY / (GAS * TEMPERATURE)
@@ -130,18 +139,7 @@ def test_the_boundary_electrode_equals_a_meshed_metal_layer(tmp_path):
         {"name": "bottom", "type": "ground", "electrode": electrode},
     ]
     meshed = _case(2, current, electrode)
-    meshed["geometry"]["layers"].insert(0, {"name": "anode", "thickness": "20 um"})
-    meshed["regions"].append({"name": "anode", "material": "Li"})
-    meshed["interfaces"] = {
-        "conduction": [
-            {
-                "name": "anode_electrolyte",
-                "exchange_current_density": f"{I0} A/m^2",
-                "alpha_a": 0.4,
-                "alpha_c": 0.6,
-            }
-        ]
-    }
+    _with_meshed_li(meshed, {"alpha_a": 0.4, "alpha_c": 0.6})
     meshed["boundary_conditions"]["conduction"] = [
         {"name": "top", "type": "current_density", "value": f"{current} A/m^2"},
         {"name": "bottom", "type": "ground"},
@@ -186,11 +184,7 @@ def test_an_electronic_terminal_counts_from_the_metal_of_the_boundary_electrode(
     current = 10.0
     electrode = {"exchange_current_density": f"{I0} A/m^2", "open_circuit_potential": "0.1 V"}
     data = _case(1, current, electrode)
-    data["geometry"]["layers"].insert(0, {"name": "anode", "thickness": "20 um"})
-    data["regions"].append({"name": "anode", "material": "Li"})
-    data["interfaces"] = {
-        "conduction": [{"name": "anode_electrolyte", "exchange_current_density": f"{I0} A/m^2"}]
-    }
+    _with_meshed_li(data)
     summary = Run(validate_case(data), outdir=str(tmp_path)).execute()
     assert summary["status"] == "ok", summary.get("reason")
     r = summary["results"]
@@ -210,11 +204,7 @@ def test_a_potentiostatic_cell_counts_its_open_circuit_voltage_from_the_metal(tm
     measured current times the SE's and the Li's resistance."""
     electrode = {"exchange_current_density": f"{I0} A/m^2", "open_circuit_potential": "0.1 V"}
     data = _case(1, 1.0, electrode)
-    data["geometry"]["layers"].insert(0, {"name": "anode", "thickness": "20 um"})
-    data["regions"].append({"name": "anode", "material": "Li"})
-    data["interfaces"] = {
-        "conduction": [{"name": "anode_electrolyte", "exchange_current_density": f"{I0} A/m^2"}]
-    }
+    _with_meshed_li(data)
     data["boundary_conditions"]["conduction"][0] = {
         "name": "bottom",
         "type": "potential",
