@@ -1,6 +1,6 @@
 """Meshing time, element counts, quality and geometric error of two 3D geometries, meshed by
 gmsh at the given sizes (refinements 0) and by gmsh at 2^N times the sizes followed by N uniform
-refinements in dolfinx (``geometry.mesh.refinements: N``).
+refinements in parallel (``geometry.mesh.refinements: N``).
 
 1. composite cathode RVE, ~100 monodisperse spheres at 50 vol% (packing + OCC + meshing) with
    wide contact necks (overlap and min gap 0.2 of the radius), at 0.6 um with refinements 0
@@ -184,7 +184,8 @@ def markdown(results: dict) -> str:
     }
     out = [
         "Meshing at the given sizes (refinements 0) and at 2^N times them + N uniform "
-        "refinements in dolfinx; refined void vertices are put back on the exact caps, rows "
+        "refinements in parallel (sse_fem.mesh.refine); refined void vertices are put back "
+        "on the exact caps, rows "
         "'(chords)' leave them on the coarse chords (particles have no exact surfaces "
         "registered: chords). Errors: mesh / exact - 1; distances over the curved void facets "
         "relative to the cap radius R.",

@@ -1,7 +1,7 @@
 """3D galvanostatic stripping through a voided Li | LLZO interface (cases/li_void_stripping/
 case_3d.yaml) at three mesh sizes on 1 and 2 ranks, meshed directly by gmsh (refinements 0) and
-by gmsh at twice the sizes followed by one uniform refinement in dolfinx (refinements 1): dofs,
-Newton and Krylov (inner GMRES + GAMG) iterations, wall time, the meshing share of it and peak
+by gmsh at 2^N times the sizes followed by N uniform refinements (``sse_fem.mesh.refine``):
+dofs, Newton and Krylov (inner GMRES + GAMG) iterations, wall time, the meshing share of it and peak
 memory. The Krylov count per Newton step should stay nearly flat with refinement.
 
 Geometric error: ``contact area error`` is the meshed contact (``metal_electrolyte``) area over
