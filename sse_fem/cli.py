@@ -72,6 +72,16 @@ def _parser() -> argparse.ArgumentParser:
         "diagonal (observed order, estimate, error bar in convergence.csv)",
     )
     hom.add_argument(
+        "--collector",
+        default="bottom",
+        help="face the electrons come from, for the particle paths (default: bottom)",
+    )
+    hom.add_argument(
+        "--separator",
+        default="top",
+        help="face the ions come from, for the particle paths (default: top)",
+    )
+    hom.add_argument(
         "-o", "--output", help="output directory (default: results/<case>_homogenized)"
     )
     hom.add_argument("-q", "--quiet", action="store_true", help="no headline table at the end")
@@ -289,6 +299,8 @@ def _cmd_homogenize(args: argparse.Namespace) -> int:
         comm,
         converged=args.converged,
         periodic=args.periodic,
+        collector=args.collector,
+        separator=args.separator,
     )
     if comm.rank == 0:
         import yaml

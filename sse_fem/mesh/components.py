@@ -12,13 +12,15 @@ from dolfinx import fem, la
 from scipy.sparse import coo_matrix, csgraph
 
 
-def connected_components(V: fem.FunctionSpace) -> np.ndarray:
+def connected_components(V: fem.FunctionSpace, cells: np.ndarray | None = None) -> np.ndarray:
     """Component label of every local dof (owned and ghost) of the scalar P1 space ``V``: the
-    smallest global dof index in its component, the same on every rank (collective)."""
+    smallest global dof index in its component, the same on every rank (collective).
+    ``cells``: a mask over the local cells; only those join their dofs (a dof in none of them
+    is a component of its own)."""
     imap = V.dofmap.index_map
     n_owned = imap.size_local
     n = n_owned + imap.num_ghosts
-    cells = V.dofmap.list
+    cells = V.dofmap.list if cells is None else V.dofmap.list[cells]
     # this rank's components (each cell joins its dofs to its first one)
     star = coo_matrix(
         (np.ones(cells.size), (np.repeat(cells[:, 0], cells.shape[1]), cells.ravel())),

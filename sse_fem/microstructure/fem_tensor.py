@@ -48,13 +48,33 @@ def drive_case(case: Any, carrier: str, conducting: dict[str, float], axis: int)
     return validate_case(data)
 
 
+def tensor_mesh(case: Any, comm: MPI.Comm = MPI.COMM_WORLD) -> Any:
+    """The case's mesh (``MeshBundle``) for the drives; it must be a box with faces x0 ... z1
+    (collective)."""
+    from sse_fem.mesh import build_mesh
+
+    bundle = build_mesh(case, comm)
+    dim = case.dimension
+    if any(f"{AXES[a]}{s}" not in bundle.boundaries for a in range(dim) for s in "01"):
+        raise CaseError(
+            "the finite-element tensor needs a box with faces x0 ... z1 (composite "
+            "cathode, polycrystal, voxel image)",
+            "geometry.type",
+        )
+    return bundle
+
+
 def fem_tensor(
-    case: Any, carrier: str, conducting: dict[str, float], comm: MPI.Comm = MPI.COMM_WORLD
+    case: Any,
+    carrier: str,
+    conducting: dict[str, float],
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    bundle: Any = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """The effective tensor [S/m] and what the solves took (collective)."""
+    """The effective tensor [S/m] and what the solves took (collective); ``bundle``: the
+    case's mesh when the caller has built it already (``tensor_mesh``)."""
     from dolfinx import fem
 
-    from sse_fem.mesh import build_mesh
     from sse_fem.problem import build_problem
 
     if carrier == "thermal":
@@ -63,14 +83,8 @@ def fem_tensor(
         )
     dim = case.dimension
     t0 = time.perf_counter()
-    bundle = build_mesh(drive_case(case, carrier, conducting, 0), comm)
+    bundle = bundle or tensor_mesh(case, comm)
     mesh_s = time.perf_counter() - t0
-    if any(f"{AXES[a]}{s}" not in bundle.boundaries for a in range(dim) for s in "01"):
-        raise CaseError(
-            "the finite-element tensor needs a box with faces x0 ... z1 (composite "
-            "cathode, polycrystal, voxel image)",
-            "geometry.type",
-        )
     lo, hi = bundle.bounds()
     extent = (hi - lo)[:dim]
     volume = float(np.prod(extent))

@@ -31,6 +31,11 @@ import numpy as np
 from sse_fem.errors import CaseError
 from sse_fem.microstructure.connectivity import phase_connectivity
 from sse_fem.microstructure.convergence import LEVELS, Extrapolation, extrapolate
+from sse_fem.microstructure.particles import (
+    ParticlePaths,
+    image_particle_paths,
+    mesh_particle_paths,
+)
 from sse_fem.microstructure.periodic_fv import periodic_tensor
 from sse_fem.microstructure.voxel_fv import AxisSolve, effective_tensor
 
@@ -67,6 +72,53 @@ def region_conductivities(case: Any, carrier: str) -> dict[str, float]:
     return out
 
 
+def particle_paths(
+    case: Any, bundle: Any = None, collector: str = "bottom", separator: str = "top"
+) -> ParticlePaths | None:
+    """Paths of the particles of the active-material regions to the ``collector`` face
+    (electrons) and the ``separator`` face (ions), or None without such regions: from the
+    labelled image (images), else on ``bundle`` (the case's mesh; built when None)."""
+    from sse_fem.materials.registry import resolve_case_materials
+
+    materials = resolve_case_materials(case)
+    names = [r.name for r in case.regions]
+    particles = [n for n in names if materials[n].category == "active_material"]
+    if not particles:
+        return None
+    networks = []
+    for carrier in ("electronic", "ionic"):
+        try:
+            networks.append([r for r, s in region_conductivities(case, carrier).items() if s > 0])
+        except CaseError:  # nothing conducts it: no path
+            networks.append([])
+    geo = case.geometry
+    if geo is not None and geo.type == "from_image":
+        from sse_fem.geometry.from_image import element_labels
+
+        labels, h = element_labels(geo)
+        regions = np.full(labels.shape, -1)
+        for label, region in geo.labels.items():
+            regions[labels == label] = names.index(region)
+        last = AXES[labels.ndim - 1]
+        faces = {"bottom": f"{last}0", "top": f"{last}1"}
+        index = [[names.index(n) for n in group] for group in (particles, *networks)]
+        try:
+            return image_particle_paths(
+                regions,
+                h,
+                *index,
+                faces.get(collector, collector),
+                faces.get(separator, separator),
+            )
+        except ValueError as err:
+            raise CaseError(str(err), "--collector/--separator") from None
+    if bundle is None:
+        from sse_fem.mesh import build_mesh
+
+        bundle = build_mesh(case)
+    return mesh_particle_paths(bundle, particles, *networks, collector, separator)
+
+
 def conductivity_image(case: Any, by_region: dict[str, float]) -> tuple[np.ndarray, float]:
     """The voxel image of a ``from_image`` case as conductivities per finite volume (voxels
     split ``geometry.subdivisions`` times) and the volume's edge [m]."""
@@ -94,10 +146,12 @@ def solve_tensor(
     comm: Any,
     keep: bool,
     periodic: bool = False,
+    bundle: Any = None,
 ) -> tuple[np.ndarray, float, dict[str, Any], np.ndarray | None, float, list[AxisSolve]]:
     """The effective tensor of one discretisation: (tensor, conducting volume fraction, solve
     details, conductivity image and its element edge (images), the fv solves (with the
-    potentials when ``keep``)). ``periodic``: the image is one cell of a periodic medium."""
+    potentials when ``keep``)). ``periodic``: the image is one cell of a periodic medium;
+    ``bundle``: the case's mesh, when built already (fem)."""
     image = case.geometry is not None and case.geometry.type == "from_image"
     if periodic and method != "fv":
         raise CaseError("--periodic works with --method fv (voxel images)", "--periodic")
@@ -119,7 +173,7 @@ def solve_tensor(
     if method == "fem":
         from sse_fem.microstructure.fem_tensor import fem_tensor
 
-        tensor, info = fem_tensor(case, carrier, by_region, comm)
+        tensor, info = fem_tensor(case, carrier, by_region, comm, bundle)
         total = sum(info["volumes"].values())
         eps = sum(v for r, v in info["volumes"].items() if by_region.get(r, 0.0) > 0) / total
         return tensor, eps, info, sigma, h, []
@@ -135,13 +189,17 @@ def homogenize(
     comm: Any = None,
     converged: bool = False,
     periodic: bool = False,
+    collector: str = "bottom",
+    separator: str = "top",
 ) -> dict[str, Any]:
     """Three drives, the tensor and its figures (collective); writes the outputs on rank 0.
 
     With ``converged`` (voxel images): the tensor at 1, 2 and 3 elements per voxel edge and
     the Richardson estimates of its diagonal (``convergence.csv``); the other figures are
     those of the finest level. ``periodic`` (fv): the image is one cell of a periodic medium
-    (``periodic_fv``). Returns the summary."""
+    (``periodic_fv``). With particle regions (material category ``active_material``): per
+    particle whether it reaches the ``collector`` face through the electronic network and the
+    ``separator`` face through the ionic one (``particles``). Returns the summary."""
     from mpi4py import MPI
 
     from sse_fem.runtime import now, provenance, versions
@@ -168,10 +226,21 @@ def homogenize(
             )
         geometry = case.geometry.model_copy(update={"subdivisions": LEVELS[-1]})
         case = case.model_copy(update={"geometry": geometry})
+    bundle, mesh_s = None, None
+    image = case.geometry is not None and case.geometry.type == "from_image"
+    if method == "fem" and not image:  # one mesh for the drives and the particle paths
+        from sse_fem.microstructure.fem_tensor import tensor_mesh
+
+        t1 = time.perf_counter()
+        bundle = tensor_mesh(case, comm)
+        mesh_s = time.perf_counter() - t1
     tensor, eps, info, sigma, h, fv_solves = solve_tensor(
-        case, carrier, by_region, method, comm, plots, periodic
+        case, carrier, by_region, method, comm, plots, periodic, bundle
     )
     details.update(info)
+    if mesh_s is not None:
+        details["mesh_s"] = mesh_s
+    paths = particle_paths(case, bundle, collector, separator)
     details["outer_faces"] = "periodic" if periodic else "driven faces fixed, others insulated"
     if case.geometry is not None and case.geometry.type == "from_image":
         details["subdivisions"] = case.geometry.subdivisions
@@ -228,6 +297,9 @@ def homogenize(
         if "percolating_fraction_26" in row:
             figures[f"percolating_fraction_26_{name}"] = row["percolating_fraction_26"]
         rows.append(row)
+    if paths is not None:
+        figures.update(paths.figures())
+        details["particle_paths"] = {"collector": collector, "separator": separator}
     summary = {
         "case": case.case.name,
         "status": "ok",
@@ -246,6 +318,10 @@ def homogenize(
             writer.writerows(rows)
         if convergence:
             _write_convergence(outdir / "convergence.csv", convergence)
+        if paths is not None:
+            paths.write_csv(outdir / "particles.csv")
+            if plots:
+                paths.plot(outdir / "particles.png", AXES[tensor.shape[0] - 1])
         if plots and sigma is not None:
             for s in (s for s in fv_solves if s.potential is not None):
                 path = outdir / f"current_{AXES[s.axis]}.png"
