@@ -1,14 +1,15 @@
 """Connected components of a mesh (or submesh) through its P1 dofs: the particles of a
 particle phase, the clusters of an electron-conducting network. Parallel: each rank finds its
 own components (scipy's graph search), then the smallest global dof index of each spreads
-across ranks through the shared dofs until no label changes anywhere."""
+across ranks through the shared dofs (every copy of a dof to its owner, who keeps the
+smallest, then back to every copy) until no label changes anywhere."""
 
 from __future__ import annotations
 
 from mpi4py import MPI
 
 import numpy as np
-from dolfinx import fem, la
+from dolfinx import fem
 from scipy.sparse import coo_matrix, csgraph
 
 
@@ -30,17 +31,27 @@ def connected_components(V: fem.FunctionSpace, cells: np.ndarray | None = None) 
     label = fem.Function(V)
     a = label.x.array
     a[:] = imap.local_to_global(np.arange(n, dtype=np.int32)).astype(np.float64)  # < 2^53
+    comm = V.mesh.comm
+    starts = np.array(comm.allgather(imap.local_range[0]), dtype=np.int64)
+    order = np.argsort(imap.owners, kind="stable")
+    owner = imap.owners[order]
+    where = (imap.ghosts[order] - starts[owner]).astype(np.float64)  # index at the owner
+    send = np.bincount(owner, minlength=comm.size).astype(np.int64)
+    recv = np.empty_like(send)
+    comm.Alltoall(send, recv)
+    incoming = np.empty((int(recv.sum()), 2))
     while True:
         before = a.copy()
         smallest = np.full(n_local, np.inf)
         np.minimum.at(smallest, local, a)
         a[:] = smallest[local]
-        owned = a[:n_owned].copy()
-        label.x.scatter_reverse(la.InsertMode.insert)  # an owner gets one ghost's label
-        np.minimum(a[:n_owned], owned, out=a[:n_owned])
+        # every ghost's label to its owner, who keeps the smallest of all copies
+        outgoing = np.column_stack([where, a[n_owned:][order]])
+        comm.Alltoallv([outgoing, (2 * send).tolist()], [incoming, (2 * recv).tolist()])
+        np.minimum.at(a, incoming[:, 0].astype(np.int64), incoming[:, 1])
         label.x.scatter_forward()
         changed = not np.array_equal(a, before)
-        if not V.mesh.comm.allreduce(changed, op=MPI.LOR):
+        if not comm.allreduce(changed, op=MPI.LOR):
             return a.astype(np.int64)
 
 

@@ -170,6 +170,7 @@ def _scheme(tdim: int) -> _Scheme:
 
 
 _SCHEMES = {tdim: _scheme(tdim) for tdim in (2, 3)}
+_VERTEX_TAG, _CELL_TAG = 7331, 7332  # MPI tags of the fine index maps' ownership exchanges
 
 
 def _split(msh: mesh.Mesh) -> tuple[mesh.Mesh, np.ndarray, np.ndarray]:
@@ -184,15 +185,16 @@ def _split(msh: mesh.Mesh) -> tuple[mesh.Mesh, np.ndarray, np.ndarray]:
     ``dolfinx.mesh.refine``, which take most of its time on large meshes.
     """
     comm, top, tdim = msh.comm, msh.topology, msh.topology.dim
+    simplex = tdim in _SCHEMES and _cpp.mesh.is_simplex(top.cell_type)
+    if not simplex or msh.geometry.cmaps[0].degree != 1:
+        raise ValueError("uniform refinement needs a mesh of P1 triangles or tetrahedra")
     nv, scheme = tdim + 1, _SCHEMES[tdim]
-    if msh.geometry.cmaps[0].degree != 1 or not _cpp.mesh.is_simplex(top.cell_type):
-        raise ValueError("uniform refinement needs a mesh of P1 simplices")
     top.create_entities(1)
     vmap, emap, cmap = (top.index_map(d) for d in (0, 1, tdim))
     c2v = top.connectivity(tdim, 0).array.reshape(-1, nv)
-    c2e = top.connectivity(tdim, 1).array.reshape(c2v.shape[0], -1)
+    c2e = top.connectivity(tdim, 1).array.reshape(-1, nv * (nv - 1) // 2)
     # vertex coordinates (P1: the geometry nodes of a cell are its vertices, in order)
-    x = np.empty((vmap.size_local + vmap.num_ghosts, 3))
+    x = np.empty((vmap.size_local + vmap.num_ghosts, 3), dtype=msh.geometry.x.dtype)
     x[c2v.ravel()] = msh.geometry.x[msh.geometry.dofmaps[0].ravel()]
     # fine vertices: owned parent vertices, owned edges, ghost parent vertices, ghost edges
     nvo, neo = vmap.size_local, emap.size_local
@@ -202,7 +204,7 @@ def _split(msh: mesh.Mesh) -> tuple[mesh.Mesh, np.ndarray, np.ndarray]:
         np.int32
     )
     e2v = top.connectivity(1, 0).array.reshape(-1, 2)
-    fine_x = np.empty((nvo + neo + nvg + neg, 3))
+    fine_x = np.empty((nvo + neo + nvg + neg, 3), dtype=msh.geometry.x.dtype)
     fine_x[fine_of_vertex] = x
     fine_x[fine_of_edge] = 0.5 * (x[e2v[:, 0]] + x[e2v[:, 1]])
     # global numbers: each rank numbers its owned parent vertices, then its owned edges
@@ -217,8 +219,10 @@ def _split(msh: mesh.Mesh) -> tuple[mesh.Mesh, np.ndarray, np.ndarray]:
             table[eo, 0] + table[eo, 1] + emap.ghosts - table[eo, 3],
         ]
     )
+    # distinct tags, and a barrier between the two maps: their ownership exchanges (NBX
+    # consensus) must not read each other's messages
     fine_vmap = _cpp.common.IndexMap(
-        comm, nvo + neo, ghosts, np.concatenate([vo, eo]).astype(np.int32), 1
+        comm, nvo + neo, ghosts, np.concatenate([vo, eo]).astype(np.int32), _VERTEX_TAG
     )
     # children: nodes (parent vertices, then edge midpoints) -> fine vertices
     nodes = np.hstack([fine_of_vertex[c2v], fine_of_edge[c2e]])
@@ -230,16 +234,18 @@ def _split(msh: mesh.Mesh) -> tuple[mesh.Mesh, np.ndarray, np.ndarray]:
     else:
         variant = np.zeros(c2v.shape[0], dtype=np.intp)
     local = scheme.children[variant]  # (cells, children, nv)
-    cells = np.take_along_axis(nodes, local.reshape(c2v.shape[0], -1), axis=1).reshape(-1, nv)
+    cells = np.take_along_axis(nodes, local.reshape(len(c2v), 2**tdim * nv), axis=1)
+    cells = cells.reshape(-1, nv)
     cells = np.ascontiguousarray(cells, dtype=np.int32)
     nc = 2**tdim
     parent_cell = np.repeat(np.arange(c2v.shape[0], dtype=np.int32), nc)
+    comm.Barrier()
     fine_cmap = _cpp.common.IndexMap(
         comm,
         nc * cmap.size_local,
         (nc * np.repeat(cmap.ghosts, nc) + np.tile(np.arange(nc), cmap.num_ghosts)),
         np.repeat(cmap.owners, nc).astype(np.int32),
-        1,
+        _CELL_TAG,
     )
     first = nc * cmap.local_range[0]
     global_cells = np.concatenate(

@@ -45,14 +45,15 @@ class ParticlePaths:
     ionic: np.ndarray
 
     def figures(self) -> dict[str, float | int]:
-        """Counts and volume shares of the particles with each path, both and neither."""
+        """Counts and volume shares of the particles with each path, with both, and missing
+        one or both (unusable capacity)."""
         both = self.electronic & self.ionic
         total = float(self.volume.sum()) or 1.0
         share = {
             "electronic_path": self.electronic,
             "ionic_path": self.ionic,
             "both_paths": both,
-            "no_path": ~both,
+            "missing_a_path": ~both,
         }
         out: dict[str, float | int] = {"particles": int(self.volume.size)}
         for name, mask in share.items():
@@ -176,7 +177,7 @@ def mesh_particle_paths(
 
     ``particles``, ``electronic``, ``ionic``: region names; ``collector`` and ``separator``:
     boundary names (aliases such as ``bottom`` and ``top`` included)."""
-    from dolfinx import fem, mesh
+    from dolfinx import fem, la, mesh
 
     from sse_fem.mesh.components import (
         cell_volumes,
@@ -192,20 +193,22 @@ def mesh_particle_paths(
     n_owned = V.dofmap.index_map.size_local
     n_cells = msh.topology.index_map(tdim).size_local
 
-    def members(names: list[str]) -> np.ndarray:
-        """Local dofs in a cell of the regions ``names``, and those cells."""
-        cells = bundle.region_cells(names) if names else np.zeros(0, dtype=np.int32)
-        inside = np.zeros(dofs.shape[0], dtype=bool)
-        inside[cells] = True
-        return inside
+    def members(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Masks of the local cells of the regions ``names`` and of the local dofs in such a
+        cell on any rank (a vertex may touch a cell that its owner does not hold)."""
+        cells = np.zeros(dofs.shape[0], dtype=bool)
+        cells[bundle.region_cells(names) if names else []] = True
+        mark = fem.Function(V)
+        mark.x.array[dofs[cells]] = 1.0
+        mark.x.scatter_reverse(la.InsertMode.add)
+        mark.x.scatter_forward()
+        return cells, mark.x.array > 0
 
-    pieces = members(particles)
+    pieces, in_piece = members(particles)
     labels = connected_components(V, pieces)
-    in_piece = np.zeros(labels.size, dtype=bool)
-    in_piece[dofs[pieces]] = True
-    ids = component_ids(labels[:n_owned][in_piece[:n_owned]], n_owned, comm)
     keys = labels[dofs[:n_cells, 0]]
     owned = pieces[:n_cells]
+    ids = component_ids(keys[owned], int(owned.sum()), comm)  # every cell has one owner
     volumes = cell_volumes(V)
     centres = mesh.compute_midpoints(msh, tdim, np.arange(n_cells, dtype=np.int32))
     sums = sum_by_component(
@@ -216,14 +219,12 @@ def mesh_particle_paths(
     )
     paths = []
     for names, boundary in ((electronic, collector), (ionic, separator)):
-        cells = members(names)
+        cells, in_network = members(names)
         network = connected_components(V, cells)
-        in_network = np.zeros(labels.size, dtype=bool)
-        in_network[dofs[cells]] = True
         face_dofs = fem.locate_dofs_topological(V, tdim - 1, bundle.facets(boundary))
         local = np.unique(network[face_dofs[in_network[face_dofs]]])
         reaching = np.unique(np.concatenate(comm.allgather(local)))
-        # a particle dof shared with a reaching component of the network
+        # a particle dof shared with a reaching component of the network (on its owner)
         hit = in_piece[:n_owned] & in_network[:n_owned] & np.isin(network[:n_owned], reaching)
         count = sum_by_component(labels[:n_owned][hit], np.ones(int(hit.sum())), ids, comm)
         paths.append(count > 0)

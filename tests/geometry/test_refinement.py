@@ -272,3 +272,31 @@ def test_gmsh_meshes_at_the_coarse_size_and_a_failure_says_so(make_geometry, mon
         "geometry: gmsh could not mesh this geometry: HXT 3D mesh failed (at 4 times the "
         "element sizes, for geometry.mesh.refinements = 2: use fewer refinements)"
     )
+
+
+@pytest.mark.mpi
+def test_a_rank_without_cells_refines_too():
+    """Every cell on rank 0 (the others hold none): the collective split must not stop there."""
+    import basix.ufl
+    import ufl
+    from dolfinx import cpp, fem
+
+    from sse_fem.mesh.refine import _split
+
+    comm = MPI.COMM_WORLD
+    box = mesh.create_unit_cube(MPI.COMM_SELF, 2, 2, 2)
+    here = comm.rank == 0
+    cells = box.geometry.dofmaps[0].astype(np.int64) if here else np.zeros((0, 4), np.int64)
+    x = box.geometry.x if here else np.zeros((0, 3))
+    element = basix.ufl.element("Lagrange", "tetrahedron", 1, shape=(3,))
+
+    def to_rank_0(comm, parts, types, local):
+        return cpp.graph.AdjacencyList_int32(np.zeros(local[0].size // 4, dtype=np.int32))
+
+    whole = mesh.create_mesh(comm, cells, ufl.Mesh(element), x, partitioner=to_rank_0)
+    assert whole.topology.index_map(3).size_local == (48 if here else 0)
+    fine, parent, _ = _split(whole)
+    assert fine.topology.index_map(3).size_global == 8 * 48
+    volume = fem.assemble_scalar(fem.form(fem.Constant(fine, 1.0) * ufl.dx))
+    assert comm.allreduce(volume) == pytest.approx(1.0, rel=1e-12)
+    assert parent.size == (8 * 48 if here else 0)

@@ -69,7 +69,7 @@ def test_paths_of_hand_built_images_are_exact(dim):
     figures = paths.figures()
     assert figures["particles"] == 4 and figures["particles_both_paths"] == 1
     assert figures["particle_volume_share_both_paths"] == pytest.approx(4 / 7)
-    assert figures["particle_volume_share_no_path"] == pytest.approx(3 / 7)
+    assert figures["particle_volume_share_missing_a_path"] == pytest.approx(3 / 7)
     # the separator on the other side: A and C swap their ionic answers? no: both SE pieces
     # touch y = 7; from y = 0 only the long SE column reaches, so C loses its ionic path
     flipped = image_particle_paths(img, H, [AM], [AM, CB], [SE], f"{last}0", f"{last}0")
