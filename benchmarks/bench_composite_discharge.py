@@ -1,16 +1,16 @@
 """A full 1C discharge of a 3D composite-cathode RVE with about 100 particles: the shipped
 ``cases/composite_cathode_discharge`` enlarged to 24 x 24 um across and 30 um thick (NMC811
 45 vol%, radius 2.5 um: about 120 particles; carbon 5 vol%; Al collector, Li6PS5Cl separator),
-discharged at 1C from x = 0.30 to 3.0 V, fields and pictures off. Per mesh size and rank
+discharged at 1C from x = 0.30 to 3.6 V, fields and pictures off. Per mesh size and rank
 count: dofs, steps, Newton and Krylov per step, time per step, solve and wall time, peak
 memory, the final mean stoichiometry (how much of the capacity the rate delivers).
 
 The composite builder refines necks, gaps and small carbon particles on its own: element sizes
 of 2 and 1.7 um gave the same mesh (413k cells, 152k dofs); a finer mesh needs a size below
-the carbon radius (1 um) or ``mesh.interface_size``. The case's direct solver: one Krylov
-iteration per Newton step.
+the carbon radius (1 um): 0.7 um gives 857k cells, 303k dofs. The case's direct solver: one
+Krylov iteration per Newton step.
 
-Run:  python benchmarks/bench_composite_discharge.py [--sizes 2,0.9] [--ranks 1,2]
+Run:  python benchmarks/bench_composite_discharge.py [--sizes 2,0.7] [--ranks 1,2]
 Writes benchmarks/results/composite_discharge.{json,md}.
 """
 
@@ -48,7 +48,7 @@ if __name__ == "__main__":
     main(
         "composite_discharge",
         case_at,
-        "2,0.9",
+        "2,0.7",
         derive=derive,
         extra_columns=(
             ("steps", "steps"),

@@ -72,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
         "diagonal (observed order, estimate, error bar in convergence.csv)",
     )
     hom.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="generated geometries: repeat for this many seeds (geometry.seed and up) and "
+        "report means, standard deviations and the percolation probability",
+    )
+    hom.add_argument(
         "--collector",
         default="bottom",
         help="face the electrons come from, for the particle paths (default: bottom)",
@@ -280,28 +287,29 @@ def _cmd_homogenize(args: argparse.Namespace) -> int:
     from mpi4py import MPI
 
     from sse_fem.config import load_case
+    from sse_fem.config.geometry import is_image
     from sse_fem.config.loader import resolved_dict
-    from sse_fem.microstructure.homogenize import homogenize
+    from sse_fem.microstructure.homogenize import homogenize, homogenize_seeds
     from sse_fem.postprocess.headline import format_table
     from sse_fem.postprocess.report import write_report
 
     case = load_case(args.case, args.overrides)
-    image = case.geometry is not None and case.geometry.type == "from_image"
+    image = is_image(case.geometry)
     method = args.method or ("fv" if image else "fem")
     comm = MPI.COMM_WORLD
     out = Path(args.output or f"results/{case.case.name}_homogenized")
-    summary = homogenize(
-        case,
-        args.carrier,
-        out,
-        method,
-        case.outputs.plots,
-        comm,
-        converged=args.converged,
-        periodic=args.periodic,
-        collector=args.collector,
-        separator=args.separator,
-    )
+    options = {
+        "method": method,
+        "plots": case.outputs.plots,
+        "converged": args.converged,
+        "periodic": args.periodic,
+        "collector": args.collector,
+        "separator": args.separator,
+    }
+    if args.seeds > 1:
+        summary = homogenize_seeds(case, args.carrier, out, args.seeds, comm, **options)
+    else:
+        summary = homogenize(case, args.carrier, out, comm=comm, **options)
     if comm.rank == 0:
         import yaml
 

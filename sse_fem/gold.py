@@ -50,13 +50,15 @@ def read_gold(case_dir: str | Path) -> dict[str, dict[str, Any]]:
         where = f"gold.runs.{name}"
         if not (Path(case_dir) / name).is_file():
             raise CaseError(f"{path}: no case file {name!r} beside it", where)
-        unknown = set(entry) - {"overrides", "rtol", "figures", "note"}
+        unknown = set(entry) - {"overrides", "rtol", "round_off", "figures", "note"}
         if unknown:
             raise CaseError(
                 f"{path}: unknown key(s) {sorted(unknown)}; allowed: overrides, rtol, "
-                "figures, note",
+                "round_off, figures, note",
                 where,
             )
+        if ("rtol" in entry or "round_off" in entry) and not entry.get("note"):
+            raise CaseError(f"{path}: a tolerance other than the default needs a note", where)
         if not all(isinstance(o, str) and "=" in o for o in entry.get("overrides", [])):
             raise CaseError(f"{path}: overrides are 'key.path=value' strings", where)
     return runs
@@ -83,9 +85,11 @@ def run_entry(case_path: Path, overrides: list[str], outdir: Path) -> Figures:
     return figures_of(run_case(case, outdir=str(outdir), case_file=str(case_path.resolve())))
 
 
-def differences(gold: Figures, now: Figures, rtol: float) -> list[tuple[str, Any, Any, str]]:
+def differences(
+    gold: Figures, now: Figures, rtol: float, round_off: float = ROUND_OFF
+) -> list[tuple[str, Any, Any, str]]:
     """(figure, gold, now, why) for every figure that appeared, vanished or moved by more than
-    ``rtol`` relative to the larger magnitude, beyond a round-off floor of ``ROUND_OFF`` times
+    ``rtol`` relative to the larger magnitude, beyond a round-off floor of ``round_off`` times
     the largest gold figure of the same unit (an overpotential of 1e-15 mV at rest is noise
     next to a cell voltage of 4000 mV); a NaN equals only a NaN."""
     scale: dict[str, float] = {}
@@ -104,7 +108,7 @@ def differences(gold: Figures, now: Figures, rtol: float) -> list[tuple[str, Any
         elif math.isnan(a) or math.isnan(b):
             if not (math.isnan(a) and math.isnan(b)):
                 out.append((key, a, b, "changed (NaN)"))
-        elif abs(b - a) > rtol * max(abs(a), abs(b)) + ROUND_OFF * scale.get(_unit(key), 0.0):
+        elif abs(b - a) > rtol * max(abs(a), abs(b)) + round_off * scale.get(_unit(key), 0.0):
             rel = abs(b - a) / max(abs(a), abs(b))
             out.append((key, a, b, f"relative change {rel:.2e} > {rtol:g}"))
     return out
@@ -131,7 +135,8 @@ def check_case_dir(
             entry["figures"] = now
             continue
         rtol = float(entry.get("rtol", DEFAULT_RTOL))
-        found += [(name, *d) for d in differences(entry.get("figures", {}), now, rtol)]
+        floor = float(entry.get("round_off", ROUND_OFF))
+        found += [(name, *d) for d in differences(entry.get("figures", {}), now, rtol, floor)]
     if update and rank == 0:
         text = json.dumps({"runs": runs}, indent=2) + "\n"
         (case_dir / GOLD_FILE).write_text(text)

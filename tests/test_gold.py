@@ -94,6 +94,8 @@ def test_differences_name_new_missing_and_moved_figures():
     noise = {"V [mV]": 4000.0, "eta [mV]": 1e-15}
     assert differences(noise, {"V [mV]": 4000.0, "eta [mV]": -3e-13}, 1e-6) == []
     assert len(differences(noise, {"V [mV]": 4000.0, "eta [mV]": 1e-5}, 1e-6)) == 1
+    # an entry's own floor (a figure that is zero to the solver tolerance)
+    assert differences(noise, {"V [mV]": 4000.0, "eta [mV]": 1e-5}, 1e-6, 1e-8) == []
     nan = float("nan")
     assert [d[3] for d in differences({"f": nan}, {"f": 1.0}, 1e-6)] == ["changed (NaN)"]
     assert differences({"f": nan}, {"f": nan}, 1e-6) == []
@@ -107,6 +109,10 @@ def test_a_broken_gold_file_is_a_one_line_error(tmp_path):
     with pytest.raises(CaseError, match=r"unknown key\(s\) \['overides'\]") as err:
         read_gold(tmp_path)
     assert err.value.path == "gold.runs.case.yaml"
+    (tmp_path / "case.yaml").write_text("")
+    (tmp_path / GOLD_FILE).write_text(json.dumps({"runs": {"case.yaml": {"rtol": 1e-4}}}))
+    with pytest.raises(CaseError, match="needs a note"):
+        read_gold(tmp_path)
     (tmp_path / GOLD_FILE).write_text(json.dumps({"runs": {"other.yaml": {}}}))
     with pytest.raises(CaseError, match="no case file 'other.yaml'"):
         read_gold(tmp_path)

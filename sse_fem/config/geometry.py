@@ -405,6 +405,18 @@ class Polycrystal(GeometryBase):
         }
 
 
+def _image_groups(labels: dict[int, str], dimension: int) -> dict[str, Any]:
+    """Groups of a voxel image: its regions, an interface per pair, the six (four) faces."""
+    regions = sorted(set(labels.values()))
+    faces, aliases = box_faces(dimension)
+    return {
+        "regions": regions,
+        "interfaces": _pairs(regions),
+        "boundaries": faces,
+        "aliases": aliases,
+    }
+
+
 class FromImage(GeometryBase):
     """Segmented voxel image -> hexahedral (3D) / quadrilateral (2D) mesh, one cell a voxel.
 
@@ -435,14 +447,63 @@ class FromImage(GeometryBase):
     subdivisions: int = Field(default=1, ge=1, le=8)
 
     def group_names(self) -> dict[str, Any]:
-        regions = sorted(set(self.labels.values()))
-        faces, aliases = box_faces(self.dimension)
-        return {
-            "regions": regions,
-            "interfaces": _pairs(regions),
-            "boundaries": faces,
-            "aliases": aliases,
-        }
+        return _image_groups(self.labels, self.dimension)
+
+
+class VoxelPacking(GeometryBase):
+    """A voxel image of packed particles: spheres (disks) of the ``phases``, packed in a
+    periodic box by collective rearrangement as in composite cathodes (touching particles
+    overlap by ``contact_overlap`` of the smaller radius, like pressed particles), then
+    voxelised: a voxel takes the phase of a particle holding its centre (the first phase
+    listed where they overlap), else ``matrix``. Treated like a ``from_image`` image (labels 0:
+    matrix, 1, 2, ...: the phases in order), e.g. a dry-mixed cathode of NMC and SE particles
+    with pores. Regions: the phase names and ``matrix``; faces ``x0 x1 y0 y1 [z0 z1]``.
+    """
+
+    REFINABLE: ClassVar[bool] = False
+
+    #: selects this builder: "voxel_packing"
+    type: Literal["voxel_packing"]
+    #: number of image axes: 2 or 3
+    dimension: Literal[2, 3]
+    #: lateral size(s) of the box [m]
+    width: Positive("length")
+    #: size along the last axis [m]
+    thickness: Positive("length")
+    #: edge length of one voxel [m]
+    voxel_size: Positive("length")
+    #: region name -> its particles (volume fraction of the box, radius, distribution)
+    phases: dict[str, ParticlePhase] = Field(min_length=1)
+    #: region name of the space between the particles
+    matrix: str = Field(default="pores", min_length=1)
+    #: contact necks: touching particles overlap by this fraction of the smaller radius
+    contact_overlap: float = Field(default=0.2, gt=0, le=0.5)
+    #: gaps below this fraction of the smaller radius are closed into contacts
+    min_gap: float = Field(default=0.05, gt=0, le=0.5)
+    #: most particles one phase may need (a guard)
+    max_particles: int = Field(default=5000, ge=1)
+    #: elements (finite volumes) per voxel edge, as for images
+    subdivisions: int = Field(default=1, ge=1, le=8)
+
+    @model_validator(mode="after")
+    def _phases(self) -> VoxelPacking:
+        total = sum(p.volume_fraction for p in self.phases.values())
+        if total > 0.62:
+            raise ValueError(f"phases: volume fractions add up to {total:.2f} > 0.62")
+        if self.matrix in self.phases:
+            raise ValueError(f"matrix: {self.matrix!r} is also a phase")
+        for name, size in (("width", self.width), ("thickness", self.thickness)):
+            if size < 4 * self.voxel_size:
+                raise ValueError(f"{name} is less than 4 voxels")
+        return self
+
+    @property
+    def labels(self) -> dict[int, str]:
+        """Voxel label -> region: 0 the matrix, then the phases in order."""
+        return {0: self.matrix} | {k + 1: name for k, name in enumerate(self.phases)}
+
+    def group_names(self) -> dict[str, Any]:
+        return _image_groups(self.labels, self.dimension)
 
 
 #: Registry of geometry models; builders of further types add theirs here.
@@ -452,7 +513,16 @@ GEOMETRY_MODELS: list[type[GeometryBase]] = [
     CompositeCathode,
     Polycrystal,
     FromImage,
+    VoxelPacking,
 ]
+
+#: geometry types that are voxel images (labels per voxel, ``subdivisions``)
+IMAGE_TYPES = ("from_image", "voxel_packing")
+
+
+def is_image(geometry: Any) -> bool:
+    """Whether ``geometry`` (a geometry model or None) is a voxel image."""
+    return geometry is not None and geometry.type in IMAGE_TYPES
 
 
 def geometry_union():

@@ -35,7 +35,10 @@ GMSH_BUILDERS: dict[str, Callable[[Any], dict]] = {
 }
 
 #: type -> build(cfg, comm) -> MeshBundle, for meshes made without gmsh
-DIRECT_BUILDERS: dict[str, Callable[..., Any]] = {"from_image": _build_image}
+DIRECT_BUILDERS: dict[str, Callable[..., Any]] = {
+    "from_image": _build_image,
+    "voxel_packing": _build_image,
+}
 
 #: type -> estimate(cfg) -> rough element count of the gmsh builder's mesh, before meshing
 ESTIMATES: dict[str, Callable[[Any], float]] = {

@@ -16,14 +16,18 @@ from mpi4py import MPI
 import numpy as np
 from dolfinx import mesh
 
-from sse_fem.config.geometry import FromImage
+from sse_fem.config.geometry import FromImage, VoxelPacking
 from sse_fem.errors import CaseError
 from sse_fem.geometry import check_element_count
 from sse_fem.mesh.bundle import MeshBundle
 
 
-def read_image(cfg: FromImage) -> np.ndarray:
-    """The label array with axes (x, y[, z])."""
+def read_image(cfg: FromImage | VoxelPacking) -> np.ndarray:
+    """The label array with axes (x, y[, z]) (generated for ``voxel_packing``)."""
+    if isinstance(cfg, VoxelPacking):
+        from sse_fem.geometry.voxel_packing import packed_labels
+
+        return packed_labels(cfg)
     p = Path(cfg.file)
     if not p.is_file():
         raise CaseError(f"image file {cfg.file!r} does not exist", "geometry.file")
@@ -51,7 +55,7 @@ def read_image(cfg: FromImage) -> np.ndarray:
     return arr
 
 
-def element_labels(cfg: FromImage) -> tuple[np.ndarray, float]:
+def element_labels(cfg: FromImage | VoxelPacking) -> tuple[np.ndarray, float]:
     """The labels per element (each voxel split ``subdivisions`` times along every axis) and
     the element edge [m]."""
     img, n = read_image(cfg), cfg.subdivisions
@@ -63,7 +67,7 @@ def element_labels(cfg: FromImage) -> tuple[np.ndarray, float]:
     return img, cfg.voxel_size / n
 
 
-def build(cfg: FromImage, comm: MPI.Comm) -> MeshBundle:
+def build(cfg: FromImage | VoxelPacking, comm: MPI.Comm) -> MeshBundle:
     """Mesh and tag the image (coordinates in metres)."""
     img, h = element_labels(cfg)
     dim = img.ndim

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from sse_fem.config.geometry import is_image
 from sse_fem.errors import CaseError
 from sse_fem.microstructure.connectivity import phase_connectivity
 from sse_fem.microstructure.convergence import LEVELS, Extrapolation, extrapolate
@@ -92,7 +93,7 @@ def particle_paths(
         except CaseError:  # nothing conducts it: no path
             networks.append([])
     geo = case.geometry
-    if geo is not None and geo.type == "from_image":
+    if is_image(geo):
         from sse_fem.geometry.from_image import element_labels
 
         labels, h = element_labels(geo)
@@ -125,7 +126,7 @@ def conductivity_image(case: Any, by_region: dict[str, float]) -> tuple[np.ndarr
     from sse_fem.geometry.from_image import element_labels
 
     geo = case.geometry
-    if geo is None or geo.type != "from_image":
+    if not is_image(geo):
         raise CaseError(
             "the finite-volume method works on voxel images (geometry.type: from_image); "
             "use --method fem for meshed microstructures",
@@ -152,7 +153,7 @@ def solve_tensor(
     details, conductivity image and its element edge (images), the fv solves (with the
     potentials when ``keep``)). ``periodic``: the image is one cell of a periodic medium;
     ``bundle``: the case's mesh, when built already (fem)."""
-    image = case.geometry is not None and case.geometry.type == "from_image"
+    image = is_image(case.geometry)
     if periodic and method != "fv":
         raise CaseError("--periodic works with --method fv (voxel images)", "--periodic")
     sigma, h = conductivity_image(case, by_region) if image or method == "fv" else (None, 0.0)
@@ -202,7 +203,7 @@ def homogenize(
     ``separator`` face through the ionic one (``particles``). Returns the summary."""
     from mpi4py import MPI
 
-    from sse_fem.runtime import now, provenance, versions
+    from sse_fem.runtime import now
 
     comm = comm or MPI.COMM_WORLD
     t0 = time.perf_counter()
@@ -216,7 +217,7 @@ def homogenize(
     }
     levels: list[np.ndarray] = []
     if converged:
-        if case.geometry is None or case.geometry.type != "from_image":
+        if not is_image(case.geometry):
             raise CaseError("--converged subdivides the voxels of an image", "geometry.type")
         for n in LEVELS[:-1]:
             geometry = case.geometry.model_copy(update={"subdivisions": n})
@@ -227,7 +228,7 @@ def homogenize(
         geometry = case.geometry.model_copy(update={"subdivisions": LEVELS[-1]})
         case = case.model_copy(update={"geometry": geometry})
     bundle, mesh_s = None, None
-    image = case.geometry is not None and case.geometry.type == "from_image"
+    image = is_image(case.geometry)
     if method == "fem" and not image:  # one mesh for the drives and the particle paths
         from sse_fem.microstructure.fem_tensor import tensor_mesh
 
@@ -242,7 +243,7 @@ def homogenize(
         details["mesh_s"] = mesh_s
     paths = particle_paths(case, bundle, collector, separator)
     details["outer_faces"] = "periodic" if periodic else "driven faces fixed, others insulated"
-    if case.geometry is not None and case.geometry.type == "from_image":
+    if is_image(case.geometry):
         details["subdivisions"] = case.geometry.subdivisions
     convergence = {}
     if converged:
@@ -300,16 +301,7 @@ def homogenize(
     if paths is not None:
         figures.update(paths.figures())
         details["particle_paths"] = {"collector": collector, "separator": separator}
-    summary = {
-        "case": case.case.name,
-        "status": "ok",
-        "ranks": comm.size,
-        "versions": versions(),
-        "provenance": {**provenance(None), "started": started, "finished": now()},
-        "homogenize": {**details, "tensor": tensor.tolist()},
-        "timings": {"total_s": time.perf_counter() - t0},
-        "outputs": {"homogenize": {k: _finite_or_none(v) for k, v in figures.items()}},
-    }
+    summary = _summary(case, comm, started, {**details, "tensor": tensor.tolist()}, figures, t0)
     if comm.rank == 0:
         outdir.mkdir(parents=True, exist_ok=True)
         with open(outdir / "effective_properties.csv", "w", newline="") as fh:
@@ -328,6 +320,75 @@ def homogenize(
                 _plot_current(sigma, s, h, path, carrier)
         (outdir / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain))
     return summary
+
+
+def homogenize_seeds(
+    case: Any, carrier: str, outdir: Path, seeds: int, comm: Any = None, **options: Any
+) -> dict[str, Any]:
+    """``homogenize`` for ``geometry.seed`` = seed, seed + 1, ... (``seeds`` of them) of a
+    generated microstructure, each into ``outdir/seed_<n>`` (pictures for the first only),
+    then their statistics: mean and standard deviation of every figure over the seeds and,
+    per axis, the percolation probability (share of seeds whose conducting phase connects
+    the two faces). ``seeds.csv``: one row per seed. Returns the summary (collective)."""
+    from mpi4py import MPI
+
+    from sse_fem.runtime import now
+
+    comm = comm or MPI.COMM_WORLD
+    if case.geometry is None or case.geometry.type == "from_image":
+        raise CaseError("--seeds needs a generated geometry (one with a seed)", "--seeds")
+    t0, started = time.perf_counter(), now()
+    first = case.geometry.seed
+    plots = options.pop("plots", True)
+    rows = []
+    for n in range(first, first + seeds):
+        one = case.model_copy(update={"geometry": case.geometry.model_copy(update={"seed": n})})
+        out = outdir / f"seed_{n}"
+        summary = homogenize(one, carrier, out, comm=comm, plots=plots and n == first, **options)
+        rows.append({"seed": n} | summary["outputs"]["homogenize"])
+    figures: dict[str, Any] = {"carrier": carrier, "seeds": seeds, "first_seed": first}
+    numeric = [
+        k
+        for k, v in rows[0].items()
+        if k != "seed" and isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
+    for key in numeric:
+        values = np.array([np.nan if r.get(key) is None else r[key] for r in rows], float)
+        figures[f"{key}_mean"] = float(np.nanmean(values)) if np.isfinite(values).any() else None
+        figures[f"{key}_std"] = float(np.nanstd(values)) if np.isfinite(values).any() else None
+    for axis in AXES[: case.dimension]:
+        key = f"percolating_fraction_{axis}"
+        if key in rows[0]:
+            figures[f"percolation_probability_{axis}"] = float(
+                np.mean([(r[key] or 0.0) > 0 for r in rows])
+            )
+    runs = {"seeds": [r["seed"] for r in rows], "runs": [f"seed_{r['seed']}" for r in rows]}
+    summary = _summary(case, comm, started, runs, figures, t0)
+    if comm.rank == 0:
+        with open(outdir / "seeds.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]), extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        (outdir / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain))
+    return summary
+
+
+def _summary(
+    case: Any, comm: Any, started: str, details: dict, figures: dict, t0: float
+) -> dict[str, Any]:
+    """The ``summary.json`` of a homogenisation: its details and figures (``outputs``)."""
+    from sse_fem.runtime import now, provenance, versions
+
+    return {
+        "case": case.case.name,
+        "status": "ok",
+        "ranks": comm.size,
+        "versions": versions(),
+        "provenance": {**provenance(None), "started": started, "finished": now()},
+        "homogenize": details,
+        "timings": {"total_s": time.perf_counter() - t0},
+        "outputs": {"homogenize": {k: _finite_or_none(v) for k, v in figures.items()}},
+    }
 
 
 def _write_convergence(path: Path, convergence: dict[str, Extrapolation]) -> None:
