@@ -343,3 +343,7 @@ def test_the_composite_cathode_readme_electronic_tensor(tmp_path):
     tensor = np.array(summary["homogenize"]["tensor"])
     off = np.abs(tensor - np.diag(np.diag(tensor))).max()
     assert 0.35 < off / np.diag(tensor).min() < 0.45
+    # the particle paths of the README
+    assert figures["particles"] == 66 and figures["particles_electronic_path"] == 29
+    assert figures["particle_volume_share_electronic_path"] == pytest.approx(0.7226, abs=5e-5)
+    assert figures["particle_volume_share_ionic_path"] == 1.0
