@@ -495,6 +495,10 @@ class VoxelPacking(GeometryBase):
         for name, size in (("width", self.width), ("thickness", self.thickness)):
             if size < 4 * self.voxel_size:
                 raise ValueError(f"{name} is less than 4 voxels")
+        box = min(self.width, self.thickness)
+        for name, ph in self.phases.items():
+            if 2 * (ph.radius + 3 * ph.radius_std) >= box:
+                raise ValueError(f"phases.{name}: particles as wide as the box; enlarge the box")
         return self
 
     @property

@@ -70,6 +70,8 @@ def test_inconsistent_phases_are_case_errors():
         )
     with pytest.raises(ValueError, match="matrix: 'a' is also a phase"):
         packing(phases={"a": {"volume_fraction": 0.4, "radius": "1 um"}}, matrix="a")
+    with pytest.raises(ValueError, match="phases.a: particles as wide as the box"):
+        packing(phases={"a": {"volume_fraction": 0.3, "radius": "10 um"}})
     with pytest.raises(CaseError, match="geometry.phases.a"):
         packed_labels(
             packing(phases={"a": {"volume_fraction": 0.4, "radius": "0.5 um"}}, max_particles=10)
