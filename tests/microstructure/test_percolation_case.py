@@ -38,3 +38,55 @@ def test_the_se_percolates_at_45_and_not_at_10_vol_percent(tmp_path):
     assert all(abs(10 * v - 0.418) < 2 * 0.012 for v in values)
     assert high["percolating_fraction_z_mean"] / high["volume_fraction_mean"] > 0.99
     assert high["particle_volume_share_electronic_path_mean"] < 0.2
+
+
+def test_the_seeds_option_of_the_command(tmp_path, capsys):
+    """`--seeds 3` on a small 2D packing: three runs, their table, the statistics; an image
+    (no seed) is refused."""
+    import json
+
+    import yaml
+
+    from sse_fem.cli import main
+    from sse_fem.errors import CaseError
+
+    case = {
+        "case": {"name": "pack"},
+        "geometry": {
+            "type": "voxel_packing",
+            "dimension": 2,
+            "width": "20 um",
+            "thickness": "20 um",
+            "voxel_size": "0.5 um",
+            "seed": 7,
+            "phases": {"se": {"volume_fraction": 0.5, "radius": "1.5 um"}},
+        },
+        "materials": {"pore": {"category": "solid_electrolyte", "ionic_conductivity": "1 S/m"}},
+        "regions": [
+            {"name": "se", "material": "Li6PS5Cl"},
+            {"name": "pores", "material": "pore", "carriers": []},
+        ],
+        "physics": {"conduction": {}},
+        "boundary_conditions": {
+            "conduction": [
+                {"name": "top", "type": "potential", "value": "10 mV"},
+                {"name": "bottom", "type": "ground"},
+            ]
+        },
+        "outputs": {"plots": False, "report": False},
+    }
+    path = tmp_path / "case.yaml"
+    path.write_text(yaml.safe_dump(case))
+    out = tmp_path / "out"
+    assert main(["homogenize", str(path), "--seeds", "3", "-q", "-o", str(out)]) == 0
+    with open(out / "seeds.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["seed"]) for r in rows] == [7, 8, 9]
+    figures = json.loads((out / "summary.json").read_text())["outputs"]["homogenize"]
+    values = [float(r["sigma_yy"]) for r in rows]
+    assert figures["sigma_yy_mean"] == pytest.approx(sum(values) / 3, rel=1e-12)
+    assert figures["seeds"] == 3 and 0 <= figures["percolation_probability_y"] <= 1
+    assert all((out / f"seed_{n}" / "summary.json").is_file() for n in (7, 8, 9))
+    image = load_case(CASES / "tomography_microstructure" / "case.yaml")
+    with pytest.raises(CaseError, match="--seeds needs a generated geometry"):
+        homogenize_seeds(image, "ionic", tmp_path / "img", 2)
