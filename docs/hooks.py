@@ -29,6 +29,7 @@ PHYSICS = ("conduction", "heat", "mechanics", "nernst_planck", "solid_diffusion"
 #: the picture of each case page (docs/images/cases/<case>.png): which output it is
 CASE_PICTURES = {
     "blocking_electrode_polarisation": "concentration_profile.png",
+    "cathode_percolation": "phi_ionic.png",
     "cathode_swelling_stress": "hydrostatic_stress.png",
     "composite_cathode_discharge": "stoichiometry.png",
     "composite_cathode_transport": "phi_ionic.png",
