@@ -306,7 +306,7 @@ def _cmd_homogenize(args: argparse.Namespace) -> int:
         "collector": args.collector,
         "separator": args.separator,
     }
-    if args.seeds > 1:
+    if args.seeds != 1:
         summary = homogenize_seeds(case, args.carrier, out, args.seeds, comm, **options)
     else:
         summary = homogenize(case, args.carrier, out, comm=comm, **options)

@@ -59,6 +59,10 @@ def read_gold(case_dir: str | Path) -> dict[str, dict[str, Any]]:
             )
         if ("rtol" in entry or "round_off" in entry) and not entry.get("note"):
             raise CaseError(f"{path}: a tolerance other than the default needs a note", where)
+        for key in ("rtol", "round_off"):
+            value = entry.get(key, 0.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise CaseError(f"{path}: {key} is a number >= 0, not {value!r}", where)
         if not all(isinstance(o, str) and "=" in o for o in entry.get("overrides", [])):
             raise CaseError(f"{path}: overrides are 'key.path=value' strings", where)
     return runs

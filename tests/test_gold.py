@@ -113,6 +113,10 @@ def test_a_broken_gold_file_is_a_one_line_error(tmp_path):
     (tmp_path / GOLD_FILE).write_text(json.dumps({"runs": {"case.yaml": {"rtol": 1e-4}}}))
     with pytest.raises(CaseError, match="needs a note"):
         read_gold(tmp_path)
+    noted = {"rtol": "1e-4", "note": "why"}
+    (tmp_path / GOLD_FILE).write_text(json.dumps({"runs": {"case.yaml": noted}}))
+    with pytest.raises(CaseError, match="rtol is a number >= 0, not '1e-4'"):
+        read_gold(tmp_path)
     (tmp_path / GOLD_FILE).write_text(json.dumps({"runs": {"other.yaml": {}}}))
     with pytest.raises(CaseError, match="no case file 'other.yaml'"):
         read_gold(tmp_path)

@@ -452,11 +452,12 @@ class FromImage(GeometryBase):
 
 class VoxelPacking(GeometryBase):
     """A voxel image of packed particles: spheres (disks) of the ``phases``, packed in a
-    periodic box by collective rearrangement as in composite cathodes (touching particles
-    overlap by ``contact_overlap`` of the smaller radius, like pressed particles), then
-    voxelised: a voxel takes the phase of a particle holding its centre (the first phase
-    listed where they overlap), else ``matrix``. Treated like a ``from_image`` image (labels 0:
-    matrix, 1, 2, ...: the phases in order), e.g. a dry-mixed cathode of NMC and SE particles
+    periodic box by collective rearrangement as in composite cathodes (particles of one phase
+    in contact joined by a neck of the radius of the lens two equal spheres overlapping by
+    ``contact_overlap`` of their radius would have, like pressed particles), then voxelised:
+    a voxel takes the phase of a particle holding its centre (the first phase listed where
+    they overlap), else ``matrix``. Treated like a ``from_image`` image (labels 0: matrix,
+    1, 2, ...: the phases in order), e.g. a dry-mixed cathode of NMC and SE particles
     with pores. Regions: the phase names and ``matrix``; faces ``x0 x1 y0 y1 [z0 z1]``.
     """
 

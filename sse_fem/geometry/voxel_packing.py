@@ -23,7 +23,7 @@ _MADE: dict[str, np.ndarray] = {}  # the last packing made in this process (read
 
 def packed_labels(cfg: VoxelPacking) -> np.ndarray:
     """The label image, axes (x, y[, z]): 0 matrix, k + 1 phase k (of ``cfg.phases``)."""
-    key = cfg.model_dump_json()
+    key = cfg.model_dump_json(exclude={"subdivisions", "mesh"})  # the same packing for all
     if key not in _MADE:
         image = _pack_and_voxelise(cfg)
         image.flags.writeable = False
@@ -55,9 +55,12 @@ def _pack_and_voxelise(cfg: VoxelPacking) -> np.ndarray:
         phase.append(np.full(r.size, k))
     try:
         p = packing.pack(np.concatenate(radii), np.concatenate(phase), box, rng, cfg.min_gap)
+        reach = cfg.min_gap * float(p.radii.max())
+        inside = np.mod(p.centres, box)
+        inside[inside >= box] = 0.0  # a tiny negative coordinate wraps to the box length
+        ij, d, dist = packing._pairs(inside, p.radii, box, reach)
     except ValueError as err:
         raise CaseError(str(err), "geometry") from None
-    ij, d, dist = packing._pairs(p.centres, p.radii, box, cfg.min_gap * float(p.radii.max()))
     small = np.minimum(p.radii[ij[:, 0]], p.radii[ij[:, 1]])
     gap = dist - p.radii[ij[:, 0]] - p.radii[ij[:, 1]]
     contact = (gap < cfg.min_gap * small) & (p.phase[ij[:, 0]] == p.phase[ij[:, 1]])
@@ -85,5 +88,6 @@ def _fill(
     length2 = float(axis @ axis)
     t = np.clip(rel @ axis / length2, 0.0, 1.0) if length2 > 0 else 0.0
     near = np.linalg.norm(rel - np.multiply.outer(t, axis), axis=-1) <= radius
-    index = np.ix_(*(np.arange(a, b) % n for a, b, n in zip(lo, hi, labels.shape, strict=True)))
-    labels[index] = np.where(near, value, labels[index])
+    # only the voxels inside: a window wider than the box visits some voxels twice
+    hit = np.nonzero(near)
+    labels[tuple((a + h) % n for a, h, n in zip(lo, hit, labels.shape, strict=True))] = value

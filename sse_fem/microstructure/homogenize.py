@@ -327,9 +327,11 @@ def homogenize_seeds(
 ) -> dict[str, Any]:
     """``homogenize`` for ``geometry.seed`` = seed, seed + 1, ... (``seeds`` of them) of a
     generated microstructure, each into ``outdir/seed_<n>`` (pictures for the first only),
-    then their statistics: mean and standard deviation of every figure over the seeds and,
-    per axis, the percolation probability (share of seeds whose conducting phase connects
-    the two faces). ``seeds.csv``: one row per seed. Returns the summary (collective)."""
+    then their statistics: mean and sample standard deviation of every figure over the seeds
+    (over the seeds where it is finite, their count in ``<figure>_finite_seeds`` when some
+    are not) and, per axis, the percolation probability (share of seeds whose conducting
+    phase connects the two faces). ``seeds.csv``: one row per seed. Returns the summary
+    (collective)."""
     from mpi4py import MPI
 
     from sse_fem.runtime import now
@@ -337,6 +339,8 @@ def homogenize_seeds(
     comm = comm or MPI.COMM_WORLD
     if case.geometry is None or case.geometry.type == "from_image":
         raise CaseError("--seeds needs a generated geometry (one with a seed)", "--seeds")
+    if seeds < 1:
+        raise CaseError(f"--seeds {seeds}; give 1 or more", "--seeds")
     t0, started = time.perf_counter(), now()
     first = case.geometry.seed
     plots = options.pop("plots", True)
@@ -347,26 +351,31 @@ def homogenize_seeds(
         summary = homogenize(one, carrier, out, comm=comm, plots=plots and n == first, **options)
         rows.append({"seed": n} | summary["outputs"]["homogenize"])
     figures: dict[str, Any] = {"carrier": carrier, "seeds": seeds, "first_seed": first}
-    numeric = [
-        k
-        for k, v in rows[0].items()
-        if k != "seed" and isinstance(v, (int, float)) and not isinstance(v, bool)
-    ]
-    for key in numeric:
-        values = np.array([np.nan if r.get(key) is None else r[key] for r in rows], float)
-        figures[f"{key}_mean"] = float(np.nanmean(values)) if np.isfinite(values).any() else None
-        figures[f"{key}_std"] = float(np.nanstd(values)) if np.isfinite(values).any() else None
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    for key in keys:
+        values = [r.get(key) for r in rows]
+        if key == "seed" or not any(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+        ):
+            continue
+        finite = np.array([v for v in values if v is not None and np.isfinite(v)], float)
+        # sample standard deviation; a seed without a finite value (no conducting path) is
+        # left out and counted
+        figures[f"{key}_mean"] = float(finite.mean()) if finite.size else None
+        figures[f"{key}_std"] = float(finite.std(ddof=1)) if finite.size > 1 else None
+        if finite.size < len(rows):
+            figures[f"{key}_finite_seeds"] = int(finite.size)
     for axis in AXES[: case.dimension]:
         key = f"percolating_fraction_{axis}"
-        if key in rows[0]:
+        if any(key in r for r in rows):
             figures[f"percolation_probability_{axis}"] = float(
-                np.mean([(r[key] or 0.0) > 0 for r in rows])
+                np.mean([(r.get(key) or 0.0) > 0 for r in rows])
             )
     runs = {"seeds": [r["seed"] for r in rows], "runs": [f"seed_{r['seed']}" for r in rows]}
     summary = _summary(case, comm, started, runs, figures, t0)
     if comm.rank == 0:
         with open(outdir / "seeds.csv", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]), extrasaction="ignore")
+            writer = csv.DictWriter(fh, fieldnames=keys)
             writer.writeheader()
             writer.writerows(rows)
         (outdir / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain))

@@ -76,3 +76,16 @@ def test_inconsistent_phases_are_case_errors():
         packed_labels(
             packing(phases={"a": {"volume_fraction": 0.4, "radius": "0.5 um"}}, max_particles=10)
         )
+
+
+def test_a_ball_wider_than_half_the_box_wraps_without_losing_voxels():
+    """Voxels the window visits twice are set once, from the ball (the periodic distance)."""
+    from sse_fem.geometry.voxel_packing import _fill
+
+    labels = np.zeros((20, 20), dtype=np.uint8)
+    centre, r = np.array([10.0, 10.5]), 9.5
+    _fill(labels, 1, centre, r, np.zeros(2))
+    grid = np.stack(np.meshgrid(np.arange(20) + 0.5, np.arange(20) + 0.5, indexing="ij"), -1)
+    d = grid - centre
+    d -= 20 * np.round(d / 20)
+    assert np.array_equal(labels == 1, np.linalg.norm(d, axis=-1) <= r)

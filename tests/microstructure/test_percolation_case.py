@@ -32,10 +32,10 @@ def test_the_se_percolates_at_45_and_not_at_10_vol_percent(tmp_path):
     high, rows = scan(tmp_path, 0.45)
     assert high["percolation_probability_z"] == 1.0
     assert [int(r["seed"]) for r in rows] == [1, 2]
-    # seed by seed as in the README's scan (S/m), inside its mean +- 2 std of 0.418 +- 0.012
+    # seed by seed as in the README's scan (S/m), inside its mean +- 2 std of 0.418 +- 0.013
     values = [float(r["sigma_zz"]) for r in rows]
     assert values == pytest.approx([0.04146816, 0.03946116], rel=1e-6)
-    assert all(abs(10 * v - 0.418) < 2 * 0.012 for v in values)
+    assert all(abs(10 * v - 0.418) < 2 * 0.013 for v in values)
     assert high["percolating_fraction_z_mean"] / high["volume_fraction_mean"] > 0.99
     assert high["particle_volume_share_electronic_path_mean"] < 0.2
 
@@ -44,6 +44,7 @@ def test_the_seeds_option_of_the_command(tmp_path, capsys):
     """`--seeds 3` on a small 2D packing: three runs, their table, the statistics; an image
     (no seed) is refused."""
     import json
+    import statistics
 
     import yaml
 
@@ -85,6 +86,7 @@ def test_the_seeds_option_of_the_command(tmp_path, capsys):
     figures = json.loads((out / "summary.json").read_text())["outputs"]["homogenize"]
     values = [float(r["sigma_yy"]) for r in rows]
     assert figures["sigma_yy_mean"] == pytest.approx(sum(values) / 3, rel=1e-12)
+    assert figures["sigma_yy_std"] == pytest.approx(statistics.stdev(values), rel=1e-12)
     assert figures["seeds"] == 3 and 0 <= figures["percolation_probability_y"] <= 1
     assert all((out / f"seed_{n}" / "summary.json").is_file() for n in (7, 8, 9))
     image = load_case(CASES / "tomography_microstructure" / "case.yaml")
