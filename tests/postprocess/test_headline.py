@@ -62,6 +62,28 @@ def test_headline_takes_each_physics_figures_in_display_units():
     assert "peak temperature rise" in format_table([summary], ["run"])
 
 
+def test_headline_shows_seed_statistics_and_particle_paths():
+    outputs = {
+        "seeds": 6,
+        "sigma_zz_mean": 0.0059,
+        "sigma_zz_std": 0.0012,
+        "percolation_probability_z": 0.5,
+        "particles": 12,
+        "particle_volume_share_both_paths": 0.72,
+        "particle_volume_share_missing_a_path": 0.28,
+    }
+    rows = {
+        label: (value, unit)
+        for label, value, unit in headline({"outputs": {"homogenize": outputs}})
+    }
+    assert rows["effective conductivity zz, mean"] == (0.0059, "S/m")
+    assert rows["effective conductivity zz, std"] == (0.0012, "S/m")
+    assert rows["percolation probability z"] == (0.5, "")
+    assert rows["seeds"] == (6.0, "") and rows["particles (connected pieces)"] == (12.0, "")
+    assert rows["particle volume with both_paths"] == pytest.approx((72.0, "%"))
+    assert "effective conductivity zz" not in rows  # a mean is not a single value
+
+
 def test_reproduce_reruns_the_recorded_case_and_compares(tmp_path, capsys):
     out = _run(tmp_path, "run", quiet=True)
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
