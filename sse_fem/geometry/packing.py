@@ -105,7 +105,7 @@ def sample_radii(
     return radii * (target_volume / ball_volume(radii, dim).sum()) ** (1.0 / dim)
 
 
-def _pairs(x: np.ndarray, r: np.ndarray, box: np.ndarray, reach: float):
+def pairs(x: np.ndarray, r: np.ndarray, box: np.ndarray, reach: float):
     """Pairs (i, j), min-image vectors i->j and distances for centres closer than r_i+r_j+reach."""
     tree = cKDTree(x, boxsize=box)
     ij = tree.query_pairs(2 * r.max() + reach, output_type="ndarray")
@@ -171,7 +171,7 @@ def pack(
     dim = box.size
     x = _sequential(radii, box, rng, clearance)
     rmin = radii.min()
-    ij, _, dist = _pairs(x, radii, box, 0.0)
+    ij, _, dist = pairs(x, radii, box, 0.0)
     if ij.size == 0:
         return Packing(x, radii.copy(), phase.copy(), box, iterations=0)
     n_grow = max_iter // 4
@@ -180,7 +180,7 @@ def pack(
     for it in range(1, max_iter + 1):
         scale = min(1.0, 0.5 + 0.5 * it / n_grow)
         r = radii * scale
-        ij, d, dist = _pairs(x, r, box, 0.0)
+        ij, d, dist = pairs(x, r, box, 0.0)
         ov = r[ij[:, 0]] + r[ij[:, 1]] - dist
         if scale == 1.0 and (ov.size == 0 or ov.max() < tol * rmin):
             break
@@ -216,7 +216,7 @@ def make_meshable(p: Packing, overlap: float, min_gap: float, max_iter: int = 50
     lo_tol = 0.02 * min(overlap, min_gap) * r.min()
     mid = 0.5 * (min_gap - overlap)
     for _ in range(max_iter):
-        ij, d, dist = _pairs(x, r, box, min_gap * r.max())
+        ij, d, dist = pairs(x, r, box, min_gap * r.max())
         s = r[ij[:, 0]] + r[ij[:, 1]]
         rm = np.minimum(r[ij[:, 0]], r[ij[:, 1]])
         gap = (dist - s) / rm
@@ -260,7 +260,7 @@ def exact_fraction(p: Packing, phases: list[int] | None = None) -> float:
     """
     sel = np.ones(p.radii.size, bool) if phases is None else np.isin(p.phase, phases)
     vol = ball_volume(p.radii[sel], p.dim).sum()
-    ij, _, dist = _pairs(p.centres, p.radii, p.box, 0.0)
+    ij, _, dist = pairs(p.centres, p.radii, p.box, 0.0)
     both = sel[ij[:, 0]] & sel[ij[:, 1]]
     vol -= lens_volume(p.radii[ij[both, 0]], p.radii[ij[both, 1]], dist[both], p.dim).sum()
     return float(vol / np.prod(p.box))

@@ -58,7 +58,7 @@ def _pack_and_voxelise(cfg: VoxelPacking) -> np.ndarray:
         reach = cfg.min_gap * float(p.radii.max())
         inside = np.mod(p.centres, box)
         inside[inside >= box] = 0.0  # a tiny negative coordinate wraps to the box length
-        ij, d, dist = packing._pairs(inside, p.radii, box, reach)
+        ij, d, dist = packing.pairs(inside, p.radii, box, reach)
     except ValueError as err:
         raise CaseError(str(err), "geometry") from None
     small = np.minimum(p.radii[ij[:, 0]], p.radii[ij[:, 1]])

@@ -30,7 +30,7 @@ def test_fraction_within_one_percent(dim: int, phi: float, seed: int) -> None:
 def test_lognormal_and_neck_policy() -> None:
     p = _packed(3, 0.5, 3, "lognormal")
     assert abs(packing.exact_fraction(p) - 0.5) < 0.01
-    ij, _, dist = packing._pairs(p.centres, p.radii, p.box, 0.1 * p.radii.max())
+    ij, _, dist = packing.pairs(p.centres, p.radii, p.box, 0.1 * p.radii.max())
     rm = np.minimum(p.radii[ij[:, 0]], p.radii[ij[:, 1]])
     gap = (dist - p.radii[ij[:, 0]] - p.radii[ij[:, 1]]) / rm
     assert not np.any((gap > -0.049) & (gap < 0.049))  # contact (neck) or clear gap
