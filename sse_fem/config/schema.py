@@ -292,9 +292,57 @@ class FixedCharge(Strict):
         return self
 
 
+class SaltPropertyExpression(Strict):
+    """A property of a binary salt as an expression of its concentration ``c`` (in
+    ``concentration_unit``), e.g. ``{expression: '0.05*c*exp(-0.6*c)', unit: S/m,
+    concentration_unit: mol/L}`` (``sse_fem.expressions``: arithmetic and exp, log, sqrt,
+    tanh, ...; nothing else)."""
+
+    #: the property as an expression of c
+    expression: str = Field(min_length=1, max_length=1000)
+    #: the unit the expression's value is in (e.g. S/m, m^2/s; 1 for dimensionless)
+    unit: str = "1"
+    #: the unit c is given in
+    concentration_unit: str = "mol/m^3"
+
+
+def SaltProperty(dimension: str):  # noqa: N802 - reads as a type in models
+    """A salt property: one value (with its unit), or an expression of the concentration."""
+    return Positive(dimension) | SaltPropertyExpression
+
+
+class ConcentratedSalt(Strict):
+    """A binary salt (one cation, one anion) transported by concentrated-solution theory
+    (Newman) in electroneutral regions: the salt concentration c evolves by
+
+        dc/dt = div(D grad c) - i . grad t+ / (z+ nu+ F),
+        i = -kappa grad Phi + kappa nu RT (1 + dln f/dln c) t- / (z+ nu+ F) grad ln c,
+
+    with Phi the potential of a reference electrode of the cation's metal, conductivity
+    kappa, salt diffusivity D, cation transference number t+ = 1 - t- and thermodynamic
+    factor 1 + dln f/dln c, each one value or an expression of c."""
+
+    #: the salt's cation (a species of physics.nernst_planck)
+    cation: str
+    #: the salt's anion (a species of physics.nernst_planck)
+    anion: str
+    #: electroneutral regions where these properties apply; default every electroneutral
+    #: region of the two ions
+    regions: list[str] | None = Field(default=None, min_length=1)
+    #: kappa [S/m]
+    conductivity: SaltProperty("conductivity")
+    #: D [m^2/s], the salt's chemical diffusivity
+    diffusivity: SaltProperty("diffusivity")
+    #: t+ [-], the cation's transference number (may be negative in concentrated salts)
+    transference_number: float | SaltPropertyExpression
+    #: 1 + dln f/dln c [-] (> 0); 1: an ideal solution
+    thermodynamic_factor: Positive("dimensionless") | SaltPropertyExpression = 1.0
+
+
 class NernstPlanckPhysics(Strict):
     """Nernst-Planck transport of every mobile ion with Poisson's equation for the potential
-    (``sse_fem.physics.nernst_planck``): space charge is resolved."""
+    (``sse_fem.physics.nernst_planck``): space charge is resolved, except in electroneutral
+    regions."""
 
     #: regions where the potential is solved; default every region
     regions: list[str] | None = Field(default=None, min_length=1)
@@ -302,6 +350,15 @@ class NernstPlanckPhysics(Strict):
     species: list[Species] = Field(min_length=1)
     #: immobile background charges; default none
     fixed_charge: list[FixedCharge] = Field(default_factory=list)
+    #: regions solved in the electroneutral limit (lambda_D -> 0): Poisson's equation is
+    #: replaced by local electroneutrality, so a single mobile ion on a fixed background
+    #: conducts Ohmically (sigma = z^2 F^2 D c / RT) and a salt polarises by concentration
+    #: without double layers; beside a resolved region they embed a thin space-charge layer
+    #: in an Ohmic bulk (potential and ionic current continuous). Default none
+    electroneutral_regions: list[str] = Field(default_factory=list)
+    #: concentrated-solution properties of a binary salt in electroneutral regions; default
+    #: none (each ion moves by its own diffusivity: the dilute limit)
+    salt: ConcentratedSalt | None = None
 
 
 class PhysicsBlock(Strict):
@@ -1129,8 +1186,9 @@ def _check_nernst_planck(case: Case) -> None:
     path = "physics.nernst_planck"
     if case.physics.conduction is not None:
         raise CaseError(
-            "nernst_planck and conduction in one case (a resolved layer in an Ohmic bulk) is "
-            "not available yet: solve the electrolyte with one of them",
+            "nernst_planck and conduction in one case is not available: for a resolved "
+            "layer in an Ohmic bulk, list the bulk in physics.nernst_planck."
+            "electroneutral_regions (solved Ohmically there)",
             "physics",
         )
     _known_regions(case, np_.regions or [], f"{path}.regions")
@@ -1155,7 +1213,16 @@ def _check_nernst_planck(case: Case) -> None:
                 )
     for k, fc in enumerate(np_.fixed_charge):
         _known_regions(case, fc.regions, f"{path}.fixed_charge[{k}].regions")
+    _known_regions(case, np_.electroneutral_regions, f"{path}.electroneutral_regions")
+    outside = sorted(set(np_.electroneutral_regions) - domain)
+    if outside:
+        raise CaseError(
+            f"{outside} are outside the potential's regions {sorted(domain)}",
+            f"{path}.electroneutral_regions",
+        )
     names = [sp.name for sp in np_.species]
+    if np_.salt is not None:
+        _check_salt(np_, domain, f"{path}.salt")
     bcs = case.boundary_conditions.nernst_planck
     for k, bc in enumerate(bcs):
         if bc.electrode is not None and bc.electrode.reacting_ion not in names:
@@ -1193,6 +1260,66 @@ def _check_nernst_planck(case: Case) -> None:
         raise CaseError("a protocol needs mode: transient", "time.mode")
 
 
+def _check_salt(np_: NernstPlanckPhysics, domain: set[str], path: str) -> None:
+    """The salt's ions are species of opposite charge that share its regions, which are
+    electroneutral and hold no other mobile ion or fixed charge."""
+    salt = np_.salt
+    assert salt is not None
+    by_name = {sp.name: sp for sp in np_.species}
+    names = list(by_name)
+    for key in ("cation", "anion"):
+        if getattr(salt, key) not in by_name:
+            raise CaseError(
+                f"{getattr(salt, key)!r} is not a species; species: {names}", f"{path}.{key}"
+            )
+    cation, anion = by_name[salt.cation], by_name[salt.anion]
+    if cation.charge_number <= 0 or anion.charge_number >= 0:
+        raise CaseError(
+            f"the cation needs z > 0 and the anion z < 0 (got {cation.charge_number} and "
+            f"{anion.charge_number})",
+            path,
+        )
+    neutral = set(np_.electroneutral_regions)
+    both = set(cation.regions or domain) & set(anion.regions or domain)
+    regions = set(salt.regions) if salt.regions is not None else both & neutral
+    if not regions:
+        raise CaseError(
+            "no electroneutral region holds both ions: list the salt's regions in "
+            "physics.nernst_planck.electroneutral_regions (concentrated-solution theory "
+            "assumes electroneutrality)",
+            f"{path}.regions",
+        )
+    for region in sorted(regions):
+        if region not in neutral:
+            raise CaseError(
+                f"{region!r} is not electroneutral: concentrated-solution theory holds where "
+                "the solution is neutral; add it to electroneutral_regions",
+                f"{path}.regions",
+            )
+        if region not in both:
+            raise CaseError(
+                f"{salt.cation} and {salt.anion} do not both move in {region!r}", f"{path}.regions"
+            )
+        others = [
+            sp.name
+            for sp in np_.species
+            if sp.name not in (salt.cation, salt.anion) and region in (sp.regions or domain)
+        ]
+        if others or any(region in fc.regions for fc in np_.fixed_charge):
+            raise CaseError(
+                f"{region!r} holds {others or 'a fixed charge'} besides the salt: "
+                "concentrated-solution theory here is for a binary salt alone",
+                f"{path}.regions",
+            )
+        for sp in (cation, anion):
+            if sp.value("max_concentration", region) is not None:
+                raise CaseError(
+                    f"{sp.name} has a lattice saturation in {region!r}: the salt's activity "
+                    "is its thermodynamic factor; drop max_concentration there",
+                    f"{path}.regions",
+                )
+
+
 def smallest_debye_length(case: Case) -> float:
     """The smallest Debye length [m] of the regions of physics.nernst_planck, from the
     species' initial concentrations, the materials' relative_permittivity and
@@ -1208,6 +1335,8 @@ def smallest_debye_length(case: Case) -> float:
     paths = {r.name: f"materials.{r.material}" for r in case.regions}
     lengths = []
     for region in domain:
+        if region in np_.electroneutral_regions:
+            continue
         strength = sum(
             sp.charge_number**2 * float(sp.value("initial_concentration", region) or 0.0)
             for sp in np_.species
@@ -1221,7 +1350,8 @@ def smallest_debye_length(case: Case) -> float:
             lengths.append(math.sqrt(eps * rt / (96485.33212**2 * strength)))
     if not lengths:
         raise CaseError(
-            "no region of physics.nernst_planck has mobile ions: no Debye length",
+            "no resolved (not electroneutral) region of physics.nernst_planck has mobile "
+            "ions: no Debye length",
             "physics.nernst_planck.species",
         )
     return min(lengths)

@@ -41,8 +41,10 @@ def pnp_case_1d(
     fixed_charge: list[dict] | None = None,
     time: dict | None = None,
     dimension: int = 1,
+    options: dict | None = None,
 ):
-    """One electrolyte layer of ``thickness`` [m] (a square in 2D) with Nernst-Planck/Poisson."""
+    """One electrolyte layer of ``thickness`` [m] (a square in 2D) with Nernst-Planck/Poisson
+    (``options``: more keys of its physics block)."""
     geometry = {
         "type": "layered_cell",
         "dimension": dimension,
@@ -59,7 +61,11 @@ def pnp_case_1d(
         "materials": {"el": {"category": "solid_electrolyte", "relative_permittivity": eps_r}},
         "regions": [{"name": "electrolyte", "material": "el"}],
         "physics": {
-            "nernst_planck": {"species": ions, "fixed_charge": fixed_charge or []},
+            "nernst_planck": {
+                "species": ions,
+                "fixed_charge": fixed_charge or [],
+                **(options or {}),
+            },
         },
         "boundary_conditions": {"nernst_planck": boundaries},
         "outputs": {"plots": False, "fields": False},

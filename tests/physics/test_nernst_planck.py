@@ -97,7 +97,7 @@ def edited(path: str, value) -> dict:
             "reference",
         ),
         ("physics.nernst_planck.regions", ["separator"], "regions", "not a region"),
-        ("physics.conduction", {}, "physics", "not available yet"),
+        ("physics.conduction", {}, "physics", "electroneutral_regions"),
         ("boundary_conditions.nernst_planck.0.potential", "terminal", "time.protocol", "needs"),
     ],
 )

@@ -17,6 +17,22 @@ and t_ref = L^2 / D_max, so that the Jacobian's entries are O(1) at lambda_D / L
 condition keeps its initial amount (a Lagrange multiplier per ion: blocking walls leave its
 level undetermined otherwise).
 
+Electroneutral regions (``electroneutral_regions``, the limit lambda_D -> 0): eps_r is 0
+there, so Poisson's equation keeps only its charge, integrated with vertex quadrature (a
+lumped mass): every vertex inside is neutral, sum_i z_i c_i + z_fix c_fix = 0, and the
+potential follows from the ions' transport. A single mobile ion on a fixed background then
+conducts Ohmically (c = c_fix, N = -D c grad phi / V_T), a binary salt polarises by
+concentration without double layers (Newman's electroneutral transport), by each ion's own
+diffusivity (dilute) or by concentrated-solution theory (``salt``: kappa, D, t+ and the
+thermodynamic factor as functions of c, ``sse_fem.physics.nernst_planck.salt``). Beside a
+resolved region, the potential and each ion's electrochemical potential are continuous
+(shared P1 unknowns) and so is the ionic current (the weak form's flux): a thin resolved
+layer embedded in an Ohmic bulk. The resolved side's displacement eps E at the border is
+taken up by the electroneutral side's first vertices (cells of size h) as a surface charge:
+their concentrations differ from neutral by (lambda_D / h)(lambda_D E / V_T), negligible
+where the border lies in the resolved layer's bulk. Electrodes on electroneutral regions
+have no compact (Stern) layer.
+
 Boundary conditions (``boundary_conditions.nernst_planck``): a potential (fixed, or
 ``terminal`` driven by voltage steps), a concentration (reservoir) or a molar flux per ion;
 walls without a concentration or flux block the ion, walls without a potential carry no
@@ -46,6 +62,7 @@ from sse_fem.physics.kinetics import FARADAY, GAS_CONSTANT
 from sse_fem.physics.nernst_planck.conditions import PotentialCondition
 from sse_fem.physics.nernst_planck.electrodes import Electrode, build_electrode
 from sse_fem.physics.nernst_planck.outputs import NernstPlanckOutputs
+from sse_fem.physics.nernst_planck.salt import Salt, build_salt
 from sse_fem.physics.nernst_planck.species import MobileIon, Phase, species_slug
 from sse_fem.physics.stress_drift import HydrostaticStress
 from sse_fem.physics.transient import hold_initial_state
@@ -91,6 +108,8 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         msh = bundle.mesh
         self.regions = tuple(self.cfg.regions or [r.name for r in case.regions])
         self.tags = tuple(bundle.regions[r] for r in self.regions)
+        self.neutral = tuple(self.cfg.electroneutral_regions)
+        self.neutral_tags = tuple(bundle.regions[r] for r in self.neutral)
         self.sub = bundle.submesh(self.regions)
         V = fem.functionspace(self.sub.mesh, ("Lagrange", 1))
         t0 = case.case.temperature
@@ -109,6 +128,16 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         self.c_ref.value = c_ref
         for ion in self.ions:
             self._initial_variable(problem, ion)
+        self.salt: Salt | None = None
+        if self.cfg.salt is not None:
+            self.salt = build_salt(
+                self.cfg.salt,
+                self.ions,
+                self.neutral,
+                bundle.regions,
+                msh,
+                "physics.nernst_planck.salt",
+            )
         self.debye_lengths = self._debye_lengths(t0)
         self.stress: HydrostaticStress | None = None
         if any(p.omega != 0 for ion in self.ions for p in ion.phases.values()):
@@ -120,7 +149,11 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
                 self.sub.cell_map,
                 "physics.nernst_planck.species",
             )
-        length = min(self.debye_lengths.values())
+        length = (
+            min(self.debye_lengths.values())
+            if self.debye_lengths
+            else self._smallest_cell(problem)  # electroneutral throughout
+        )
         d_max = max(p.diffusivity for ion in self.ions for p in ion.phases.values())
         dim = bundle.dim
         # Poisson / (F c_ref L^d), transport / (c_ref L^d / t_ref), t_ref = L^2 / D_max
@@ -175,8 +208,19 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         """The ion's concentration [mol/m^3] at history ``level`` (0: now)."""
         return ion.concentration(problem.state(f"u_{ion.slug}", level), self.rt(problem))
 
+    def _smallest_cell(self, problem: Problem) -> float:
+        """The smallest cell diameter [m] of the module's regions (collective)."""
+        from dolfinx.cpp.mesh import h
+
+        bundle = problem.bundle
+        tdim = bundle.dim
+        cells = np.flatnonzero(np.isin(bundle.cell_region_tags(), self.tags)).astype(np.int32)
+        local = float(h(bundle.mesh._cpp_object, tdim, cells).min(initial=np.inf))
+        return problem.comm.allreduce(local, op=MPI.MIN)
+
     def _material_fields(self, problem: Problem) -> None:
-        """eps_r [-] and the fixed charge z_fix c_fix [mol/m^3] per parent cell (DG0)."""
+        """eps_r [-] and the fixed charge z_fix c_fix [mol/m^3] per parent cell (DG0); eps_r
+        is 0 in electroneutral regions (Poisson's equation leaves only the charge there)."""
         bundle = problem.bundle
         Q = fem.functionspace(bundle.mesh, ("DG", 0))
         self.eps_r = fem.Function(Q, name="relative_permittivity")
@@ -187,7 +231,8 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         for region in self.regions:
             eps = problem.materials[region].require("relative_permittivity", paths[region])
             self.permittivity[region] = eps
-            self.eps_r.x.array[tag_of == bundle.regions[region]] = eps
+            neutral = region in self.cfg.electroneutral_regions
+            self.eps_r.x.array[tag_of == bundle.regions[region]] = 0.0 if neutral else eps
         self.fixed_charge = dict.fromkeys(self.regions, 0.0)
         for fc in self.cfg.fixed_charge:
             for region in fc.regions:
@@ -264,6 +309,8 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         """lambda_D = sqrt(eps RT / (F^2 sum z_i^2 c_i0)) [m] per region with mobile ions."""
         out = {}
         for region in self.regions:
+            if region in self.neutral:
+                continue
             strength = sum(
                 float(ion.z.value) ** 2 * ion.phases[region].initial
                 for ion in self.ions
@@ -290,7 +337,12 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         ion = next(i for i in self.ions if i.name == b.electrode.reacting_ion)
         region = self._boundary_region(problem, b.name, ion.regions, path)
         ds = problem.bundle.boundary_part(b.name, (region,))
-        return build_electrode(problem, self.name, b.name, b.electrode, ion, region, self.sub, ds)
+        electrode = build_electrode(
+            problem, self.name, b.name, b.electrode, ion, region, self.sub, ds
+        )
+        if region in self.neutral:  # no diffuse layer to hold a compact layer's charge
+            electrode.stern.value = 0.0
+        return electrode
 
     # --- forms ---------------------------------------------------------------------------
     def residual(self, problem: Problem) -> ufl.Form:
@@ -302,23 +354,42 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         eps_over_fc = VACUUM_PERMITTIVITY / (FARADAY * self.c_ref)
         poisson = eps_over_fc * self.eps_r * ufl.inner(ufl.grad(phi), ufl.grad(w)) * dx(
             self.tags
-        ) - self.fixed / self.c_ref * w * dx(self.tags)
+        ) - self._charge(problem, self.fixed / self.c_ref * w, self.tags)
         for name in problem.provided("charge_density."):
             q = problem.require(name, self.name)
             poisson -= q() / (FARADAY * self.c_ref) * w * q.measure
         transport = 0
+        drives = {}
+        for ion in self.ions:
+            drive = ufl.grad(ion.u - ion.mu0 / rt) + ion.z * ufl.grad(phi) / v_t
+            if self.stress is not None:  # mu - Omega sigma_h: ions drift into tension
+                drive += self.stress.drift(ion.omega, rt)
+            drives[ion.slug] = drive
+        salt_fluxes = self._salt_fluxes(problem, drives)
+        current: ufl.Form | int = 0
         for ion in self.ions:
             u, v = ion.u, problem.test(f"u_{ion.slug}")
             c = ion.concentration(u, rt)
-            poisson -= ion.z * c / self.c_ref * w * dx(ion.tags)
+            poisson -= self._charge(problem, ion.z * c / self.c_ref * w, ion.tags)
             rate = problem.ddt(partial(self.concentration_at, problem, ion))
-            drive = ufl.grad(u - ion.mu0 / rt) + ion.z * ufl.grad(phi) / v_t
-            if self.stress is not None:  # mu - Omega sigma_h: ions drift into tension
-                drive += self.stress.drift(ion.omega, rt)
-            evolving = (
-                rate / self.c_ref * v
-                + ion.diffusivity * ion.mobility(c) / self.c_ref * ufl.inner(drive, ufl.grad(v))
-            ) * dx(ion.tags)
+            dilute = tuple(t for t in ion.tags if t not in salt_fluxes)
+            flux = ion.diffusivity * ion.mobility(c) * drives[ion.slug]
+            evolving = rate / self.c_ref * v * dx(ion.tags)
+            if dilute:
+                evolving += ufl.inner(flux, ufl.grad(v)) / self.c_ref * dx(dilute)
+            for tag, fluxes in salt_fluxes.items():
+                if ion.slug in fluxes:
+                    evolving += ufl.inner(fluxes[ion.slug], ufl.grad(v)) / self.c_ref * dx(tag)
+            # initial state of a transient run, ions held: electroneutral regions carry the
+            # current div(sum z N) = 0 (Poisson leaves their potential undetermined)
+            neutral = tuple(t for t in dilute if t in self.neutral_tags)
+            if neutral and problem.transient:
+                current += ion.z * ufl.inner(flux, ufl.grad(w)) / self.c_ref * dx(neutral)
+            for tag, fluxes in salt_fluxes.items():
+                if ion.slug in fluxes and problem.transient:
+                    current += (
+                        ion.z * ufl.inner(fluxes[ion.slug], ufl.grad(w)) / self.c_ref * dx(tag)
+                    )
             for b in problem.case.boundary_conditions.nernst_planck:
                 if ion.name in b.flux:
                     flux = fem.Constant(bundle.mesh, b.flux[ion.name])
@@ -346,9 +417,41 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         return (
             self._stress_projection(problem)
             + self.poisson_scale * poisson
-            + self.transport_scale * transport
+            + self.transport_scale * (transport + problem.initial * current)
             + sum(self._terminal_row(problem, e) for e in self.electrodes if e.name is not None)
         )
+
+    def _charge(
+        self, problem: Problem, density: ufl.core.expr.Expr, tags: tuple[int, ...]
+    ) -> ufl.Form | int:
+        """The integral of a charge term over ``tags``: vertex quadrature in electroneutral
+        regions (a lumped mass, so every vertex inside them is neutral)."""
+        dx = problem.bundle.dx()
+        resolved = tuple(t for t in tags if t not in self.neutral_tags)
+        lumped = tuple(t for t in tags if t in self.neutral_tags)
+        form: ufl.Form | int = 0
+        if resolved:
+            form += density * dx(resolved)
+        if lumped:
+            form += density * dx(lumped, scheme="vertex", degree=1)
+        return form
+
+    def _salt_fluxes(
+        self, problem: Problem, drives: dict[str, ufl.core.expr.Expr]
+    ) -> dict[int, dict[str, ufl.core.expr.Expr]]:
+        """Per region tag of the salt, the Onsager fluxes of its two ions [mol/(m^2 s)]
+        (``sse_fem.physics.nernst_planck.salt``) from their drives grad mu~ / RT."""
+        salt = self.salt
+        if salt is None:
+            return {}
+        rt = self.rt(problem)
+        cation, anion = salt.cation, salt.anion
+        c = salt.concentration(cation.concentration(cation.u, rt))
+        l_pp, l_pm, l_mm = salt.onsager(c, rt)
+        x_p = drives[cation.slug]
+        x_m = drives[anion.slug] + salt.anion_activity(c) * ufl.grad(anion.u - anion.mu0 / rt)
+        fluxes = {cation.slug: l_pp * x_p + l_pm * x_m, anion.slug: l_pm * x_p + l_mm * x_m}
+        return dict.fromkeys(salt.tags, fluxes)
 
     def _stress_projection(self, problem: Problem) -> ufl.Form | int:
         """The projection of the hydrostatic stress (``sse_fem.physics.stress_drift``)."""
@@ -384,6 +487,7 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             if b.potential is not None:
                 facets = boundary_facets(self.sub, tag)
                 self._touches(problem, facets, path, self.regions)
+                self._no_compressed_layer(problem, b, path)
                 value = 0.0 if b.terminal else float(b.potential)
                 const = fem.Constant(self.sub.mesh, value)
                 dofs = fem.locate_dofs_topological(V, fdim, facets)
@@ -426,6 +530,31 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
                 path,
             )
         return names[0]
+
+    def _no_compressed_layer(
+        self, problem: Problem, b: NernstPlanckBoundaryCondition, path: str
+    ) -> None:
+        """A fixed potential on a wall of an electroneutral region needs a reservoir of every
+        ion there: alone it would hold a double layer squeezed into one cell."""
+        bundle = problem.bundle
+        tdim = bundle.dim
+        f2c = bundle.mesh.topology.connectivity(tdim - 1, tdim)
+        tag_of = bundle.cell_region_tags()
+        local = {int(tag_of[f2c.links(f)[0]]) for f in bundle.facets(b.name)}
+        touched = set().union(*problem.comm.allgather(local))
+        for region in self.neutral:
+            if bundle.regions[region] not in touched:
+                continue
+            missing = [
+                i.name for i in self.ions if region in i.phases and i.name not in b.concentration
+            ]
+            if missing:
+                raise CaseError(
+                    f"a fixed potential on a wall of the electroneutral region {region!r} "
+                    f"needs a reservoir (`concentration`) of {missing} too; reference the "
+                    "potential with an `electrode`, or resolve the region",
+                    f"{path}.potential",
+                )
 
     @staticmethod
     def _touches(problem: Problem, facets: np.ndarray, path: str, regions: tuple) -> None:

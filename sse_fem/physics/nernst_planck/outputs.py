@@ -50,6 +50,7 @@ class NernstPlanckOutputs:
     transport_scale: fem.Constant
     multipliers: dict[str, fem.Function]
     debye_lengths: dict[str, float]
+    neutral: tuple[str, ...]
     fixed_charge: dict[str, float]  # z_fix c_fix per region [mol/m^3]
     _boundaries: set[str]  # names of the case's boundaries
     rt0: float  # RT [J/mol] at case.temperature
@@ -403,6 +404,8 @@ class NernstPlanckOutputs:
             if len(x) < 3:
                 continue
             region = regions[tag]
+            if region in self.neutral:  # no space charge there
+                continue
             mid = int(np.argmin(np.abs(x - 0.5 * (x[0] + x[-1]))))
             rho = np.full(len(x), self.fixed_charge[region])
             sigma = np.zeros(len(x))  # F^2 / RT sum z^2 D m(c) [S/m]

@@ -1,0 +1,188 @@
+"""Concentrated-solution transport of a binary salt in electroneutral regions (Newman).
+
+The salt M_nu+ A_nu- (z+ nu+ = -z- nu- = Z) is described by its conductivity kappa(c),
+chemical diffusivity D(c), cation transference number t+(c) and thermodynamic factor
+(1 + dln f/dln c)(c), c the salt concentration [mol/m^3]. Nernst-Planck transport carries
+them as Onsager fluxes of the two ions,
+
+    N_i = -sum_j L_ij X_j,   X_j = grad mu~_j / RT   (mu~: electrochemical potential),
+
+with the symmetric matrix L [mol/(m s)] that gives exactly these three properties:
+
+    K = RT kappa / F^2,   L+- = Z D c / (TDF (z+ - z-)) + K t+ t- / (z+ z-),
+    L++ = (t+ K / z+ - z- L+-) / z+,   L-- = (t- K / z- - z+ L+-) / z-
+
+(kappa = F^2 z^T L z / RT at uniform composition; t+ the cation's share of that current;
+the zero-current salt flux -D grad c). L is positive definite for every t+ when kappa, D and
+TDF are positive, and diagonal, L_ii = D_i c_i, for the dilute properties of two ions.
+The cation is ideal (mu+ = mu+0 + RT ln c+, so the potential of a cation-metal electrode
+is Nernstian in c+), the anion carries the salt's non-ideality:
+grad mu- / RT = grad ln c- + (nu / nu-) (TDF - 1) grad ln c.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import ufl
+from dolfinx import fem
+
+from sse_fem.config.schema import SaltPropertyExpression
+from sse_fem.errors import CaseError
+from sse_fem.expressions import Expression
+from sse_fem.units import to_si
+
+if TYPE_CHECKING:
+    from sse_fem.config.schema import ConcentratedSalt
+    from sse_fem.physics.nernst_planck.species import MobileIon
+
+#: salt property -> (dimension, lower bound (exclusive), or None for none)
+PROPERTIES = {
+    "conductivity": ("conductivity", 0.0),
+    "diffusivity": ("diffusivity", 0.0),
+    "transference_number": ("dimensionless", None),
+    "thermodynamic_factor": ("dimensionless", 0.0),
+}
+
+
+@dataclass
+class SaltProperty:
+    """One property as UFL of the salt concentration [mol/m^3], with its numbers as
+    ``fem.Constant`` s (a value, or the unit scales of an expression)."""
+
+    value: fem.Constant | None  # a constant property (SI)
+    expression: Expression | None
+    scale: fem.Constant  # SI value of the expression's unit
+    c_unit: fem.Constant  # SI value of the concentration unit [mol/m^3]
+
+    def __call__(self, c: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+        if self.expression is None:
+            assert self.value is not None
+            return self.value
+        return self.scale * self.expression.ufl(c=c / self.c_unit)
+
+    def numpy(self, c: np.ndarray) -> np.ndarray:
+        if self.expression is None:
+            assert self.value is not None
+            return np.full_like(c, float(self.value.value))
+        return float(self.scale.value) * self.expression.numpy(c=c / float(self.c_unit.value))
+
+
+def _unit_scale(unit: str, dimension: str, path: str) -> float:
+    if unit.strip() in ("", "1", "-"):
+        if dimension != "dimensionless":
+            raise CaseError(f"give the unit of this {dimension.replace('_', ' ')}", path)
+        return 1.0
+    return to_si(f"1 {unit}", dimension, path)
+
+
+def salt_property(msh: object, spec: object, key: str, path: str) -> SaltProperty:
+    """The property ``key`` of a salt block on ``msh``; CaseError naming ``path``."""
+    dimension = PROPERTIES[key][0]
+    if isinstance(spec, SaltPropertyExpression):
+        expression = Expression(spec.expression, ("c",), f"{path}.expression")
+        return SaltProperty(
+            None,
+            expression,
+            fem.Constant(msh, _unit_scale(spec.unit, dimension, f"{path}.unit")),
+            fem.Constant(
+                msh, _unit_scale(spec.concentration_unit, "concentration", f"{path}.unit")
+            ),
+        )
+    return SaltProperty(
+        fem.Constant(msh, float(spec)), None, fem.Constant(msh, 1.0), fem.Constant(msh, 1.0)
+    )  # type: ignore[arg-type]
+
+
+@dataclass
+class Salt:
+    """The binary salt of a ``ConcentratedSalt`` block on its regions."""
+
+    cation: MobileIon
+    anion: MobileIon
+    regions: tuple[str, ...]
+    tags: tuple[int, ...]
+    properties: dict[str, SaltProperty]
+
+    @property
+    def valence(self) -> tuple[int, int, int]:
+        """(z+, z-, Z = z+ nu+): the charge numbers and the charge per formula unit."""
+        zp, zm = int(self.cation.z.value), int(self.anion.z.value)
+        return zp, zm, zp * -zm // math.gcd(zp, -zm)
+
+    def concentration(self, c_cation: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+        """c = c+ / nu+ [mol/m^3] of the salt."""
+        zp, _, big_z = self.valence
+        return c_cation * zp / big_z
+
+    def onsager(
+        self, c: ufl.core.expr.Expr, rt: ufl.core.expr.Expr
+    ) -> tuple[ufl.core.expr.Expr, ufl.core.expr.Expr, ufl.core.expr.Expr]:
+        """(L++, L+-, L--) [mol/(m s)] at the salt concentration c and RT [J/mol]."""
+        from sse_fem.physics.kinetics import FARADAY
+
+        zp, zm, big_z = self.valence
+        p = self.properties
+        t_plus = p["transference_number"](c)
+        t_minus = 1 - t_plus
+        k = rt * p["conductivity"](c) / FARADAY**2
+        cross = big_z * p["diffusivity"](c) * c / (
+            p["thermodynamic_factor"](c) * (zp - zm)
+        ) + k * t_plus * t_minus / (zp * zm)
+        return (t_plus * k / zp - zm * cross) / zp, cross, (t_minus * k / zm - zp * cross) / zm
+
+    def anion_activity(self, c: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+        """(nu / nu-) (TDF - 1): the factor of grad ln c in the anion's grad mu / RT beyond
+        its ideal part."""
+        zp, zm, big_z = self.valence
+        nu_plus, nu_minus = big_z // zp, big_z // -zm
+        return (nu_plus + nu_minus) / nu_minus * (self.properties["thermodynamic_factor"](c) - 1)
+
+    def check(self, c0: float, path: str) -> None:
+        """CaseError when a property is not finite, or kappa, D or TDF not positive, between
+        0.01 c0 and 3 c0 (the range a polarised salt reaches)."""
+        c = np.linspace(0.01 * c0, 3 * c0, 300)
+        for key, prop in self.properties.items():
+            values = prop.numpy(c)
+            low = PROPERTIES[key][1]
+            bad = ~np.isfinite(values) if low is None else ~(np.isfinite(values) & (values > low))
+            if bad.any():
+                at = float(c[np.flatnonzero(bad)[0]])
+                raise CaseError(
+                    f"{key} is {float(values[bad][0]):.4g} at c = {at:.4g} mol/m^3: it must be "
+                    f"finite{'' if low is None else ' and positive'} for 0.01-3 times the "
+                    f"initial {c0:.4g} mol/m^3",
+                    f"{path}.{key}",
+                )
+
+
+def build_salt(
+    cfg: ConcentratedSalt,
+    ions: list[MobileIon],
+    neutral: tuple[str, ...],
+    region_tags: dict[str, int],
+    msh: object,
+    path: str,
+) -> Salt:
+    """The salt of ``cfg`` among ``ions`` (names checked with the case)."""
+    cation = next(i for i in ions if i.name == cfg.cation)
+    anion = next(i for i in ions if i.name == cfg.anion)
+    regions = tuple(
+        cfg.regions
+        if cfg.regions is not None
+        else [r for r in neutral if r in cation.phases and r in anion.phases]
+    )
+    properties = {
+        key: salt_property(msh, getattr(cfg, key), key, f"{path}.{key}") for key in PROPERTIES
+    }
+    salt = Salt(cation, anion, regions, tuple(region_tags[r] for r in regions), properties)
+    zp, _, big_z = salt.valence
+    for region in regions:
+        salt.check(cation.phases[region].initial * zp / big_z, path)
+    return salt
+
+
+__all__ = ["Salt", "build_salt"]
