@@ -306,9 +306,34 @@ class SaltPropertyExpression(Strict):
     concentration_unit: str = "mol/m^3"
 
 
+class SaltPropertyTable(Strict):
+    """A property of a binary salt as a table of the concentration ``c`` (in
+    ``concentration_unit``), piecewise linear between the points and extended linearly
+    beyond them, e.g. ``{c: [0.5, 1, 1.5], values: [0.3, 0.1, -0.2], concentration_unit:
+    mol/L}``."""
+
+    #: concentrations, strictly increasing (at least 2, at most 200)
+    c: list[float] = Field(min_length=2, max_length=200)
+    #: the property at each concentration
+    values: list[float] = Field(min_length=2, max_length=200)
+    #: the unit of the values (e.g. S/m, m^2/s; 1 for dimensionless)
+    unit: str = "1"
+    #: the unit c is given in
+    concentration_unit: str = "mol/m^3"
+
+    @model_validator(mode="after")
+    def _table(self) -> SaltPropertyTable:
+        if len(self.values) != len(self.c):
+            raise ValueError(f"give one value per concentration ({len(self.c)})")
+        if any(b <= a for a, b in zip(self.c, self.c[1:], strict=False)):
+            raise ValueError("the concentrations must increase strictly")
+        return self
+
+
 def SaltProperty(dimension: str):  # noqa: N802 - reads as a type in models
-    """A salt property: one value (with its unit), or an expression of the concentration."""
-    return Positive(dimension) | SaltPropertyExpression
+    """A salt property: one value (with its unit), an expression or a table of the
+    concentration."""
+    return Positive(dimension) | SaltPropertyExpression | SaltPropertyTable
 
 
 class ConcentratedSalt(Strict):
@@ -320,7 +345,7 @@ class ConcentratedSalt(Strict):
 
     with Phi the potential of a reference electrode of the cation's metal, conductivity
     kappa, salt diffusivity D, cation transference number t+ = 1 - t- and thermodynamic
-    factor 1 + dln f/dln c, each one value or an expression of c."""
+    factor 1 + dln f/dln c, each one value, an expression or a table of c."""
 
     #: the salt's cation (a species of physics.nernst_planck)
     cation: str
@@ -334,9 +359,11 @@ class ConcentratedSalt(Strict):
     #: D [m^2/s], the salt's chemical diffusivity
     diffusivity: SaltProperty("diffusivity")
     #: t+ [-], the cation's transference number (may be negative in concentrated salts)
-    transference_number: float | SaltPropertyExpression
+    transference_number: float | SaltPropertyExpression | SaltPropertyTable
     #: 1 + dln f/dln c [-] (> 0); 1: an ideal solution
-    thermodynamic_factor: Positive("dimensionless") | SaltPropertyExpression = 1.0
+    thermodynamic_factor: Positive("dimensionless") | SaltPropertyExpression | SaltPropertyTable = (
+        1.0
+    )
 
 
 class NernstPlanckPhysics(Strict):

@@ -468,3 +468,41 @@ def test_stress_coupling_with_mechanics():
         assert module.conservation(problem)["balance_error"] < 1e-9
     finally:
         problem.close()
+
+
+def test_polymer_electroneutral_and_embedded_cases(tmp_path):
+    """The README's table of the electroneutral and embedded variants of the polymer
+    electrode cell: voltages at the first step and at 27 s, the plating overpotential, the
+    salt at the plating wall, Sand's time of the electroneutral cell."""
+    folder = CASES / "polymer_concentration_polarisation"
+    rows = {}
+    for variant in ("electroneutral", "embedded"):
+        case = load_case(folder / f"case_{variant}.yaml", ["outputs.plots=false"])
+        summary = run_case(case, outdir=str(tmp_path / variant))
+        assert summary["status"] == "ok"
+        with open(tmp_path / variant / "timeseries.csv") as f:
+            rows[variant] = list(csv.DictReader(f))
+        rows[variant + ".summary"] = summary
+
+    def cell_mv(row):
+        top = float(row["nernst_planck.top.electrode_potential_V"])
+        return 1e3 * (top - float(row["nernst_planck.bottom.electrode_potential_V"]))
+
+    expected = {
+        "electroneutral": (242.7, 503.6, -270.0, 48.7),
+        "embedded": (277.8, 433.6, -91.3, 49.1),
+    }
+    for variant, (first, last, plating, wall) in expected.items():
+        series = rows[variant]
+        assert cell_mv(series[1]) == pytest.approx(first, abs=0.05)
+        assert cell_mv(series[-1]) == pytest.approx(last, abs=0.05)
+        end = series[-1]
+        assert 1e3 * float(end["nernst_planck.bottom.overpotential_V"]) == pytest.approx(
+            plating, abs=0.05
+        )
+        assert float(end["nernst_planck.Li_p.min_concentration_mol_m3"]) == pytest.approx(
+            wall, abs=0.05
+        )
+    outputs = rows["electroneutral.summary"]["outputs"]["nernst_planck"]
+    assert outputs["Li_p.sand_time_s"] == pytest.approx(29.47, abs=0.005)
+    assert "Li_p.sand_time_s" not in rows["embedded.summary"]["outputs"]["nernst_planck"]

@@ -263,9 +263,12 @@ CONCENTRATED = {
 
 
 def salt_block(properties: dict) -> dict:
+    """The salt block of ``properties`` (key -> (expression of c in mol/L, unit), or a
+    table: key -> ({"c": ..., "values": ...}, unit))."""
     block = {"cation": "A+", "anion": "B-"}
-    for key, (text, unit) in properties.items():
-        block[key] = {"expression": text, "unit": unit, "concentration_unit": "mol/L"}
+    for key, (given, unit) in properties.items():
+        form = given if isinstance(given, dict) else {"expression": given}
+        block[key] = form | {"unit": unit, "concentration_unit": "mol/L"}
     return block
 
 
@@ -397,17 +400,27 @@ def test_concentrated_salt_converges_at_second_order():
 
 
 @pytest.mark.mpi
-def test_salt_with_dilute_properties_is_the_two_ion_solution():
+@pytest.mark.parametrize("form", ["expression", "table"])
+def test_salt_with_dilute_properties_is_the_two_ion_solution(form):
     """A salt block with the properties two dilute ions have (kappa, D, t+ from D+ and D-,
-    TDF 1) reproduces the solution without it: the Onsager matrix is then diagonal."""
+    TDF 1), as expressions or as tables (linear, so two points hold them exactly),
+    reproduces the solution without it: the Onsager matrix is then diagonal."""
     j, d = 20.0, (1e-11, 3e-11)
-    kappa = FARADAY**2 * (d[0] + d[1]) / (GAS * TEMPERATURE)  # per mol/m^3
-    dilute = {
-        "conductivity": (f"{kappa * 1e3!r}*c", "S/m"),
-        "diffusivity": (f"{2 * d[0] * d[1] / (d[0] + d[1])!r}", "m^2/s"),
-        "transference_number": (f"{d[0] / (d[0] + d[1])!r}", "1"),
-        "thermodynamic_factor": ("1", "1"),
+    kappa = FARADAY**2 * (d[0] + d[1]) / (GAS * TEMPERATURE) * 1e3  # per mol/L
+    values = {
+        "conductivity": (kappa, kappa),
+        "diffusivity": (2 * d[0] * d[1] / (d[0] + d[1]),) * 2,
+        "transference_number": (d[0] / (d[0] + d[1]),) * 2,
+        "thermodynamic_factor": (1.0, 1.0),
     }
+    units = {"conductivity": "S/m", "diffusivity": "m^2/s"}
+    dilute = {}
+    for key, (a, b) in values.items():
+        if form == "table":
+            given = {"c": [0.0, 1.0], "values": [0.0 if key == "conductivity" else a, b]}
+        else:
+            given = f"{a!r}*c" if key == "conductivity" else f"{a!r}"
+        dilute[key] = (given, units.get(key, "1"))
     plain, salted = solve(salt_case(100, j, None)), solve(salt_case(100, j, dilute))
     for name in ("u_A_p", "u_B_m", "phi"):
         a, b = plain.unknown(name).u.x.array, salted.unknown(name).u.x.array

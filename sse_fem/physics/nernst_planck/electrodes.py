@@ -26,6 +26,7 @@ class Electrode:
     """One electrode boundary; every parameter a Constant (no recompilation)."""
 
     boundary: str
+    region: str  # the electrolyte region it touches
     ion: MobileIon
     ds: ufl.Measure  # the boundary's facets on the electrolyte
     area: float  # [m^2] (1 in 1D)
@@ -120,6 +121,7 @@ def build_electrode(
     area = problem.comm.allreduce(fem.assemble_scalar(fem.form(constant(1.0) * ds)))
     return Electrode(
         boundary,
+        region,
         ion,
         ds,
         area,

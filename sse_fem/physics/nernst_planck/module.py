@@ -63,7 +63,7 @@ from sse_fem.physics.nernst_planck.conditions import PotentialCondition
 from sse_fem.physics.nernst_planck.electrodes import Electrode, build_electrode
 from sse_fem.physics.nernst_planck.outputs import NernstPlanckOutputs
 from sse_fem.physics.nernst_planck.salt import Salt, build_salt
-from sse_fem.physics.nernst_planck.species import MobileIon, Phase, species_slug
+from sse_fem.physics.nernst_planck.species import RATE_DEGREE, MobileIon, Phase, species_slug
 from sse_fem.physics.stress_drift import HydrostaticStress
 from sse_fem.physics.transient import hold_initial_state
 
@@ -374,7 +374,7 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             rate = problem.ddt(partial(self.concentration_at, problem, ion))
             dilute = tuple(t for t in ion.tags if t not in salt_fluxes)
             flux = ion.diffusivity * ion.mobility(c) * drives[ion.slug]
-            evolving = rate / self.c_ref * v * dx(ion.tags)
+            evolving = rate / self.c_ref * v * dx(ion.tags, degree=RATE_DEGREE)
             if dilute:
                 evolving += ufl.inner(flux, ufl.grad(v)) / self.c_ref * dx(dilute)
             for tag, fluxes in salt_fluxes.items():

@@ -15,6 +15,7 @@ from dolfinx import mesh as dmesh
 
 from sse_fem.mesh.bundle import parent_cells
 from sse_fem.physics.kinetics import FARADAY
+from sse_fem.physics.nernst_planck.species import RATE_DEGREE
 from sse_fem.postprocess.profiles import evaluate, profile_positions, region_stretches
 
 if TYPE_CHECKING:
@@ -154,13 +155,15 @@ class NernstPlanckOutputs:
         return dict(zip(keys, (float(v) for v in values), strict=True))
 
     def sand_times(self, rows: list[dict]) -> dict[str, float]:
-        """Per ion drained by a given flux, in a transient run that took it near zero: the
-        time [s] at which its lowest concentration reaches zero, extrapolated from its fall
-        as sqrt(t) (the semi-infinite law of a constant flux, exact for Sand's problem) over
-        the rows where it is above half its initial value. Reported only where the run
-        ended below a quarter of the initial value still on that law (within 10 % of the
-        extrapolated time): below the limiting current, or once the cell is too thin for
-        the semi-infinite law, the wall never empties and there is no Sand's time."""
+        """Per ion drained by a given flux or an electrode on an electroneutral region (where
+        the lowest concentration is the wall's, not a diffuse layer's), in a transient run
+        that took it near zero: the time [s] at which its lowest concentration reaches zero,
+        extrapolated from its fall as sqrt(t) (the semi-infinite law of a constant flux,
+        exact for Sand's problem) over the rows where it is above half its initial value.
+        Reported only where the run ended below a quarter of the initial value still on that
+        law (within 10 % of the extrapolated time): below the limiting current, or once the
+        cell is too thin for the semi-infinite law, the wall never empties and there is no
+        Sand's time."""
         out = {}
         t = np.array([r["time_s"] for r in rows])
         for ion in self.ions:
@@ -237,8 +240,9 @@ class NernstPlanckOutputs:
             )
             out["initial"].append(fem.form(ion.initial * dx(ion.tags), entity_maps=emap))
             rate = problem.ddt(partial(self.concentration_at, problem, ion))
-            out["storage"].append(fem.form(rate * dx(ion.tags), entity_maps=emap))
-            out["moved"].append(fem.form(abs(rate) * dx(ion.tags), entity_maps=emap))
+            at = dx(ion.tags, degree=RATE_DEGREE)  # the residual's rule
+            out["storage"].append(fem.form(rate * at, entity_maps=emap))
+            out["moved"].append(fem.form(abs(rate) * at, entity_maps=emap))
             inflow = fem.Constant(bundle.mesh, 0.0) * dx(ion.tags)
             for b in problem.case.boundary_conditions.nernst_planck:
                 if ion.name in b.flux:
@@ -466,8 +470,9 @@ class NernstPlanckOutputs:
         groups = self.facet_group_positions(problem, bundle.dim - 1)
         charged = set(charges) | {e.boundary for e in self.electrodes}
         out |= self.layers(stretches, groups, names, charged)
-        if problem.transient and any(
-            b.flux for b in problem.case.boundary_conditions.nernst_planck
+        if problem.transient and (
+            any(b.flux for b in problem.case.boundary_conditions.nernst_planck)
+            or any(e.region in self.neutral for e in self.electrodes)
         ):
             out |= self.sand_times(writer.rows)
         for ion in self.ions:

@@ -30,10 +30,11 @@ import numpy as np
 import ufl
 from dolfinx import fem
 
-from sse_fem.config.schema import SaltPropertyExpression
+from sse_fem.config.schema import SaltPropertyExpression, SaltPropertyTable
 from sse_fem.errors import CaseError
 from sse_fem.expressions import Expression
-from sse_fem.units import to_si
+from sse_fem.materials.curves import Curve, CurveForm
+from sse_fem.units import DIMENSIONS, to_si
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import ConcentratedSalt
@@ -51,24 +52,31 @@ PROPERTIES = {
 @dataclass
 class SaltProperty:
     """One property as UFL of the salt concentration [mol/m^3], with its numbers as
-    ``fem.Constant`` s (a value, or the unit scales of an expression)."""
+    ``fem.Constant`` s: a value, an expression with its unit scales, or a table (a
+    ``sse_fem.materials.curves`` table in x = c / concentration unit)."""
 
     value: fem.Constant | None  # a constant property (SI)
     expression: Expression | None
+    table: CurveForm | None
     scale: fem.Constant  # SI value of the expression's unit
     c_unit: fem.Constant  # SI value of the concentration unit [mol/m^3]
 
     def __call__(self, c: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
-        if self.expression is None:
-            assert self.value is not None
-            return self.value
-        return self.scale * self.expression.ufl(c=c / self.c_unit)
+        if self.expression is not None:
+            return self.scale * self.expression.ufl(c=c / self.c_unit)
+        if self.table is not None:
+            return self.table(c / self.c_unit)
+        assert self.value is not None
+        return self.value
 
     def numpy(self, c: np.ndarray) -> np.ndarray:
-        if self.expression is None:
-            assert self.value is not None
-            return np.full_like(c, float(self.value.value))
-        return float(self.scale.value) * self.expression.numpy(c=c / float(self.c_unit.value))
+        x = c / float(self.c_unit.value)
+        if self.expression is not None:
+            return float(self.scale.value) * self.expression.numpy(c=x)
+        if self.table is not None:
+            return self.table.curve.numpy(x)
+        assert self.value is not None
+        return np.full_like(c, float(self.value.value))
 
 
 def _unit_scale(unit: str, dimension: str, path: str) -> float:
@@ -82,19 +90,27 @@ def _unit_scale(unit: str, dimension: str, path: str) -> float:
 def salt_property(msh: object, spec: object, key: str, path: str) -> SaltProperty:
     """The property ``key`` of a salt block on ``msh``; CaseError naming ``path``."""
     dimension = PROPERTIES[key][0]
-    if isinstance(spec, SaltPropertyExpression):
-        expression = Expression(spec.expression, ("c",), f"{path}.expression")
-        return SaltProperty(
-            None,
-            expression,
-            fem.Constant(msh, _unit_scale(spec.unit, dimension, f"{path}.unit")),
-            fem.Constant(
-                msh, _unit_scale(spec.concentration_unit, "concentration", f"{path}.unit")
-            ),
+    one = fem.Constant(msh, 1.0)
+    if isinstance(spec, SaltPropertyExpression | SaltPropertyTable):
+        scale = _unit_scale(spec.unit, dimension, f"{path}.unit")
+        c_unit = fem.Constant(
+            msh,
+            _unit_scale(spec.concentration_unit, "concentration", f"{path}.concentration_unit"),
         )
-    return SaltProperty(
-        fem.Constant(msh, float(spec)), None, fem.Constant(msh, 1.0), fem.Constant(msh, 1.0)
-    )  # type: ignore[arg-type]
+        if isinstance(spec, SaltPropertyTable):
+            curve = Curve(
+                key,
+                DIMENSIONS[dimension],
+                "case file",
+                "typical",
+                x=tuple(spec.c),
+                values=tuple(scale * v for v in spec.values),
+            )
+            return SaltProperty(None, None, CurveForm(curve, msh), one, c_unit)
+        expression = Expression(spec.expression, ("c",), f"{path}.expression")
+        return SaltProperty(None, expression, None, fem.Constant(msh, scale), c_unit)
+    assert isinstance(spec, float | int)
+    return SaltProperty(fem.Constant(msh, float(spec)), None, None, one, one)
 
 
 @dataclass

@@ -24,6 +24,11 @@ from dolfinx import fem
 
 from sse_fem.mesh import SubMesh
 
+#: quadrature degree of the storage term (exp of a P1 variable, times the test function)
+#: in the residual and in the ion balance: the same rule, so the balance closes where the
+#: concentration varies by decades across a cell (an electroneutral cell near depletion)
+RATE_DEGREE = 4
+
 
 def species_slug(name: str) -> str:
     """A name fit for unknowns and output columns: ``Li+`` -> ``Li_p``, ``TFSI-`` ->
