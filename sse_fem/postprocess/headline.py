@@ -98,6 +98,12 @@ FIGURES: list[tuple[str, str, str, float]] = [
     ),
     (r"nernst_planck\.(?P<name>[^.]+)\.overpotential_V", "{name}: overpotential", "mV", 1e3),
     (r"nernst_planck\.(?P<name>[^.]+)\.sand_time_s", "{name}: Sand's time (extrapolated)", "s", 1),
+    (
+        r"nernst_planck\.(?P<name>[^.]+)\.limiting_current_A_m2",
+        "{name}: limiting current (from the steady depletion)",
+        "mA/cm^2",
+        0.1,
+    ),
     (r"nernst_planck\.(?P<name>[^.]+)\.potential_V", "{name}: potential", "mV", 1e3),
     (
         r"nernst_planck\.(?P<name>.+)\.layer_resistance_ohm_m2",

@@ -327,6 +327,9 @@ def test_polymer_steady_case(tmp_path):
     wall = summary["outputs"]["nernst_planck"]["Li_p.min_concentration_mol_m3"]
     assert wall == pytest.approx(89.0, abs=0.05)  # README L48
     assert wall == pytest.approx(neutral, rel=1e-3)
+    reported = summary["outputs"]["nernst_planck"]["Li_p.limiting_current_A_m2"]
+    assert reported / 10 == pytest.approx(2.726, abs=5e-4)  # README: from this run
+    assert reported == pytest.approx(limiting, rel=1e-4)
     volts = summary["results"]["nernst_planck.top.potential_V"]
     assert volts * 1e3 == pytest.approx(-90.1, abs=0.05)  # README L49
 

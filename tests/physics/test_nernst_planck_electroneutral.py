@@ -531,3 +531,18 @@ def test_fixed_potential_on_an_electroneutral_wall_needs_a_reservoir():
     with pytest.raises(CaseError) as err:
         build_problem(case, build_mesh(case, MPI.COMM_WORLD)).close()
     assert "reservoir" in str(err.value) and err.value.path.endswith(".potential")
+
+
+@pytest.mark.parametrize("share", [0.3, 0.9])
+def test_limiting_current_from_one_steady_run(share, tmp_path):
+    """A steady run of the electroneutral binary salt reports the limiting current from
+    its plating wall's depletion, i c0 / (c0 - c_wall): 2 z F D c0 / ((1 - t+) L) within
+    1e-3 at 30 % and 90 % of it."""
+    d_plus, d_minus = 1e-11, 3e-11
+    t_plus, d_amb = d_plus / (d_plus + d_minus), 2 * d_plus * d_minus / (d_plus + d_minus)
+    i_lim = 2 * FARADAY * d_amb * SALT_C0 / ((1 - t_plus) * SALT_L)
+    summary = run_case(salt_case(400, share * i_lim, None), outdir=str(tmp_path / "out"))
+    assert summary["status"] == "ok"
+    figures = summary["outputs"]["nernst_planck"]
+    assert figures["A_p.limiting_current_A_m2"] == pytest.approx(i_lim, rel=1e-3)
+    assert figures["B_m.limiting_current_A_m2"] == pytest.approx(i_lim, rel=1e-3)

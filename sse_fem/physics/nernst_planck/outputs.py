@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from sse_fem.physics.nernst_planck.electrodes import Electrode
     from sse_fem.physics.nernst_planck.species import MobileIon
 
+#: a steady run reports a limiting current for an ion depleted below this fraction of its
+#: initial concentration (less is within the discretisation's reach of no polarisation)
+LIMITING_DEPLETION = 0.01
 #: a space-charge layer ends where |c - c_bulk| falls below this fraction of c_bulk
 LAYER_THRESHOLD = 0.01
 #: storage-rate floor of the ion balance, as a relative change of the amount per step [-];
@@ -153,6 +156,22 @@ class NernstPlanckOutputs:
             "electrode_charge_C_m2",
         )
         return dict(zip(keys, (float(v) for v in values), strict=True))
+
+    def drive_current_density(self, problem: Problem) -> float | None:
+        """The largest current density [A/m^2] through a wall with a given ion flux
+        (|z F N|) or an electrode on an electroneutral region (the walls whose lowest
+        concentration is not a diffuse layer's); None without such a wall."""
+        largest = None
+        for b in problem.case.boundary_conditions.nernst_planck:
+            for ion in self.ions:
+                if ion.name in b.flux:
+                    i = abs(float(ion.z.value) * FARADAY * b.flux[ion.name])
+                    largest = max(largest or 0.0, i)
+        for e in self.electrodes:
+            if e.region in self.neutral:
+                i = abs(self.electrode_state(problem, e)["current_density_A_m2"])
+                largest = max(largest or 0.0, i)
+        return largest
 
     def sand_times(self, rows: list[dict]) -> dict[str, float]:
         """Per ion drained by a given flux or an electrode on an electroneutral region (where
@@ -475,10 +494,15 @@ class NernstPlanckOutputs:
             or any(e.region in self.neutral for e in self.electrodes)
         ):
             out |= self.sand_times(writer.rows)
+        drive = None if problem.transient else self.drive_current_density(problem)
         for ion in self.ions:
             low, high = self.concentration_range(problem, ion)
             out[f"{ion.slug}.min_concentration_mol_m3"] = low
             out[f"{ion.slug}.max_concentration_mol_m3"] = high
+            initial = {p.initial for p in ion.phases.values()}
+            if drive and len(initial) == 1 and low < (1 - LIMITING_DEPLETION) * min(initial):
+                c0 = initial.pop()  # steady: c_wall = c0 (1 - i / i_lim) for a binary salt
+                out[f"{ion.slug}.limiting_current_A_m2"] = drive * c0 / (c0 - low)
         if problem.case.outputs.plots and problem.comm.rank == 0:
             from sse_fem.io.plots import plot_columns, plot_profile_window, plot_profiles
 
