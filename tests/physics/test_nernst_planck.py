@@ -397,6 +397,9 @@ def test_polymer_electrodes_case(tmp_path):
     assert cell * 1e3 == pytest.approx(433.6, abs=0.05)
     assert last["nernst_planck.bottom.overpotential_V"] * 1e3 == pytest.approx(-91.3, abs=0.05)
     assert last["nernst_planck.Li_p.min_concentration_mol_m3"] == pytest.approx(49, abs=0.5)
+    # README table: ohmic / charge-transfer / concentration overpotential at 27 s
+    for key, value in (("ohmic", 83.6), ("charge_transfer", 185.8), ("concentration", 164.2)):
+        assert 1e3 * last[f"nernst_planck.{key}_overpotential_V"] == pytest.approx(value, abs=0.05)
 
 
 def test_mesh_sizes_in_debye_lengths():

@@ -98,7 +98,9 @@ SIGMA = FARADAY**2 * D_LI * C0 / (GAS * TEMPERATURE)
 @pytest.mark.mpi
 @pytest.mark.parametrize("j", [10.0, -50.0])
 def test_ohmic_single_ion_conductor(j):
-    """Electroneutral throughout: Ohm's law and Butler-Volmer, exact to round-off."""
+    """Electroneutral throughout: Ohm's law and Butler-Volmer, exact to round-off; the
+    overpotential split is j L / sigma ohmic, both electrodes' Butler-Volmer overpotentials
+    and no concentration part."""
     case = pnp_case_1d(
         1e-6,
         [species("Li+", 1, C0, D_LI)],
@@ -115,6 +117,11 @@ def test_ohmic_single_ion_conductor(j):
     low, high = module.concentration_range(problem, module.ions[0])
     assert low == pytest.approx(C0, rel=1e-12) and high == pytest.approx(C0, rel=1e-12)
     assert module.conservation(problem)["balance_error"] < 1e-9
+    row = module.observe(problem)  # the overpotential split
+    assert row["ohmic_overpotential_V"] == pytest.approx(abs(j) * 1e-6 / SIGMA, rel=1e-10)
+    kinetic = 2 * 2 * V_T * math.asinh(abs(j) / (2 * I0))
+    assert row["charge_transfer_overpotential_V"] == pytest.approx(kinetic, rel=1e-10)
+    assert abs(row["concentration_overpotential_V"]) < 1e-12
 
 
 def layered_cell(

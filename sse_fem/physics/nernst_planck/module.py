@@ -365,31 +365,22 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             if self.stress is not None:  # mu - Omega sigma_h: ions drift into tension
                 drive += self.stress.drift(ion.omega, rt)
             drives[ion.slug] = drive
-        salt_fluxes = self._salt_fluxes(problem, drives)
+        fluxes, self.conductivities = self._transport(problem, drives)
+        self.fluxes = fluxes
         current: ufl.Form | int = 0
         for ion in self.ions:
             u, v = ion.u, problem.test(f"u_{ion.slug}")
             c = ion.concentration(u, rt)
             poisson -= self._charge(problem, ion.z * c / self.c_ref * w, ion.tags)
             rate = problem.ddt(partial(self.concentration_at, problem, ion))
-            dilute = tuple(t for t in ion.tags if t not in salt_fluxes)
-            flux = ion.diffusivity * ion.mobility(c) * drives[ion.slug]
             evolving = rate / self.c_ref * v * dx(ion.tags, degree=RATE_DEGREE)
-            if dilute:
-                evolving += ufl.inner(flux, ufl.grad(v)) / self.c_ref * dx(dilute)
-            for tag, fluxes in salt_fluxes.items():
-                if ion.slug in fluxes:
-                    evolving += ufl.inner(fluxes[ion.slug], ufl.grad(v)) / self.c_ref * dx(tag)
-            # initial state of a transient run, ions held: electroneutral regions carry the
-            # current div(sum z N) = 0 (Poisson leaves their potential undetermined)
-            neutral = tuple(t for t in dilute if t in self.neutral_tags)
-            if neutral and problem.transient:
-                current += ion.z * ufl.inner(flux, ufl.grad(w)) / self.c_ref * dx(neutral)
-            for tag, fluxes in salt_fluxes.items():
-                if ion.slug in fluxes and problem.transient:
-                    current += (
-                        ion.z * ufl.inner(fluxes[ion.slug], ufl.grad(w)) / self.c_ref * dx(tag)
-                    )
+            for tag in ion.tags:
+                flux = fluxes[tag][ion.slug]
+                evolving += ufl.inner(flux, ufl.grad(v)) / self.c_ref * dx(tag)
+                if problem.transient and tag in self.neutral_tags:
+                    # initial state, ions held: electroneutral regions carry the current,
+                    # div(sum z N) = 0 (Poisson leaves their potential undetermined)
+                    current += ion.z * ufl.inner(flux, ufl.grad(w)) / self.c_ref * dx(tag)
             for b in problem.case.boundary_conditions.nernst_planck:
                 if ion.name in b.flux:
                     flux = fem.Constant(bundle.mesh, b.flux[ion.name])
@@ -436,22 +427,41 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             form += density * dx(lumped, scheme="vertex", degree=1)
         return form
 
-    def _salt_fluxes(
+    def _transport(
         self, problem: Problem, drives: dict[str, ufl.core.expr.Expr]
-    ) -> dict[int, dict[str, ufl.core.expr.Expr]]:
-        """Per region tag of the salt, the Onsager fluxes of its two ions [mol/(m^2 s)]
-        (``sse_fem.physics.nernst_planck.salt``) from their drives grad mu~ / RT."""
-        salt = self.salt
-        if salt is None:
-            return {}
+    ) -> tuple[dict[int, dict[str, ufl.core.expr.Expr]], dict[int, ufl.core.expr.Expr]]:
+        """Per region tag, minus each ion's molar flux, -N [mol/(m^2 s)], from its drive
+        grad mu~ / RT, and the conductivity there [S/m]: D m(c) grad mu~ / RT and
+        F^2 sum z^2 D m(c) / RT for independent ions, the Onsager fluxes and kappa(c) of the
+        salt (``sse_fem.physics.nernst_planck.salt``) in its regions."""
         rt = self.rt(problem)
-        cation, anion = salt.cation, salt.anion
-        c = salt.concentration(cation.concentration(cation.u, rt))
-        l_pp, l_pm, l_mm = salt.onsager(c, rt)
-        x_p = drives[cation.slug]
-        x_m = drives[anion.slug] + salt.anion_activity(c) * ufl.grad(anion.u - anion.mu0 / rt)
-        fluxes = {cation.slug: l_pp * x_p + l_pm * x_m, anion.slug: l_pm * x_p + l_mm * x_m}
-        return dict.fromkeys(salt.tags, fluxes)
+        salt = self.salt
+        fluxes: dict[int, dict[str, ufl.core.expr.Expr]] = {}
+        conductivities: dict[int, ufl.core.expr.Expr] = {}
+        if salt is not None:
+            cation, anion = salt.cation, salt.anion
+            c = salt.concentration(cation.concentration(cation.u, rt))
+            l_pp, l_pm, l_mm = salt.onsager(c, rt)
+            x_p = drives[cation.slug]
+            activity = salt.anion_activity(c) * ufl.grad(anion.u - anion.mu0 / rt)
+            x_m = drives[anion.slug] + activity
+            for tag in salt.tags:
+                fluxes[tag] = {
+                    cation.slug: l_pp * x_p + l_pm * x_m,
+                    anion.slug: l_pm * x_p + l_mm * x_m,
+                }
+                conductivities[tag] = salt.properties["conductivity"](c)
+        for tag in self.tags:
+            if tag in fluxes:
+                continue
+            fluxes[tag], sigma = {}, 0
+            for ion in self.ions:
+                if tag in ion.tags:
+                    m = ion.diffusivity * ion.mobility(ion.concentration(ion.u, rt))
+                    fluxes[tag][ion.slug] = m * drives[ion.slug]
+                    sigma += ion.z**2 * m * FARADAY**2 / rt
+            conductivities[tag] = sigma
+        return fluxes, conductivities
 
     def _stress_projection(self, problem: Problem) -> ufl.Form | int:
         """The projection of the hydrostatic stress (``sse_fem.physics.stress_drift``)."""

@@ -55,6 +55,8 @@ class NernstPlanckOutputs:
     multipliers: dict[str, fem.Function]
     debye_lengths: dict[str, float]
     neutral: tuple[str, ...]
+    fluxes: dict[int, dict[str, ufl.core.expr.Expr]]
+    conductivities: dict[int, ufl.core.expr.Expr]
     fixed_charge: dict[str, float]  # z_fix c_fix per region [mol/m^3]
     _boundaries: set[str]  # names of the case's boundaries
     rt0: float  # RT [J/mol] at case.temperature
@@ -235,7 +237,52 @@ class NernstPlanckOutputs:
             low, high = self.concentration_range(problem, ion)
             row[f"{ion.slug}.min_concentration_mol_m3"] = low
             row[f"{ion.slug}.max_concentration_mol_m3"] = high
+        row |= self.overpotential_split(problem, row)
         return row
+
+    def joule_power(self, problem: Problem) -> float:
+        """Ionic Joule dissipation int |i|^2 / sigma dV [W] (per unit depth in 2D, per area in
+        1D), i = F sum z N, sigma the local conductivity (collective)."""
+        if not hasattr(self, "_joule_form"):
+            dx = problem.bundle.dx()
+            integrand = 0
+            for tag, by_ion in self.fluxes.items():
+                if not by_ion:
+                    continue
+                ions = {ion.slug: ion for ion in self.ions}
+                i = FARADAY * sum(ions[k].z * f for k, f in by_ion.items())
+                integrand += ufl.inner(i, i) / self.conductivities[tag] * dx(tag)
+            self._joule_form = fem.form(integrand, entity_maps=problem.entity_maps)
+        return problem.comm.allreduce(fem.assemble_scalar(self._joule_form), op=MPI.SUM)
+
+    def overpotential_split(self, problem: Problem, row: dict[str, float]) -> dict[str, float]:
+        """For a cell between a driven electrode (current set or terminal) and a fixed one,
+        passing current: the cell voltage less the open-circuit difference split into the
+        charge-transfer part (both electrodes' |eta|), the ohmic part (the ionic Joule
+        dissipation over the current, i L / sigma in 1D) and the rest, the concentration
+        overpotential (diffusion potential, Nernst terms of the depleted walls, diffuse-layer
+        drops) [V]."""
+        driven = next((e for e in self.electrodes if e.name is not None), None)
+        fixed = next((e for e in self.electrodes if e.name is None), None)
+        if driven is None or fixed is None:
+            return {}
+        current = row[f"{driven.boundary}.current_density_A_m2"] * driven.area
+        if abs(current) == 0:
+            return {}
+        voltage = (
+            row[f"{driven.boundary}.electrode_potential_V"]
+            - row[f"{fixed.boundary}.electrode_potential_V"]
+            - (float(driven.ocp.value) - float(fixed.ocp.value))
+        )
+        charge_transfer = abs(row[f"{driven.boundary}.overpotential_V"]) + abs(
+            row[f"{fixed.boundary}.overpotential_V"]
+        )
+        ohmic = self.joule_power(problem) / abs(current)
+        return {
+            "charge_transfer_overpotential_V": charge_transfer,
+            "ohmic_overpotential_V": ohmic,
+            "concentration_overpotential_V": abs(voltage) - charge_transfer - ohmic,
+        }
 
     def _forms(self, problem: Problem) -> dict[str, list[fem.Form]]:
         """Compiled once per ion: amount [mol], storage rate [mol/s] (net, and gross: the
