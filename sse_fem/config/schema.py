@@ -8,9 +8,9 @@ name materials, interfaces and boundaries exist in the geometry, ...) is checked
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_serializer, model_validator
+from pydantic import Discriminator, Field, Tag, field_serializer, model_validator
 
 from sse_fem.config.geometry import geometry_union
 from sse_fem.config.petsc_policy import PetscOptions
@@ -330,10 +330,25 @@ class SaltPropertyTable(Strict):
         return self
 
 
-def SaltProperty(dimension: str):  # noqa: N802 - reads as a type in models
-    """A salt property: one value (with its unit), an expression or a table of the
-    concentration."""
-    return Positive(dimension) | SaltPropertyExpression | SaltPropertyTable
+def _salt_property_kind(value: Any) -> str:
+    """The form a salt property takes, from its keys (so that errors come from that form):
+    a mapping with ``c`` or ``values`` is a table, any other mapping an expression."""
+    if isinstance(value, SaltPropertyExpression | SaltPropertyTable):
+        return "table" if isinstance(value, SaltPropertyTable) else "expression"
+    if isinstance(value, dict):
+        return "table" if "c" in value or "values" in value else "expression"
+    return "value"
+
+
+def SaltProperty(value: Any):  # noqa: N802 - reads as a type in models
+    """A salt property: one ``value`` (a quantity type), an expression or a table of the
+    concentration; the form chosen by its keys."""
+    return Annotated[
+        Annotated[value, Tag("value")]
+        | Annotated[SaltPropertyExpression, Tag("expression")]
+        | Annotated[SaltPropertyTable, Tag("table")],
+        Discriminator(_salt_property_kind),
+    ]
 
 
 class ConcentratedSalt(Strict):
@@ -355,15 +370,13 @@ class ConcentratedSalt(Strict):
     #: region of the two ions
     regions: list[str] | None = Field(default=None, min_length=1)
     #: kappa [S/m]
-    conductivity: SaltProperty("conductivity")
+    conductivity: SaltProperty(Positive("conductivity"))
     #: D [m^2/s], the salt's chemical diffusivity
-    diffusivity: SaltProperty("diffusivity")
+    diffusivity: SaltProperty(Positive("diffusivity"))
     #: t+ [-], the cation's transference number (may be negative in concentrated salts)
-    transference_number: float | SaltPropertyExpression | SaltPropertyTable
+    transference_number: SaltProperty(float)
     #: 1 + dln f/dln c [-] (> 0); 1: an ideal solution
-    thermodynamic_factor: Positive("dimensionless") | SaltPropertyExpression | SaltPropertyTable = (
-        1.0
-    )
+    thermodynamic_factor: SaltProperty(Positive("dimensionless")) = 1.0
 
 
 class NernstPlanckPhysics(Strict):
@@ -1249,7 +1262,7 @@ def _check_nernst_planck(case: Case) -> None:
         )
     names = [sp.name for sp in np_.species]
     if np_.salt is not None:
-        _check_salt(np_, domain, f"{path}.salt")
+        _check_salt(case, np_, domain, f"{path}.salt")
     bcs = case.boundary_conditions.nernst_planck
     for k, bc in enumerate(bcs):
         if bc.electrode is not None and bc.electrode.reacting_ion not in names:
@@ -1287,7 +1300,7 @@ def _check_nernst_planck(case: Case) -> None:
         raise CaseError("a protocol needs mode: transient", "time.mode")
 
 
-def _check_salt(np_: NernstPlanckPhysics, domain: set[str], path: str) -> None:
+def _check_salt(case: Case, np_: NernstPlanckPhysics, domain: set[str], path: str) -> None:
     """The salt's ions are species of opposite charge that share its regions, which are
     electroneutral and hold no other mobile ion or fixed charge."""
     salt = np_.salt
@@ -1306,6 +1319,8 @@ def _check_salt(np_: NernstPlanckPhysics, domain: set[str], path: str) -> None:
             f"{anion.charge_number})",
             path,
         )
+    if salt.regions is not None:
+        _known_regions(case, salt.regions, f"{path}.regions")
     neutral = set(np_.electroneutral_regions)
     both = set(cation.regions or domain) & set(anion.regions or domain)
     regions = set(salt.regions) if salt.regions is not None else both & neutral

@@ -18,6 +18,7 @@ binary salt, against exact answers.
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 from mpi4py import MPI
@@ -72,20 +73,22 @@ def cell_voltage(problem: Problem) -> float:
     return state["top"]["electrode_potential_V"] - state["bottom"]["electrode_potential_V"]
 
 
-def electrode(ion: str, i0: float, control: dict, stern: float = 0.2) -> dict:
-    return {
-        "reacting_ion": ion,
-        "exchange_current_density": f"{i0} A/m^2",
-        "stern_capacitance": f"{stern} F/m^2",
-        **control,
-    }
+def electrode(ion: str, i0: float, control: dict, stern: float | None = None) -> dict:
+    """A Butler-Volmer electrode block (``stern``: C_S [F/m^2], default the schema's)."""
+    block = {"reacting_ion": ion, "exchange_current_density": f"{i0} A/m^2", **control}
+    if stern is not None:
+        block["stern_capacitance"] = f"{stern} F/m^2"
+    return block
 
 
-def electrodes(ion: str, i0: float, j: float) -> list[dict]:
+def electrodes(ion: str, i0: float, j: float, stern: float | None = None) -> list[dict]:
     """bottom at 0 V, top passing ``j`` [A/m^2] (anodic: the cation enters at the top)."""
     return [
-        {"name": "bottom", "electrode": electrode(ion, i0, {"potential": "0 V"})},
-        {"name": "top", "electrode": electrode(ion, i0, {"current_density": f"{j} A/m^2"})},
+        {"name": "bottom", "electrode": electrode(ion, i0, {"potential": "0 V"}, stern)},
+        {
+            "name": "top",
+            "electrode": electrode(ion, i0, {"current_density": f"{j} A/m^2"}, stern),
+        },
     ]
 
 
@@ -269,10 +272,25 @@ CONCENTRATED = {
 }
 
 
-def salt_block(properties: dict) -> dict:
+def salt_names(z: tuple[int, int]) -> tuple[str, str]:
+    """Species names of a z+:z- salt: A+ and B- for 1:1, A2+ and B- for 2:1."""
+    return tuple(
+        f"{k}{abs(v) if abs(v) > 1 else ''}{'+' if v > 0 else '-'}"
+        for k, v in zip("AB", z, strict=True)
+    )
+
+
+def valence(z: tuple[int, int]) -> tuple[int, int, int]:
+    """(Z = z+ nu+, nu+, nu-) of a z+:z- salt."""
+    big_z = z[0] * -z[1] // math.gcd(z[0], -z[1])
+    return big_z, big_z // z[0], big_z // -z[1]
+
+
+def salt_block(properties: dict, z: tuple[int, int] = (1, -1)) -> dict:
     """The salt block of ``properties`` (key -> (expression of c in mol/L, unit), or a
     table: key -> ({"c": ..., "values": ...}, unit))."""
-    block = {"cation": "A+", "anion": "B-"}
+    cation, anion = salt_names(z)
+    block = {"cation": cation, "anion": anion}
     for key, (given, unit) in properties.items():
         form = given if isinstance(given, dict) else {"expression": given}
         block[key] = form | {"unit": unit, "concentration_unit": "mol/L"}
@@ -299,18 +317,21 @@ def concentrated_properties() -> dict:
     }
 
 
-def salt_exact(p: dict, j: float) -> tuple[callable, float]:
-    """Steady 1:1 salt on [0, L] (amount c0 L) carrying j [A/m^2] from the top electrode to
-    the bottom one (anion blocked), by concentrated-solution theory: c(x) from
-    dc/dx = -i (1 - t+) / (F D), i = -j along x, and the cell voltage V(top) - V(bottom):
-    the cation-reference potential difference int(-i / kappa + 2 RT (1 - t+) TDF / F dln c),
-    minus the Nernst terms of the electrostatic potential, plus the Butler-Volmer
-    overpotentials at the wall concentrations (alpha 1/2, c_ref c0)."""
-    current = -j
-    rt = GAS * TEMPERATURE
+def salt_exact(p: dict, j: float, z: tuple[int, int] = (1, -1)) -> tuple[callable, float]:
+    """Steady z+:z- salt (salt concentration c = c+ / nu+, amount SALT_C0 L) on [0, L]
+    carrying j [A/m^2] from the top electrode to the bottom one (anion blocked), by
+    concentrated-solution theory: c(x) from dc/dx = -i (1 - t+) / (Z F D), i = -j along x,
+    and the cell voltage V(top) - V(bottom): the cation-reference potential difference
+    int(-i / kappa + nu RT (1 - t+) TDF / (Z F) dln c), minus the Nernst terms of the
+    electrostatic potential, plus the Butler-Volmer overpotentials at the wall
+    concentrations (alpha 1/2, z+ electrons, c_ref the initial c+)."""
+    current, rt = -j, GAS * TEMPERATURE
+    big_z, nu_plus, nu_minus = valence(z)
+    nu = nu_plus + nu_minus
 
     def slope(_x, c):
-        return -current * (1 - p["transference_number"](c)) / (FARADAY * p["diffusivity"](c))
+        t_minus = 1 - p["transference_number"](c)
+        return -current * t_minus / (big_z * FARADAY * p["diffusivity"](c))
 
     def profile(c_bottom):
         return solve_ivp(
@@ -328,34 +349,44 @@ def salt_exact(p: dict, j: float) -> tuple[callable, float]:
 
     def dphi(x):
         cx = c(x)
-        return -current / p["conductivity"](cx) + 2 * rt * (1 - p["transference_number"](cx)) * (
-            p["thermodynamic_factor"](cx) / (FARADAY * cx) * slope(x, cx)
-        )
+        diffusion = nu * rt * (1 - p["transference_number"](cx)) * p["thermodynamic_factor"](cx)
+        return -current / p["conductivity"](cx) + diffusion / (big_z * FARADAY * cx) * slope(x, cx)
 
     cation_drop = quad(dphi, 0, SALT_L, epsabs=0, epsrel=1e-12, limit=200)[0]
     c_bottom, c_top = c(0.0), c(SALT_L)
-    electrostatic = cation_drop - rt / FARADAY * math.log(c_top / c_bottom)
+    electrostatic = cation_drop - rt / (z[0] * FARADAY) * math.log(c_top / c_bottom)
 
     def eta(i, c_wall):
         def rate(e):
-            return (
-                SALT_I0 * (math.exp(0.5 * e / V_T) - c_wall / SALT_C0 * math.exp(-0.5 * e / V_T))
-                - i
-            )
+            f = z[0] * e / V_T
+            return SALT_I0 * (math.exp(0.5 * f) - c_wall / SALT_C0 * math.exp(-0.5 * f)) - i
 
         return brentq(rate, -2.0, 2.0, xtol=1e-15)
 
     return c, electrostatic + eta(j, c_top) - eta(-j, c_bottom)
 
 
-def salt_case(cells: int, j: float, properties: dict | None, d=(1e-11, 3e-11)):
+def salt_case(
+    cells: int,
+    j: float,
+    properties: dict | None,
+    d=(1e-11, 3e-11),
+    z: tuple[int, int] = (1, -1),
+):
+    """The z+:z- salt (SALT_C0 of c+ = nu+ c) between electrodes, electroneutral."""
     options = {"electroneutral_regions": ["electrolyte"]}
     if properties is not None:
-        options["salt"] = salt_block(properties)
+        options["salt"] = salt_block(properties, z)
+    _, nu_plus, nu_minus = valence(z)
+    cation, anion = salt_names(z)
+    c_salt = SALT_C0 / nu_plus
     return pnp_case_1d(
         SALT_L,
-        [species("A+", 1, SALT_C0, d[0]), species("B-", -1, SALT_C0, d[1])],
-        electrodes("A+", SALT_I0, j),
+        [
+            species(cation, z[0], SALT_C0, d[0]),
+            species(anion, z[1], nu_minus * c_salt, d[1]),
+        ],
+        electrodes(cation, SALT_I0, j),
         mesh={"size": f"{SALT_L / cells} m"},
         options=options,
     )
@@ -366,7 +397,7 @@ def profile_error(problem, exact_c) -> float:
     (module,) = problem.modules
     u = module.ions[0].u
     x = u.function_space.tabulate_dof_coordinates()[:, 0]
-    c = SALT_C0 * np.exp(u.x.array)
+    c = float(module.c_ref.value) * np.exp(u.x.array)  # dilute: c = c_ref exp(u)
     local = float(np.abs(c - np.array([exact_c(v) for v in x])).max(initial=0.0))
     return MPI.COMM_WORLD.allreduce(local, op=MPI.MAX) / SALT_C0
 
@@ -473,6 +504,8 @@ def test_sand_time_of_an_electroneutral_salt(z, shared_tmp):
     slope, intercept = np.polyfit(np.sqrt(t[window]), c_wall[window], 1)
     assert intercept == pytest.approx(SALT_C0, rel=2e-3)
     assert (SALT_C0 / slope) ** 2 == pytest.approx(t_sand, rel=0.02)
+    reported = json.loads((out / "summary.json").read_text())["outputs"]["nernst_planck"]
+    assert reported[f"{slug}.sand_time_s"] == pytest.approx(t_sand, rel=0.02)
 
 
 @pytest.mark.parametrize(
@@ -553,3 +586,97 @@ def test_limiting_current_from_one_steady_run(share, tmp_path):
     figures = summary["outputs"]["nernst_planck"]
     assert figures["A_p.limiting_current_A_m2"] == pytest.approx(i_lim, rel=1e-3)
     assert figures["B_m.limiting_current_A_m2"] == pytest.approx(i_lim, rel=1e-3)
+
+
+def dilute_properties_2_1(d_plus: float, d_minus: float) -> dict:
+    """kappa(c), D, t+, TDF of a dilute 2:1 salt (c = c+, c- = 2 c; SI c)."""
+    kappa = FARADAY**2 * (4 * d_plus + 2 * d_minus) / (GAS * TEMPERATURE)
+    return {
+        "conductivity": lambda c: kappa * c,
+        "diffusivity": lambda c: 3 * d_plus * d_minus / (2 * d_plus + d_minus) + 0 * c,
+        "transference_number": lambda c: 4 * d_plus / (4 * d_plus + 2 * d_minus) + 0 * c,
+        "thermodynamic_factor": lambda c: 1 + 0 * c,
+    }
+
+
+@pytest.mark.parametrize("salt", [False, True])
+def test_divalent_salt_steady_polarisation(salt):
+    """A 2:1 salt (A2+ with twice as much B-), electroneutral, steady current: without a
+    salt block (dilute ions) the exact solution with the dilute 2:1 properties, with the
+    concentration-dependent block the exact concentrated-solution one (Z = 2, nu = 3, the
+    anion carrying the non-ideality), both within 2e-5 on 100 cells."""
+    z, j = (2, -1), 30.0
+    if salt:
+        exact_c, exact_v = salt_exact(concentrated_properties(), j, z)
+        problem = solve(salt_case(100, j, CONCENTRATED, z=z))
+    else:
+        exact_c, exact_v = salt_exact(dilute_properties_2_1(1e-11, 3e-11), j, z)
+        problem = solve(salt_case(100, j, None, z=z))
+    assert profile_error(problem, exact_c) < 2e-5
+    assert cell_voltage(problem) == pytest.approx(exact_v, rel=2e-5)
+    assert exact_c(0.0) < 0.8 * SALT_C0  # polarised
+
+
+def test_initial_state_carries_the_current(tmp_path):
+    """The t = 0 row of a transient electroneutral cell driven by an electrode current: the
+    held composition carries the set current from one electrode to the other, at the
+    voltage of Ohm's law and both electrodes' Butler-Volmer overpotentials."""
+    j, length = 10.0, 1e-6
+    case = pnp_case_1d(
+        length,
+        [species("Li+", 1, C0, D_LI)],
+        electrodes("Li+", I0, j),
+        mesh={"size": "0.1 um"},
+        fixed_charge=framework(C0),
+        options={"electroneutral_regions": ["electrolyte"]},
+        time={"mode": "transient", "t_end": "2 ms", "dt": "1 ms"},
+    )
+    assert run_case(case, outdir=str(tmp_path / "out"))["status"] == "ok"
+    with open(tmp_path / "out" / "timeseries.csv") as f:
+        first = next(csv.DictReader(f))
+    assert float(first["time_s"]) == 0.0
+    volts = float(first["nernst_planck.top.electrode_potential_V"])
+    exact = j * length / SIGMA + 2 * 2 * V_T * math.asinh(j / (2 * I0))
+    assert volts == pytest.approx(exact, rel=1e-9)
+    for wall, sign in (("top", 1), ("bottom", -1)):
+        key = f"nernst_planck.{wall}.faradaic_current_density_A_m2"
+        assert float(first[key]) == pytest.approx(sign * j, rel=1e-9)
+
+
+def test_electroneutral_region_input_errors():
+    """Reservoirs of every ion on an electroneutral wall without a potential, an explicit
+    Stern capacitance there, an electroneutral region without ions: one error each."""
+    ions = [species("A+", 1, SALT_C0), species("B-", -1, SALT_C0)]
+    neutral = {"electroneutral_regions": ["electrolyte"]}
+    reservoir = {"A+": f"{SALT_C0} mol/m^3", "B-": f"{SALT_C0} mol/m^3"}
+    cases = [
+        (
+            pnp_case_1d(
+                SALT_L,
+                ions,
+                [{"name": "bottom", "concentration": reservoir}, electrodes("A+", 1.0, 1.0)[1]],
+                options=neutral,
+            ),
+            "bottom).concentration",
+        ),
+        (
+            pnp_case_1d(SALT_L, ions, electrodes("A+", 1.0, 1.0, stern=0.2), options=neutral),
+            "stern_capacitance",
+        ),
+    ]
+    data = pnp_case_1d(SALT_L, ions, electrodes("A+", 1.0, 1.0)).model_dump(
+        mode="json", exclude_unset=True
+    )
+    data["geometry"]["layers"] += [
+        {"name": "empty", "thickness": f"{SALT_L} m"},
+        {"name": "far", "thickness": f"{SALT_L} m"},
+    ]
+    data["regions"] += [{"name": n, "material": "el"} for n in ("empty", "far")]
+    for sp in data["physics"]["nernst_planck"]["species"]:
+        sp["regions"] = ["electrolyte", "far"]
+    data["physics"]["nernst_planck"]["electroneutral_regions"] = ["empty"]
+    cases.append((validate_case(data), "electroneutral_regions"))
+    for case, where in cases:
+        with pytest.raises(CaseError) as err:
+            build_problem(case, build_mesh(case, MPI.COMM_WORLD)).close()
+        assert where in err.value.path, (err.value.path, str(err.value))

@@ -26,12 +26,15 @@ concentration without double layers (Newman's electroneutral transport), by each
 diffusivity (dilute) or by concentrated-solution theory (``salt``: kappa, D, t+ and the
 thermodynamic factor as functions of c, ``sse_fem.physics.nernst_planck.salt``). Beside a
 resolved region, the potential and each ion's electrochemical potential are continuous
-(shared P1 unknowns) and so is the ionic current (the weak form's flux): a thin resolved
-layer embedded in an Ohmic bulk. The resolved side's displacement eps E at the border is
+(shared P1 unknowns; with a non-ideal salt the anion's excess, which only its concentrated
+side carries, steps there) and so is the ionic current (the weak form's flux): a thin
+resolved layer embedded in an Ohmic bulk. The resolved side's displacement eps E at the border is
 taken up by the electroneutral side's first vertices (cells of size h) as a surface charge:
 their concentrations differ from neutral by (lambda_D / h)(lambda_D E / V_T), negligible
 where the border lies in the resolved layer's bulk. Electrodes on electroneutral regions
-have no compact (Stern) layer.
+have no compact (Stern) layer. The initial state of a transient run holds the ions; with
+electroneutral regions its potential then carries the walls' currents through the held
+composition everywhere (Ohm's law and the electrodes' kinetics: the state at t = 0+).
 
 Boundary conditions (``boundary_conditions.nernst_planck``): a potential (fixed, or
 ``terminal`` driven by voltage steps), a concentration (reservoir) or a molar flux per ion;
@@ -229,10 +232,11 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         paths = {r.name: f"materials.{r.material}" for r in problem.case.regions}
         self.permittivity = {}
         for region in self.regions:
+            if region in self.cfg.electroneutral_regions:  # Poisson keeps only the charge
+                continue
             eps = problem.materials[region].require("relative_permittivity", paths[region])
             self.permittivity[region] = eps
-            neutral = region in self.cfg.electroneutral_regions
-            self.eps_r.x.array[tag_of == bundle.regions[region]] = 0.0 if neutral else eps
+            self.eps_r.x.array[tag_of == bundle.regions[region]] = eps
         self.fixed_charge = dict.fromkeys(self.regions, 0.0)
         for fc in self.cfg.fixed_charge:
             for region in fc.regions:
@@ -341,6 +345,13 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             problem, self.name, b.name, b.electrode, ion, region, self.sub, ds
         )
         if region in self.neutral:  # no diffuse layer to hold a compact layer's charge
+            if "stern_capacitance" in b.electrode.model_fields_set:
+                raise CaseError(
+                    f"an electrode on the electroneutral region {region!r} has no compact "
+                    "layer (its double layer has zero thickness): drop stern_capacitance, or "
+                    "resolve the region",
+                    f"{path}.stern_capacitance",
+                )
             electrode.stern.value = 0.0
         return electrode
 
@@ -367,32 +378,42 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             drives[ion.slug] = drive
         fluxes, self.conductivities = self._transport(problem, drives)
         self.fluxes = fluxes
-        current: ufl.Form | int = 0
+
+        def moving(ion: MobileIon, c: ufl.core.expr.Expr, test: ufl.Argument) -> ufl.Form:
+            """The ion's balance without its storage, tested with ``test``: transport, given
+            wall fluxes, sources, the electrodes' Butler-Volmer rate [mol/(m^3 s) / c_ref]."""
+            form = sum(
+                ufl.inner(fluxes[tag][ion.slug], ufl.grad(test)) / self.c_ref * dx(tag)
+                for tag in ion.tags
+            )
+            for b in problem.case.boundary_conditions.nernst_planck:
+                if ion.name in b.flux:
+                    flux = fem.Constant(bundle.mesh, b.flux[ion.name])
+                    form -= flux / self.c_ref * test * bundle.boundary_part(b.name, ion.regions)
+            source = f"ion_source.{ion.name}"
+            if source in problem.provided(source):
+                q = problem.require(source, self.name)
+                form -= q() / self.c_ref * test * q.measure
+            for e in self.electrodes:
+                if e.ion is ion:  # the metal's cation crosses at the Butler-Volmer rate
+                    i_f = e.faradaic(e.potential, phi, c, rt)
+                    form -= i_f / (ion.z * FARADAY * self.c_ref) * test * e.ds
+            return form
+
+        # the initial state of a transient run with electroneutral regions, ions held: the
+        # potential carries the current, div(sum z N) = 0 with the walls' currents (there
+        # Poisson leaves only the held charge, which does not fix the potential)
+        rest: ufl.Form | int = 0
+        held = problem.transient and bool(self.neutral)
         for ion in self.ions:
             u, v = ion.u, problem.test(f"u_{ion.slug}")
             c = ion.concentration(u, rt)
             poisson -= self._charge(problem, ion.z * c / self.c_ref * w, ion.tags)
             rate = problem.ddt(partial(self.concentration_at, problem, ion))
             evolving = rate / self.c_ref * v * dx(ion.tags, degree=RATE_DEGREE)
-            for tag in ion.tags:
-                flux = fluxes[tag][ion.slug]
-                evolving += ufl.inner(flux, ufl.grad(v)) / self.c_ref * dx(tag)
-                if problem.transient and tag in self.neutral_tags:
-                    # initial state, ions held: electroneutral regions carry the current,
-                    # div(sum z N) = 0 (Poisson leaves their potential undetermined)
-                    current += ion.z * ufl.inner(flux, ufl.grad(w)) / self.c_ref * dx(tag)
-            for b in problem.case.boundary_conditions.nernst_planck:
-                if ion.name in b.flux:
-                    flux = fem.Constant(bundle.mesh, b.flux[ion.name])
-                    evolving -= flux / self.c_ref * v * bundle.boundary_part(b.name, ion.regions)
-            source = f"ion_source.{ion.name}"
-            if source in problem.provided(source):
-                q = problem.require(source, self.name)
-                evolving -= q() / self.c_ref * v * q.measure
-            for e in self.electrodes:
-                if e.ion is ion:  # the metal's cation crosses at the Butler-Volmer rate
-                    i_f = e.faradaic(e.potential, phi, c, rt)
-                    evolving -= i_f / (ion.z * FARADAY * self.c_ref) * v * e.ds
+            evolving += moving(ion, c, v)
+            if held:
+                rest += ion.z * moving(ion, c, w)
             lagrange = self.multipliers.get(ion.slug)
             if lagrange is not None:  # steady, closed: the amount stays the initial one
                 r = problem.test(f"amount_{ion.slug}")
@@ -405,10 +426,15 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             )
         for e in self.electrodes:  # the Stern layer: eps dphi/dn = C_S (V - phi_s)
             poisson -= e.charge(e.potential, phi) / (FARADAY * self.c_ref) * w * e.ds
+        potential = self.poisson_scale * poisson
+        if held:
+            potential = (1 - problem.initial) * potential + problem.initial * (
+                self.transport_scale * rest
+            )
         return (
             self._stress_projection(problem)
-            + self.poisson_scale * poisson
-            + self.transport_scale * (transport + problem.initial * current)
+            + potential
+            + self.transport_scale * transport
             + sum(self._terminal_row(problem, e) for e in self.electrodes if e.name is not None)
         )
 
@@ -494,10 +520,11 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         for k, b in enumerate(problem.case.boundary_conditions.nernst_planck):
             path = f"boundary_conditions.nernst_planck[{k}]({b.name})"
             tag = bundle.boundary_tags(b.name)
+            if self.neutral and (b.potential is not None or b.concentration):
+                self._no_compressed_layer(problem, b, path)
             if b.potential is not None:
                 facets = boundary_facets(self.sub, tag)
                 self._touches(problem, facets, path, self.regions)
-                self._no_compressed_layer(problem, b, path)
                 value = 0.0 if b.terminal else float(b.potential)
                 const = fem.Constant(self.sub.mesh, value)
                 dofs = fem.locate_dofs_topological(V, fdim, facets)
@@ -522,17 +549,22 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         return bcs
 
     @staticmethod
-    def _boundary_region(
-        problem: Problem, boundary: str, regions: tuple[str, ...], path: str
-    ) -> str:
-        """The one region of ``regions`` that boundary facets of ``boundary`` belong to."""
+    def _touched_tags(problem: Problem, boundary: str) -> set[int]:
+        """Region tags of the cells that facets of ``boundary`` belong to (collective)."""
         bundle = problem.bundle
         tdim = bundle.dim
         f2c = bundle.mesh.topology.connectivity(tdim - 1, tdim)
         tag_of = bundle.cell_region_tags()
         local = {int(tag_of[f2c.links(f)[0]]) for f in bundle.facets(boundary)}
-        touched = set().union(*problem.comm.allgather(local))
-        names = [r for r in regions if bundle.regions[r] in touched]
+        return set().union(*problem.comm.allgather(local))
+
+    @classmethod
+    def _boundary_region(
+        cls, problem: Problem, boundary: str, regions: tuple[str, ...], path: str
+    ) -> str:
+        """The one region of ``regions`` that boundary facets of ``boundary`` belong to."""
+        touched = cls._touched_tags(problem, boundary)
+        names = [r for r in regions if problem.bundle.regions[r] in touched]
         if len(names) != 1:
             raise CaseError(
                 f"a reservoir boundary must touch one region of the ion; {boundary!r} touches "
@@ -544,26 +576,28 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
     def _no_compressed_layer(
         self, problem: Problem, b: NernstPlanckBoundaryCondition, path: str
     ) -> None:
-        """A fixed potential on a wall of an electroneutral region needs a reservoir of every
-        ion there: alone it would hold a double layer squeezed into one cell."""
-        bundle = problem.bundle
-        tdim = bundle.dim
-        f2c = bundle.mesh.topology.connectivity(tdim - 1, tdim)
-        tag_of = bundle.cell_region_tags()
-        local = {int(tag_of[f2c.links(f)[0]]) for f in bundle.facets(b.name)}
-        touched = set().union(*problem.comm.allgather(local))
+        """On a wall of an electroneutral region, a fixed potential needs a reservoir of every
+        ion there (alone it would hold a double layer squeezed into one cell), and reservoirs
+        of every ion need the potential (else nothing is left to set it there)."""
+        touched = self._touched_tags(problem, b.name)
         for region in self.neutral:
-            if bundle.regions[region] not in touched:
+            if problem.bundle.regions[region] not in touched:
                 continue
-            missing = [
-                i.name for i in self.ions if region in i.phases and i.name not in b.concentration
-            ]
-            if missing:
+            ions = [i.name for i in self.ions if region in i.phases]
+            missing = [name for name in ions if name not in b.concentration]
+            if b.potential is not None and missing:
                 raise CaseError(
                     f"a fixed potential on a wall of the electroneutral region {region!r} "
                     f"needs a reservoir (`concentration`) of {missing} too; reference the "
                     "potential with an `electrode`, or resolve the region",
                     f"{path}.potential",
+                )
+            if b.potential is None and ions and not missing:
+                raise CaseError(
+                    f"reservoirs of every ion of the electroneutral region {region!r} fix its "
+                    "composition on this wall and leave its potential free: give the wall's "
+                    "`potential` too (a bath at that potential), or no reservoir for one ion",
+                    f"{path}.concentration",
                 )
 
     @staticmethod
@@ -577,6 +611,13 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         needs them to cancel (in at one wall, out at another), else it has no solution."""
         for region in self.regions:
             ions = [ion for ion in self.ions if region in ion.phases]
+            if region in self.neutral and not ions:
+                raise CaseError(
+                    f"the electroneutral region {region!r} holds no mobile ion: nothing "
+                    "carries its current or sets its potential; give it an ion or drop it "
+                    "from the module's regions",
+                    "physics.nernst_planck.electroneutral_regions",
+                )
             charge = sum(float(i.z.value) * i.phases[region].initial for i in ions)
             charge += self.fixed_charge[region]
             scale = sum(abs(float(i.z.value)) * i.phases[region].initial for i in ions)

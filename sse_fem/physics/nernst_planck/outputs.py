@@ -204,13 +204,16 @@ class NernstPlanckOutputs:
                 out[f"{ion.slug}.sand_time_s"] = sand
         return out
 
-    def concentration_range(self, problem: Problem, ion: MobileIon) -> tuple[float, float]:
-        """(min, max) of the ion's concentration [mol/m^3] in its cells (collective)."""
+    def concentration_range(
+        self, problem: Problem, ion: MobileIon, regions: tuple[str, ...] | None = None
+    ) -> tuple[float, float]:
+        """(min, max) of the ion's concentration [mol/m^3] in its cells, or in those of
+        ``regions`` (collective)."""
         fields = self.parent_fields(problem)
         c = fields[f"c_{ion.slug}"]
         tdim = problem.bundle.dim
         n = problem.bundle.mesh.topology.index_map(tdim).size_local
-        cells = problem.bundle.region_cells(ion.regions)
+        cells = problem.bundle.region_cells(regions or ion.regions)
         cells = cells[cells < n]
         values = c.x.array[c.function_space.dofmap.list[cells]]
         extremes = np.array([-values.min(initial=np.inf), values.max(initial=-np.inf)])
@@ -246,10 +249,10 @@ class NernstPlanckOutputs:
         if not hasattr(self, "_joule_form"):
             dx = problem.bundle.dx()
             integrand = 0
+            ions = {ion.slug: ion for ion in self.ions}
             for tag, by_ion in self.fluxes.items():
                 if not by_ion:
                     continue
-                ions = {ion.slug: ion for ion in self.ions}
                 i = FARADAY * sum(ions[k].z * f for k, f in by_ion.items())
                 integrand += ufl.inner(i, i) / self.conductivities[tag] * dx(tag)
             self._joule_form = fem.form(integrand, entity_maps=problem.entity_maps)
@@ -541,12 +544,16 @@ class NernstPlanckOutputs:
             or any(e.region in self.neutral for e in self.electrodes)
         ):
             out |= self.sand_times(writer.rows)
-        drive = None if problem.transient else self.drive_current_density(problem)
+        binary = len(self.ions) == 2 and not problem.transient
+        drive = self.drive_current_density(problem) if binary else None
         for ion in self.ions:
             low, high = self.concentration_range(problem, ion)
             out[f"{ion.slug}.min_concentration_mol_m3"] = low
             out[f"{ion.slug}.max_concentration_mol_m3"] = high
             initial = {p.initial for p in ion.phases.values()}
+            neutral = tuple(r for r in ion.regions if r in self.neutral)
+            if neutral:  # the depleted wall, not a diffuse layer elsewhere
+                low, _ = self.concentration_range(problem, ion, neutral)
             if drive and len(initial) == 1 and low < (1 - LIMITING_DEPLETION) * min(initial):
                 c0 = initial.pop()  # steady: c_wall = c0 (1 - i / i_lim) for a binary salt
                 out[f"{ion.slug}.limiting_current_A_m2"] = drive * c0 / (c0 - low)

@@ -119,8 +119,7 @@ class Salt:
 
     cation: MobileIon
     anion: MobileIon
-    regions: tuple[str, ...]
-    tags: tuple[int, ...]
+    tags: tuple[int, ...]  # of its regions
     properties: dict[str, SaltProperty]
 
     @property
@@ -194,7 +193,7 @@ def build_salt(
     properties = {
         key: salt_property(msh, getattr(cfg, key), key, f"{path}.{key}") for key in PROPERTIES
     }
-    salt = Salt(cation, anion, regions, tuple(region_tags[r] for r in regions), properties)
+    salt = Salt(cation, anion, tuple(region_tags[r] for r in regions), properties)
     zp, _, big_z = salt.valence
     for region in regions:
         salt.check(cation.phases[region].initial * zp / big_z, path)
