@@ -10,7 +10,9 @@ problems, each (size, rank count) in its own ``mpirun``.
   lambda_D / SIZE at the wall growing to 4 lambda_D / SIZE.
 
 Run:  python benchmarks/bench_pnp.py gc1d|scl2d|patch3d [--sizes ...] [--ranks 1,2]
-Writes benchmarks/results/pnp_<kind>.{json,md}.
+Writes benchmarks/results/pnp_<kind>.{json,md}; with PNP_PRESET=direct|iterative in the
+environment every run takes that solver preset (default ``auto``: MUMPS up to 1e5 dofs, then
+GMRES + additive Schwarz/ILU(1)) and the results go to pnp_<kind>_<preset>.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def case_at(size: float) -> dict:
             ]
         },
         "outputs": {"fields": False, "plots": False},
+        "solver": {"preset": os.environ.get("PNP_PRESET", "auto")},
     }
 
 
@@ -91,7 +94,8 @@ def derive(row: dict) -> dict:
     return {
         "surface_charge_C_m2": round(
             row["results"].get("nernst_planck.bottom.surface_charge_C_m2", float("nan")), 6
-        )
+        ),
+        "solver_preset": row["preset"],
     }
 
 
@@ -101,10 +105,14 @@ if __name__ == "__main__":
             sys.exit(f"usage: bench_pnp.py {'|'.join(KINDS)} [--sizes ...] [--ranks ...]")
         os.environ["PNP_BENCH"] = sys.argv.pop(1)
     kind = os.environ["PNP_BENCH"]
+    preset = os.environ.get("PNP_PRESET")
     main(
-        f"pnp_{kind}",
+        f"pnp_{kind}" + (f"_{preset}" if preset else ""),
         case_at,
         KINDS[kind],
         derive=derive,
-        extra_columns=(("surface_charge_C_m2", "wall charge [C/m^2]"),),
+        extra_columns=(
+            ("solver_preset", "preset"),
+            ("surface_charge_C_m2", "wall charge [C/m^2]"),
+        ),
     )

@@ -124,6 +124,12 @@ class Problem:
             physics_blocks=physics_blocks,
             direct_max_dofs=max(m.direct_max_dofs for m in self.modules),
             lu_workspace_percent=max(m.lu_workspace_percent for m in self.modules),
+            preconditioner=next(
+                (m.krylov_preconditioner() for m in self.modules if m.name in physics_blocks),
+                None,
+            )
+            if len(physics_blocks) == 1
+            else None,
         )
         self.prefix = unique_prefix("newton")
         self.nonlinear = fpetsc.NonlinearProblem(

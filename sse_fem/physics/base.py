@@ -147,6 +147,11 @@ class Physics:
         rate law from overflowing; collective. 1 by default."""
         return 1.0
 
+    def krylov_preconditioner(self) -> dict[str, object] | None:
+        """PETSc options of the preconditioner that replaces GAMG when this physics is
+        solved alone by a Krylov method (``iterative`` presets); None keeps GAMG."""
+        return None
+
     def block_options(self) -> dict[str, object]:
         """PETSc options of this physics' block in a multi-physics field split (without
         prefix): by default GMRES + AMG to a relative tolerance of 1e-3 per outer iteration

@@ -44,6 +44,7 @@ def newton_options(
     physics_blocks: dict[str, dict] | None = None,
     direct_max_dofs: int = 0,
     lu_workspace_percent: int = 80,
+    preconditioner: dict | None = None,
 ) -> tuple[str, dict]:
     """(preset name, PETSc options) for a ``SolverBlock`` and a problem of ``dofs`` global
     unknowns; preset is ``direct``, ``iterative`` or ``iterative_schur`` (iterative with
@@ -53,7 +54,9 @@ def newton_options(
     solve as final (SNES ``ksponly``); iterative solves keep Newton's convergence test,
     which accepts them after one step when the residual allows (``ScaledConvergence``).
     ``auto`` also takes the direct preset up to ``direct_max_dofs`` in any dimension (a
-    physics whose systems AMG does not handle, ``Physics.direct_max_dofs``)."""
+    physics whose systems AMG does not handle, ``Physics.direct_max_dofs``);
+    ``preconditioner`` replaces GAMG in the single-physics iterative presets
+    (``Physics.krylov_preconditioner``)."""
     preset: str = solver.preset
     if preset == "auto":
         small = dim == 1 or (dim == 2 and dofs <= DIRECT_2D_MAX_DOFS) or dofs <= direct_max_dofs
@@ -64,7 +67,7 @@ def newton_options(
         "snes_max_it": solver.newton_max_it,
         "snes_error_if_not_converged": False,
     }
-    amg = {"pc_type": "gamg", "pc_gamg_threshold": 0.01}
+    amg = preconditioner or {"pc_type": "gamg", "pc_gamg_threshold": 0.01}
     if preset == "direct":
         if linear:
             opts = {"snes_type": "ksponly", "snes_error_if_not_converged": False}

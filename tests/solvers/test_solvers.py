@@ -13,6 +13,8 @@ import yaml
 from sse_fem.config import validate_case
 from sse_fem.config.schema import SolverBlock
 from sse_fem.mesh import build_mesh
+from sse_fem.physics.nernst_planck import NernstPlanck
+from sse_fem.physics.nernst_planck.module import ALWAYS_DIRECT
 from sse_fem.problem import build_problem
 from sse_fem.solvers.presets import newton_options
 
@@ -36,6 +38,21 @@ def test_preset_choice(preset, dim, has_global, dofs, expected, pc):
     name, opts = newton_options(SolverBlock(preset=preset), dim, has_global, dofs)
     assert name == expected
     assert opts["pc_type"] == pc
+
+
+def test_a_physics_preconditioner_replaces_amg():
+    """``Physics.krylov_preconditioner`` (Nernst-Planck's additive Schwarz) replaces GAMG in
+    both single-physics iterative presets, in the fields block of the Schur split."""
+    asm = NernstPlanck(None).krylov_preconditioner()  # type: ignore[arg-type]
+    _, plain = newton_options(SolverBlock(), 3, False, 10**6, preconditioner=asm)
+    assert plain["pc_type"] == "asm" and plain["sub_pc_type"] == "ilu"
+    assert "pc_gamg_threshold" not in plain
+    _, schur = newton_options(SolverBlock(), 3, True, 10**6, preconditioner=asm)
+    assert schur["pc_type"] == "fieldsplit"
+    assert schur["fieldsplit_fields_pc_type"] == "asm"
+    assert schur["fieldsplit_fields_sub_pc_factor_levels"] == 1
+    direct, _ = newton_options(SolverBlock(), 3, False, 10**7, direct_max_dofs=ALWAYS_DIRECT)
+    assert direct == "direct"  # electroneutral Nernst-Planck regions: LU at every size
 
 
 def test_raw_petsc_options_override_the_preset():
