@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+import pytest
 
 from sse_fem.config import validate_case
+
+if TYPE_CHECKING:
+    from sse_fem.problem import Problem
 
 FARADAY, GAS, TEMPERATURE = 96485.33212, 8.314462618, 298.15
 EPS0 = 8.8541878128e-12
 V_T = GAS * TEMPERATURE / FARADAY
+
+
+#: problems of the running test, closed after it (their solvers hold MPI communicators)
+OPEN: list[Problem] = []
+
+
+@pytest.fixture(autouse=True)
+def close_problems():
+    """Closes the problems a test left in ``OPEN`` (autouse where imported)."""
+    yield
+    while OPEN:
+        OPEN.pop().close()
 
 
 def debye_length(eps_r: float, strength: float) -> float:

@@ -37,8 +37,10 @@ from tests.physics.pnp_cases import (
     EPS0,
     FARADAY,
     GAS,
+    OPEN,
     TEMPERATURE,
     V_T,
+    close_problems,  # noqa: F401 - autouse fixture
     debye_length,
     framework,
     pnp_case_1d,
@@ -46,15 +48,6 @@ from tests.physics.pnp_cases import (
     two_phase_case_1d,
 )
 from tests.physics.test_nernst_planck_verification import frumkin_overpotential
-
-OPEN: list[Problem] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_problems():
-    yield
-    while OPEN:
-        OPEN.pop().close()
 
 
 def solve(case) -> Problem:

@@ -36,8 +36,10 @@ from sse_fem.problem import Problem, build_problem
 from tests.physics.pnp_cases import (
     EPS0,
     FARADAY,
+    OPEN,
     V_T,
     binary_cell_1d,
+    close_problems,  # noqa: F401 - autouse fixture
     debye_length,
     framework,
     graded,
@@ -49,17 +51,6 @@ from tests.physics.pnp_cases import (
 #: the MPI group (``-m mpi``, also under mpirun -n 2 and 3) takes the cheap exact problems and
 #: one of each family; the transient and multi-mesh runs stay serial (CI time)
 PARALLEL = pytest.mark.mpi
-
-
-#: problems of the running test, closed after it (their solvers hold MPI communicators)
-OPEN: list[Problem] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_problems():
-    yield
-    while OPEN:
-        OPEN.pop().close()
 
 
 def built(case, extra: tuple[Physics, ...] = ()) -> Problem:
