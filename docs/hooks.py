@@ -199,8 +199,9 @@ def _type(p: dict) -> str:
         return f"`{p['const']}`"
     if "enum" in p:
         return " \\| ".join(f"`{v}`" for v in p["enum"])
-    if "anyOf" in p:
-        return " or ".join(_type(q) for q in p["anyOf"])
+    for key in ("anyOf", "oneOf"):
+        if key in p:
+            return " or ".join(_type(q) for q in p[key])
     if "$ref" in p:
         return p["$ref"].split("/")[-1]
     if p.get("type") == "array":

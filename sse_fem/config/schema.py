@@ -731,8 +731,9 @@ class NernstPlanckElectrode(_TerminalPotential):
     alpha_c: float = Field(default=0.5, gt=0, le=1)
     #: U at c_ref, against the potential's reference
     open_circuit_potential: Quantity("potential") = 0.0
-    #: compact-layer capacitance; 0.2 F/m^2 (20 uF/cm^2) is typical of metal surfaces
-    stern_capacitance: Positive("area_capacitance") = 0.2
+    #: compact-layer capacitance; default 0.2 F/m^2 (20 uF/cm^2, typical of metal surfaces)
+    #: on a resolved region, none on an electroneutral one (no diffuse layer to hold it)
+    stern_capacitance: Positive("area_capacitance") | None = None
     #: set current density out of the metal [A/m^2] (anodic > 0), faradaic plus double-layer
     #: charging; give this or potential
     current_density: Quantity("current_density") | None = None

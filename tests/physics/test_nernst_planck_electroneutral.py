@@ -29,6 +29,7 @@ from scipy.integrate import quad, solve_ivp
 from scipy.optimize import brentq
 
 from sse_fem.config import validate_case
+from sse_fem.config.loader import resolved_dict
 from sse_fem.driver import run_case
 from sse_fem.errors import CaseError
 from sse_fem.mesh import build_mesh
@@ -673,3 +674,42 @@ def test_electroneutral_region_input_errors():
         with pytest.raises(CaseError) as err:
             build_problem(case, build_mesh(case, MPI.COMM_WORLD)).close()
         assert where in err.value.path, (err.value.path, str(err.value))
+
+
+def test_resolved_case_file_of_an_electroneutral_electrode_cell_runs_again():
+    """``case.resolved.yaml`` (what ``--reproduce`` reads) of an electroneutral cell with
+    electrodes is a valid case: no default Stern capacitance is written into it."""
+    case = salt_case(10, 1.0, CONCENTRATED)
+    again = validate_case(resolved_dict(case))
+    problem = build_problem(again, build_mesh(again, MPI.COMM_WORLD))
+    OPEN.append(problem)
+    assert all(float(e.stern.value) == 0.0 for e in problem.modules[0].electrodes)
+
+
+def test_rest_state_with_a_dielectric_region(tmp_path):
+    """Electroneutral bulk | resolved electrolyte | ion-free dielectric, transient: the rest
+    state keeps Poisson in the dielectric (else its potential rows are empty) and the run
+    goes on."""
+    lam = debye_length(10.0, C0)
+    names = ["bulk", "electrolyte", "dielectric"]
+    case = layered_cell(
+        [("bulk", 1e-6), ("electrolyte", 50 * lam), ("dielectric", 10 * lam)],
+        {"size": f"{5 * lam} m"},
+        [],
+        {
+            "species": [species("Li+", 1, C0, D_LI) | {"regions": names[:2]}],
+            "fixed_charge": [
+                {"regions": names[:2], "concentration": f"{C0} mol/m^3", "charge_number": -1}
+            ],
+            "electroneutral_regions": ["bulk"],
+        },
+        [
+            {"name": "bottom", "electrode": electrode("Li+", I0, {"potential": "0 V"})},
+            {"name": "top", "potential": "0.05 V"},
+        ],
+        dict.fromkeys(names, 10.0),
+    )
+    data = case.model_dump(mode="json", exclude_unset=True)
+    data["time"] = {"mode": "transient", "t_end": "2e-9 s", "dt": "1e-9 s"}
+    summary = run_case(validate_case(data), outdir=str(tmp_path / "out"))
+    assert summary["status"] == "ok"

@@ -14,6 +14,10 @@ from dolfinx import fem
 
 from sse_fem.physics.kinetics import FARADAY
 
+#: compact-layer capacitance of an electrode that gives none [F/m^2] (20 uF/cm^2, typical of
+#: metal surfaces)
+DEFAULT_STERN_CAPACITANCE = 0.2
+
 if TYPE_CHECKING:
     from sse_fem.config.schema import NernstPlanckElectrode
     from sse_fem.mesh import SubMesh
@@ -130,7 +134,7 @@ def build_electrode(
         constant(spec.alpha_a),
         constant(spec.alpha_c),
         constant(spec.open_circuit_potential),
-        constant(spec.stern_capacitance),
+        constant(spec.stern_capacitance or DEFAULT_STERN_CAPACITANCE),
         potential,
         name,
         constant(1.0 if spec.current_density is not None or spec.terminal else 0.0),

@@ -84,6 +84,8 @@ VACUUM_PERMITTIVITY = 8.8541878128e-12  # F/m
 MAX_VARIABLE_STEP = 3.0
 #: ``direct_max_dofs`` that keeps LU at every size
 ALWAYS_DIRECT = 2**62
+#: ``direct_max_dofs`` in 2D (MUMPS measured robust and fast there, benchmarks/bench_pnp.py)
+DIRECT_2D_MAX_DOFS = 300_000
 #: largest net initial charge of a region, relative to its ions' charge [-]
 NEUTRALITY_TOLERANCE = 1e-9
 #: the DG0 parameter fields of a ``MobileIon``, in its order
@@ -111,7 +113,11 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
     def krylov_preconditioner(self) -> dict[str, object]:
         """Additive Schwarz with one layer of overlap and ILU(1) per rank: GAMG took 4x its
         Krylov iterations on the 3D interface patch (344 vs 82 per Newton step at 395k dofs
-        on 2 ranks), its aggregates blind to the coupling of potential and ions."""
+        on 2 ranks), its aggregates blind to the coupling of potential and ions. With
+        electroneutral regions (rows without a diagonal for ILU) MUMPS LU, whatever the
+        preset."""
+        if getattr(self, "neutral", ()):
+            return {"pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
         return {
             "pc_type": "asm",
             "pc_asm_overlap": 1,
@@ -134,6 +140,8 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
         self.neutral_tags = tuple(bundle.regions[r] for r in self.neutral)
         if self.neutral:
             self.direct_max_dofs = ALWAYS_DIRECT
+        elif bundle.dim == 2:  # 2D factorisations stay cheap; the Schwarz preset is 3D-tested
+            self.direct_max_dofs = DIRECT_2D_MAX_DOFS
         self.sub = bundle.submesh(self.regions)
         V = fem.functionspace(self.sub.mesh, ("Lagrange", 1))
         t0 = case.case.temperature
@@ -366,7 +374,7 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             problem, self.name, b.name, b.electrode, ion, region, self.sub, ds
         )
         if region in self.neutral:  # no diffuse layer to hold a compact layer's charge
-            if "stern_capacitance" in b.electrode.model_fields_set:
+            if b.electrode.stern_capacitance is not None:
                 raise CaseError(
                     f"an electrode on the electroneutral region {region!r} has no compact "
                     "layer (its double layer has zero thickness): drop stern_capacitance, or "
@@ -449,8 +457,15 @@ class NernstPlanck(NernstPlanckOutputs, Physics):
             poisson -= e.charge(e.potential, phi) / (FARADAY * self.c_ref) * w * e.ds
         potential = self.poisson_scale * poisson
         if held:
+            # regions without ions (dielectrics) carry no current: Poisson stays theirs
+            ionless = tuple(t for t in self.tags if all(t not in i.tags for i in self.ions))
+            dielectric: ufl.Form | int = 0
+            if ionless:
+                dielectric = eps_over_fc * self.eps_r * ufl.inner(ufl.grad(phi), ufl.grad(w)) * dx(
+                    ionless
+                ) - self.fixed / self.c_ref * w * dx(ionless)
             potential = (1 - problem.initial) * potential + problem.initial * (
-                self.transport_scale * rest
+                self.transport_scale * rest + self.poisson_scale * dielectric
             )
         return (
             self._stress_projection(problem)
