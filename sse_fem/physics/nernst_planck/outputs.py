@@ -544,8 +544,8 @@ class NernstPlanckOutputs:
             or any(e.region in self.neutral for e in self.electrodes)
         ):
             out |= self.sand_times(writer.rows)
-        charges = [float(ion.z.value) for ion in self.ions]
-        binary = len(charges) == 2 and charges[0] * charges[1] < 0 and not problem.transient
+        valences = [float(ion.z.value) for ion in self.ions]
+        binary = len(valences) == 2 and valences[0] * valences[1] < 0 and not problem.transient
         drive = self.drive_current_density(problem) if binary else None
         for ion in self.ions:
             low, high = self.concentration_range(problem, ion)
