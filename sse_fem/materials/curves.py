@@ -203,7 +203,7 @@ def _numbers(value: object, path: str, what: str) -> list[float]:
     return [_number(v, f"{path}[{k}]") for k, v in enumerate(value)]
 
 
-def _unit_scale(unit: object, dimension: str, path: str) -> float:
+def unit_scale(unit: object, dimension: str, path: str) -> float:
     """SI factor of ``unit`` (a plain multiplicative unit of ``dimension``)."""
     if not isinstance(unit, str) or not unit.strip():
         raise CaseError(
@@ -260,7 +260,7 @@ def curve_from_spec(
     if "unit" not in spec:
         raise CaseError(f"the unit is missing; {_usage(name)}", f"{path}.unit")
     unit = spec["unit"]
-    scale = _unit_scale(unit, dimension, f"{path}.unit")
+    scale = unit_scale(unit, dimension, f"{path}.unit")
     note = spec.get("note", "")
     if not isinstance(note, str):
         raise CaseError(f"a note is text, got {short_repr(note)}", f"{path}.note")

@@ -33,8 +33,9 @@ from dolfinx import fem
 from sse_fem.config.schema import SaltPropertyExpression, SaltPropertyTable
 from sse_fem.errors import CaseError
 from sse_fem.expressions import Expression
-from sse_fem.materials.curves import Curve, CurveForm
-from sse_fem.units import DIMENSIONS, to_si
+from sse_fem.materials.curves import Curve, CurveForm, unit_scale
+from sse_fem.physics.kinetics import FARADAY
+from sse_fem.units import DIMENSIONS
 
 if TYPE_CHECKING:
     from sse_fem.config.schema import ConcentratedSalt
@@ -80,11 +81,10 @@ class SaltProperty:
 
 
 def _unit_scale(unit: str, dimension: str, path: str) -> float:
-    if unit.strip() in ("", "1", "-"):
-        if dimension != "dimensionless":
-            raise CaseError(f"give the unit of this {dimension.replace('_', ' ')}", path)
+    """SI factor of ``unit``; "1" (or "-") for a dimensionless property."""
+    if dimension == "dimensionless" and unit.strip() in ("1", "-"):
         return 1.0
-    return to_si(f"1 {unit}", dimension, path)
+    return unit_scale(unit, dimension, path)
 
 
 def salt_property(msh: object, spec: object, key: str, path: str) -> SaltProperty:
@@ -137,8 +137,6 @@ class Salt:
         self, c: ufl.core.expr.Expr, rt: ufl.core.expr.Expr
     ) -> tuple[ufl.core.expr.Expr, ufl.core.expr.Expr, ufl.core.expr.Expr]:
         """(L++, L+-, L--) [mol/(m s)] at the salt concentration c and RT [J/mol]."""
-        from sse_fem.physics.kinetics import FARADAY
-
         zp, zm, big_z = self.valence
         p = self.properties
         t_plus = p["transference_number"](c)
