@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gmsh
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from sse_fem.config.geometry import CompositeCathode, ParticlePhase
 from sse_fem.errors import CaseError
@@ -56,7 +57,7 @@ def particle_packing(cfg: CompositeCathode) -> tuple[packing.Packing, list[str],
         idx.append(np.full(r.size, k))
     try:
         p = packing.pack(np.concatenate(radii), np.concatenate(idx), box, rng, cfg.min_gap)
-        packing.make_meshable(p, cfg.contact_overlap, cfg.min_gap)
+        packing.make_meshable(p, cfg.contact_overlap, cfg.min_gap, rng, cfg.cap_clearance)
     except ValueError as err:
         raise CaseError(str(err), "geometry") from None
     return p, [n for n, _ in phases], shrink
@@ -91,12 +92,18 @@ def estimate(cfg: CompositeCathode) -> float:
     return cells + particles * (1.2 if dim == 2 else 3.0) / cfg.min_gap ** (dim - 1)
 
 
-def _ball(dim: int, c: np.ndarray, r: float, alpha: float) -> int:
-    """Disk/sphere of short semi-axis ``r`` stretched by ``alpha`` along x (model units)."""
+def _ball(dim: int, c: np.ndarray, r: float, alpha: float, turn: np.ndarray | None) -> int:
+    """Disk/sphere of short semi-axis ``r`` stretched by ``alpha`` along x (model units);
+    a sphere is turned by the rotation ``turn`` (3x3, ``packing.orientations``) first."""
     occ = gmsh.model.occ
     if dim == 2:
         return occ.addDisk(c[0], c[1], 0.0, r * alpha, r)
     tag = occ.addSphere(c[0], c[1], c[2], r)
+    if turn is not None:  # a rotation keeps the analytic sphere (a general affine map not)
+        vector = Rotation.from_matrix(turn).as_rotvec()
+        angle = float(np.linalg.norm(vector))
+        if angle > 1e-12:
+            occ.rotate([(3, tag)], c[0], c[1], c[2], *(vector / angle), angle)
     if alpha != 1.0:
         occ.dilate([(3, tag)], c[0], c[1], c[2], alpha, 1.0, 1.0)
     return tag
@@ -131,16 +138,20 @@ def build(cfg: CompositeCathode) -> dict:
         inputs.append((_box(dim, [0.0] * dim, lat + [z0]), {"current_collector"}))
     if zs > 0:
         inputs.append((_box(dim, [0.0] * (dim - 1) + [z0 + t], lat + [zs]), {"separator"}))
+    turns = cores = [None] * p.radii.size
+    if dim == 3 and cfg.cap_clearance:
+        turns = list(packing.orientations(p.centres, p.radii, p.box))
+        cores = list(packing.orientations(p.centres, p.radii - coat * (p.phase == 0), p.box))
     for i, s in packing.pieces(p):
         c = p.centres[i] + np.array(s) * p.box
         c[0] *= alpha
         c += origin
         name = phase_names[p.phase[i]]
         if name == "active" and coat > 0:
-            inputs.append((_ball(dim, c, p.radii[i], alpha), {"coating"}))
-            inputs.append((_ball(dim, c, p.radii[i] - coat, alpha), {"active"}))
+            inputs.append((_ball(dim, c, p.radii[i], alpha, turns[i]), {"coating"}))
+            inputs.append((_ball(dim, c, p.radii[i] - coat, alpha, cores[i]), {"active"}))
         else:
-            inputs.append((_ball(dim, c, p.radii[i], alpha), {name}))
+            inputs.append((_ball(dim, c, p.radii[i], alpha, turns[i]), {name}))
     n_layers = 1 + (z0 > 0) + (zs > 0)
     _, children = occ.fragment(
         [(dim, tag) for tag, _ in inputs[:n_layers]], [(dim, tag) for tag, _ in inputs[n_layers:]]

@@ -65,3 +65,71 @@ def test_seeded_and_network(make_geometry) -> None:
         np.array([[5.0, 5.0, 5.0]]), np.array([1.0]), np.zeros(1, int), np.full(3, 10.0)
     )
     assert not packing.network(sparse, np.ones(1, bool), 2)["percolates"]
+
+
+@pytest.mark.parametrize("phi", [0.45, 0.6])
+def test_neck_policy_clears_caps_and_keeps_phase_volumes(phi: float) -> None:
+    """No near-tangent caps, no crowded crossings, every phase's volume restored."""
+    rng = np.random.default_rng(7)
+    box = np.full(3, 10.0)
+    big = packing.sample_radii(rng, (phi - 0.05) * 1000, 1.5, "lognormal", 0.3, 3, 5000)
+    small = packing.sample_radii(rng, 0.05 * 1000, 0.6, "monodisperse", 0.0, 3, 5000)
+    phase = np.r_[np.zeros(big.size, int), np.ones(small.size, int)]
+    p = packing.pack(np.r_[big, small], phase, box, rng)
+    target = [packing.ball_volume(r, 3).sum() for r in (big, small)]
+    packing.make_meshable(p, overlap=0.05, min_gap=0.05, rng=rng)
+    ij, d, dist = packing.pairs(p.centres, p.radii, p.box, 0.0)
+    push = packing._cap_push(p.centres, p.radii, p.box, ij, d, dist, 0.05)
+    assert np.abs(push).max() < 0.02 * 0.05 * p.radii.min()
+    assert not packing._crowded_crossings(p.centres, p.radii, p.box, 0.05).any()
+    held = packing.phase_volumes(p, np.array([0, 1]))
+    np.testing.assert_allclose(held, target, rtol=packing.FRACTION_TOL)
+
+
+def test_cad_start_vertex_of_a_neck_circle() -> None:
+    """The fragment of two spheres keeps a vertex on the neck circle where
+    ``occ_x_direction`` says OpenCASCADE starts it (the rule the neck policy relies on)."""
+    import gmsh
+
+    centres = np.array([[0.0, 0.0, 0.0], [0.3, 1.1, 0.5]])
+    radii = np.array([1.0, 0.8])
+    d = centres[1] - centres[0]
+    dist = np.linalg.norm(d)
+    centre, radius, unit = packing.neck_circles(
+        centres, radii, np.array([[0, 1]]), d[None], np.array([dist])
+    )
+    starts = centre + np.array([[1.0], [-1.0]]) * radius * packing.occ_x_direction(unit)
+    gmsh.initialize()
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        tags = [gmsh.model.occ.addSphere(*c, r) for c, r in zip(centres, radii, strict=True)]
+        gmsh.model.occ.fragment([(3, tags[0])], [(3, tags[1])])
+        gmsh.model.occ.synchronize()
+        on_neck = []
+        for _, point in gmsh.model.getEntities(0):
+            xyz = np.array(gmsh.model.getValue(0, point, []))
+            seam = any(abs(xyz[1] - c[1]) < 1e-9 and xyz[0] > c[0] for c in centres)
+            neck = abs(np.linalg.norm(xyz - centre[0]) - radius[0]) < 1e-6
+            if neck and abs((xyz - centre[0]) @ unit[0]) < 1e-6 and not seam:
+                on_neck.append(xyz)  # not where a sphere's seam (y = y_c, x > x_c) crosses
+    finally:
+        gmsh.finalize()
+    assert len(on_neck) == 1
+    assert np.linalg.norm(starts - on_neck[0], axis=1).min() < 1e-6
+
+
+def test_orientations_turn_poles_and_seams_off_the_caps() -> None:
+    """A sphere cut by a box face right at its default pole gets turned; rotations are
+    proper and keep both poles clear of every cap circle."""
+    x = np.array([[5.0, 5.0, 0.9], [5.0, 6.9, 0.9]])
+    r = np.array([1.0, 1.0])
+    turn = packing.orientations(x, r, np.full(3, 10.0))
+    for rot in turn:
+        np.testing.assert_allclose(rot.T @ rot, np.eye(3), atol=1e-12)
+        assert np.linalg.det(rot) == pytest.approx(1.0)
+    caps = packing.cap_table(x, r, np.full(3, 10.0))
+    for i in range(2):
+        half = np.arccos(caps.cos_half[i, caps.valid[i]])
+        for pole in (turn[i][:, 2], -turn[i][:, 2]):
+            angle = np.arccos(np.clip(caps.axes[i, caps.valid[i]] @ pole, -1, 1))
+            assert np.abs(angle - half).min() > 0.2
