@@ -486,11 +486,6 @@ class VoxelPacking(GeometryBase):
     contact_overlap: float = Field(default=0.2, gt=0, le=0.5)
     #: gaps below this fraction of the smaller radius are closed into contacts
     min_gap: float = Field(default=0.05, gt=0, le=0.5)
-    #: keep the circles where particles meet each other and the box faces off tangency, the
-    #: CAD poles and seams off them, and each phase's volume despite the necks (worst
-    #: tetrahedron ~0.1-0.2 where it was ~0.003); false: the earlier policy (gaps and face
-    #: clearance only), which reproduces runs and case READMEs made with it
-    cap_clearance: bool = True
     #: most particles one phase may need (a guard)
     max_particles: int = Field(default=5000, ge=1)
     #: elements (finite volumes) per voxel edge, as for images

@@ -233,9 +233,12 @@ def make_meshable(
     Pairs inside the forbidden band are pushed to its nearer edge (contact with a finite neck,
     or a clear gap) until none is left; every ``KICK_EVERY`` iterations the particles still
     in a band get a random kick of about ``min_gap`` times their radius (``rng``), which
-    frees clusters whose pushes cancel. The necks take volume: each phase's radii then grow
-    by the missing share and the policy runs again, until every phase holds its ball volume
-    within ``FRACTION_TOL`` (at most ``FRACTION_ROUNDS`` rounds). ``clear_caps=False``: gaps
+    frees clusters whose pushes cancel, and once the pushes are done the particles at a
+    crowded crossing get one every iteration until none is left. The necks take volume: each
+    phase's radii then grow by the missing share and the policy runs again, until every
+    phase holds its ball volume within ``FRACTION_TOL`` (after ``FRACTION_ROUNDS`` rounds
+    the last growth stands unchecked; lenses belong to the lower phase index, a coating
+    shell's lens volume is counted as its particle's). ``clear_caps=False``: gaps
     and face clearance only, no kicks, no volume rounds (the policy before cap clearance).
     """
     rng = rng if rng is not None else np.random.default_rng(0)
@@ -311,7 +314,8 @@ def _separate(
             stuck[ij[np.abs(err) >= lo_tol].ravel()] = True
             stuck |= np.abs(face).max(axis=1) >= lo_tol
             stuck |= np.abs(caps).max(axis=1) >= lo_tol
-        x += stuck[:, None] * rng.normal(0.0, min_gap * r[:, None], x.shape)
+        if stuck.any():
+            x += stuck[:, None] * rng.normal(0.0, min_gap * r[:, None], x.shape)
         x %= box
     else:
         raise ValueError(
@@ -440,25 +444,24 @@ class Caps:
 
 
 def occ_x_direction(normal: np.ndarray) -> np.ndarray:
-    """The in-plane x direction OpenCASCADE gives a circle of unit ``normal`` (k, 3) when only
-    the normal is known (``gp_Ax2``: the component of the normal smallest in size is zeroed).
+    """The in-plane x direction OpenCASCADE gives the circles it finds where two spheres or a
+    sphere and a plane meet, for unit ``normal`` (k, 3): perpendicular to the normal, with
+    the component zeroed that is exactly 0 or strictly smallest in size (x first, then y,
+    else z; ``IntAna_QuadQuadGeo``'s rule).
 
-    Its start vertex, centre + radius * (+-this), stays a vertex of the CAD model after the
-    boolean fragment: a second vertex close to it on the same circle is a curve of a few nm.
+    The circle's start vertex, centre + radius * (+-this), stays a vertex of the CAD model
+    after the boolean fragment: a second vertex close to it on the same circle is a curve of
+    a few nm.
     """
     a, b, c = normal[:, 0], normal[:, 1], normal[:, 2]
     aa, bb, cc = np.abs(a), np.abs(b), np.abs(c)
     zero = np.zeros_like(a)
-    y_small = (bb <= aa) & (bb <= cc)
-    x_small = ~y_small & (aa <= bb) & (aa <= cc)
+    x_out = (aa == 0) | ((aa < bb) & (aa < cc))
+    y_out = ~x_out & ((bb == 0) | ((bb < aa) & (bb < cc)))
     out = np.where(
-        y_small[:, None],
-        np.where((aa > cc)[:, None], np.stack([-c, zero, a], 1), np.stack([c, zero, -a], 1)),
-        np.where(
-            x_small[:, None],
-            np.where((bb > cc)[:, None], np.stack([zero, -c, b], 1), np.stack([zero, c, -b], 1)),
-            np.where((aa > bb)[:, None], np.stack([-b, a, zero], 1), np.stack([b, -a, zero], 1)),
-        ),
+        x_out[:, None],
+        np.stack([zero, -c, b], 1),
+        np.where(y_out[:, None], np.stack([-c, zero, a], 1), np.stack([-b, a, zero], 1)),
     )
     return out / np.maximum(np.linalg.norm(out, axis=1), 1e-300)[:, None]
 

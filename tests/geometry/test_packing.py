@@ -118,6 +118,38 @@ def test_cad_start_vertex_of_a_neck_circle() -> None:
     assert np.linalg.norm(starts - on_neck[0], axis=1).min() < 1e-6
 
 
+def test_cad_start_vertex_of_a_face_circle() -> None:
+    """A box face cuts a sphere (turned so its seam misses the cut): the circle's one vertex
+    is where ``occ_x_direction`` puts the start of a circle of normal e_z (+-y, not +-x)."""
+    import gmsh
+
+    centre, depth = np.array([5.0, 5.0, 0.4]), 0.4
+    rho = np.sqrt(1 - depth**2)
+    starts = (
+        centre[:2]
+        + np.array([[1.0], [-1.0]])
+        * rho
+        * packing.occ_x_direction(np.array([[0.0, 0.0, 1.0]]))[:, :2]
+    )
+    gmsh.initialize()
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        ball = gmsh.model.occ.addSphere(*centre, 1.0)
+        gmsh.model.occ.rotate([(3, ball)], *centre, 0.0, 1.0, 0.0, -np.pi / 2)
+        box = gmsh.model.occ.addBox(0, 0, 0, 10, 10, 10)
+        gmsh.model.occ.fragment([(3, box)], [(3, ball)])
+        gmsh.model.occ.synchronize()
+        on_circle = []
+        for _, point in gmsh.model.getEntities(0):
+            xyz = np.array(gmsh.model.getValue(0, point, []))
+            if abs(xyz[2]) < 1e-9 and abs(np.linalg.norm(xyz[:2] - centre[:2]) - rho) < 1e-6:
+                on_circle.append(xyz[:2])
+    finally:
+        gmsh.finalize()
+    assert len(on_circle) == 1
+    assert np.linalg.norm(starts - on_circle[0], axis=1).min() < 1e-6
+
+
 def test_orientations_turn_poles_and_seams_off_the_caps() -> None:
     """A sphere cut by a box face right at its default pole gets turned; rotations are
     proper and keep both poles clear of every cap circle."""
