@@ -2,8 +2,9 @@
 
 Solver settings (``ksp_type``, ``pc_gamg_threshold``, ``mat_mumps_icntl_14`` ...) pass; any
 option that views, monitors, logs, draws, reads or writes a file, loads code or a library,
-starts a server or attaches a debugger is refused. A case file is data: running one must not
-write or read files other than its outputs, nor flood the log.
+starts a server or attaches a debugger is refused, and so is an option known to hang our PETSc
+rather than fail. A case file is data: running one must not write or read files other than its
+outputs, nor flood the log, nor hang.
 """
 
 from __future__ import annotations
@@ -67,6 +68,13 @@ DENIED_PARTS = (
 #: Option names refused besides those with a denied part: help, and MUMPS's Fortran output
 #: units ICNTL(1-4) (a unit number other than 6 writes a file ``fort.<n>``).
 _DENIED_NAME = re.compile(r"h|.*mumps_icntl_[1-4]", re.IGNORECASE)
+#: Options refused because they hang on our PETSc (3.25) rather than fail: name ending -> why.
+_HANGS = {
+    "pc_gamg_aggressive_square_graph": (
+        "not allowed: GAMG's aggressive coarsening without the squared graph (MIS-k) never "
+        "returns from the preconditioner setup on more than one rank; the default squares it"
+    ),
+}
 _NAME = re.compile(r"[A-Za-z0-9_]{1,80}")
 _TEXT_VALUE = re.compile(r"[A-Za-z0-9_.,+\-]{0,64}")
 _ALLOWED = "solver settings such as ksp_type, pc_type, pc_gamg_threshold, mat_mumps_icntl_14"
@@ -82,6 +90,9 @@ def _problem(key: object, value: object) -> str | None:
             "not allowed: options that view, monitor, log, debug, read or write files or load "
             f"code are refused (allowed: {_ALLOWED})"
         )
+    hang = next((why for end, why in _HANGS.items() if name.endswith(end)), None)
+    if hang is not None:
+        return hang
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):

@@ -381,6 +381,8 @@ ALLOWED = {
         "citations",
         "mpi_linear_solver_server",
         "ts_trajectory_dirname",
+        "pc_gamg_aggressive_square_graph",
+        "fieldsplit_fields_pc_gamg_aggressive_square_graph",
     ],
 )
 def test_petsc_options_that_view_write_or_debug_are_refused(key):
