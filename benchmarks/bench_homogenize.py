@@ -201,7 +201,7 @@ def main() -> None:
             f"{r['solve_s']:.2f} | "
             f"{r['iterations']} | {r['peak_rss_GB_total']:.2f} | {r['sigma_zz_S_m']:.4f} |"
         )
-    lines += ["", *meta["notes"]] if meta["notes"] else []
+    lines += ["", *(f"- {note}" for note in meta["notes"])] if meta["notes"] else []
     (RESULTS / f"{NAME}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
