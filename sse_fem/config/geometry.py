@@ -332,9 +332,10 @@ class CompositeCathode(GeometryBase):
     #: gaps below this fraction of the smaller radius are closed into contacts
     min_gap: float = Field(default=0.05, gt=0, le=0.5)
     #: keep the circles where particles meet each other and the box faces off tangency, the
-    #: CAD poles and seams off them, and each phase's volume despite the necks (worst
-    #: tetrahedron ~0.1-0.2 where it was ~0.003); false: the earlier policy (gaps and face
-    #: clearance only), which reproduces runs and case READMEs made with it
+    #: CAD poles and seams off them, and each phase's volume despite the necks, and in 3D
+    #: remesh finer around any tetrahedron still below quality 0.1 (worst tetrahedron >= 0.1
+    #: where it was ~0.003); false: the earlier policy (gaps and face clearance only, no
+    #: remeshing), which reproduces runs and case READMEs made with it
     cap_clearance: bool = True
     #: most particles one phase may need (a guard): more is a case error (raise it or the radius)
     max_particles: int = Field(default=2000, ge=1)

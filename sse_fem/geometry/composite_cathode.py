@@ -4,7 +4,9 @@ Particles (disks/spheres, or aligned spheroids) are packed in a periodic box
 (``sse_fem.geometry.packing``), every periodic image that meets the box is added, and one
 ``fragment`` of box, layers and particles makes the mesh conformal. Touching particles overlap
 by ``contact_overlap`` of the smaller radius (finite necks); all other gaps are at least
-``min_gap`` of the smaller radius, also to the box faces (neck policy, see ``packing``).
+``min_gap`` of the smaller radius, also to the box faces (neck policy, see ``packing``). In
+3D, tetrahedra that gmsh leaves below quality 0.1 are meshed again finer
+(``gmsh_tools.repair_slivers``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from scipy.spatial.transform import Rotation
 from sse_fem.config.geometry import CompositeCathode, ParticlePhase
 from sse_fem.errors import CaseError
 from sse_fem.geometry import packing
-from sse_fem.geometry.gmsh_tools import add_groups, box_face, estimate_cells, set_sizes, um
+from sse_fem.geometry.gmsh_tools import (
+    add_groups,
+    box_face,
+    estimate_cells,
+    repair_slivers,
+    set_sizes,
+    um,
+)
 
 #: piece ownership when particles of several phases overlap (first wins)
 PRIORITY = ("current_collector", "separator", "active", "carbon", "coating", "pores")
@@ -197,6 +206,7 @@ def build(cfg: CompositeCathode) -> dict:
     if isize is None:
         gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 10)
     gmsh.model.mesh.generate(dim)
+    repair = repair_slivers() if dim == 3 and cfg.cap_clearance else {}
 
     layer = float(np.prod(lat)) * t
     vol = {r: sum(occ.getMass(dim, k) for k in v) for r, v in regions.items()}
@@ -226,4 +236,5 @@ def build(cfg: CompositeCathode) -> dict:
         },
         "packing_iterations": p.iterations,
         "empty_groups": sorted(n for n, v in {**regions, **facets}.items() if not v),
+        **({"sliver_repair": repair} if repair else {}),
     }

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import gmsh
 import numpy as np
 
+from sse_fem.logs import get_logger
+
 #: gmsh models are built in micrometres (OCC tolerances are absolute, ~1e-7 model units);
 #: ``sse_fem.mesh`` scales the dolfinx mesh back to metres.
 MODEL_UNIT_M = 1e-6
@@ -24,6 +26,14 @@ def add_groups(dim: int, groups: dict[str, list[int]]) -> None:
         if not entities:
             raise ValueError(f"physical group {name!r} would be empty")
         gmsh.model.addPhysicalGroup(dim, sorted(set(entities)), start + k, name=name)
+
+
+#: model attribute that holds the tag of the background size field (``set_sizes``)
+_BACKGROUND_FIELD = "sse_fem.background_field"
+#: tetrahedra of a generated mesh below this quality (mean ratio, ``quality``) are remeshed
+REPAIR_BELOW = 0.1
+#: ... at most this many times
+REPAIR_PASSES = 3
 
 
 def set_sizes(
@@ -54,6 +64,7 @@ def set_sizes(
     gmsh.model.mesh.field.setNumber(f_th, "DistMin", 0.0)
     gmsh.model.mesh.field.setNumber(f_th, "DistMax", growth if growth else 5 * big)
     gmsh.model.mesh.field.setAsBackgroundMesh(f_th)
+    gmsh.model.setAttribute(_BACKGROUND_FIELD, [str(f_th)])
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
     gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
@@ -114,3 +125,68 @@ def box_face(bbox: tuple[float, ...], extent: list[float], tol: float) -> str | 
         if abs(low - top) < tol and abs(high - top) < tol:
             return f"{'xyz'[a]}1"
     return None
+
+
+def repair_slivers() -> dict:
+    """Rank 0, after ``generate(3)``: remesh finer where tetrahedra fall below ``REPAIR_BELOW``.
+
+    Slivers pinned to the CAD model (every vertex on a curve or surface, where a thin strip of
+    surface runs between two curves) survive gmsh's optimisers. Each pass adds a ball around
+    each such tetrahedron (radius 3 times its longest edge) inside which the element size is at
+    most half that edge (a quarter in the second pass, ...), keeps the builder's own sizes
+    elsewhere and meshes again, up to ``REPAIR_PASSES`` times. Returns how many were below the
+    bound, the worst quality before, the passes and how many are left below (empty when
+    none was below).
+    """
+    from sse_fem.geometry.quality import tetrahedron_quality
+
+    def worst() -> tuple[np.ndarray, np.ndarray]:
+        types, _, nodes = gmsh.model.mesh.getElements(3)
+        tets = [n.reshape(-1, 4) for t, n in zip(types, nodes, strict=True) if t == 4]
+        if not tets:
+            return np.zeros(0), np.zeros((0, 4, 3))
+        tags, coords, _ = gmsh.model.mesh.getNodes()
+        where = np.zeros(int(tags.max()) + 1, dtype=int)
+        where[tags.astype(int)] = np.arange(tags.size)
+        x = coords.reshape(-1, 3)[where[np.concatenate(tets).astype(int)]]
+        q = tetrahedron_quality(x)
+        bad = q < REPAIR_BELOW
+        return q[bad], x[bad]
+
+    q, x = worst()
+    if q.size == 0:
+        return {}
+    report = {"tetrahedra_below": int(q.size), "worst_before": float(q.min())}
+    field = gmsh.model.mesh.field
+    sizes = []
+    if _BACKGROUND_FIELD in gmsh.model.getAttributeNames():
+        sizes = [int(t) for t in gmsh.model.getAttribute(_BACKGROUND_FIELD)]
+    factor = gmsh.option.getNumber("Mesh.MeshSizeFactor")  # gmsh applies it to fields too
+    passes = 0
+    while q.size and passes < REPAIR_PASSES:
+        passes += 1
+        for cell in x:
+            longest = max(np.linalg.norm(cell[a] - cell[b]) for a in range(4) for b in range(a))
+            ball = field.add("Ball")
+            for axis, value in zip("XYZ", cell.mean(axis=0), strict=True):
+                field.setNumber(ball, f"{axis}Center", float(value))
+            field.setNumber(ball, "Radius", 3.0 * longest)
+            field.setNumber(ball, "VIn", longest / 2**passes / factor)
+            field.setNumber(ball, "VOut", 1e22)
+            sizes.append(ball)
+        smallest = field.add("Min")
+        field.setNumbers(smallest, "FieldsList", sizes)
+        field.setAsBackgroundMesh(smallest)
+        gmsh.model.mesh.clear()
+        gmsh.model.mesh.generate(3)
+        q, x = worst()
+    get_logger().info(
+        "tetrahedra below quality %g: %d (worst %.3g); remeshed finer around them, "
+        "passes: %d, left below: %d",
+        REPAIR_BELOW,
+        report["tetrahedra_below"],
+        report["worst_before"],
+        passes,
+        q.size,
+    )
+    return {**report, "passes": passes, "left_below": int(q.size)}

@@ -49,26 +49,26 @@ def cell_vertex_coords(msh: mesh.Mesh) -> np.ndarray:
     return msh.geometry.x[dofs]
 
 
+def tetrahedron_quality(x: np.ndarray) -> np.ndarray:
+    """Mean ratio ``12 (3 V)^(2/3) / sum(l^2)`` of tetrahedra with vertices ``x`` (n, 4, 3)."""
+    six_vol = np.abs(
+        np.einsum("ij,ij->i", x[:, 1] - x[:, 0], np.cross(x[:, 2] - x[:, 0], x[:, 3] - x[:, 0]))
+    )
+    l2 = sum(((x[:, a] - x[:, b]) ** 2).sum(1) for a, b in cell_edges("tetrahedron"))
+    return 12 * (six_vol / 2) ** (2 / 3) / l2
+
+
 def quality_report(msh: mesh.Mesh) -> dict:
     """Global element count, min/mean quality, smallest and largest edge (m)."""
     x = cell_vertex_coords(msh)
     name = msh.topology.cell_name()
     pairs = cell_edges(name)
     edges = np.stack([np.linalg.norm(x[:, a] - x[:, b], axis=1) for a, b in pairs], axis=1)
-    l2 = (edges**2).sum(1)
     if name == "triangle":
         area = 0.5 * np.linalg.norm(np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0]), axis=1)
-        q = 4 * np.sqrt(3) * area / l2
+        q = 4 * np.sqrt(3) * area / (edges**2).sum(1)
     elif name == "tetrahedron":
-        vol = (
-            np.abs(
-                np.einsum(
-                    "ij,ij->i", x[:, 1] - x[:, 0], np.cross(x[:, 2] - x[:, 0], x[:, 3] - x[:, 0])
-                )
-            )
-            / 6
-        )
-        q = 12 * (3 * vol) ** (2 / 3) / l2
+        q = tetrahedron_quality(x)
     else:
         q = edges.min(1) / edges.max(1)
     comm = msh.comm

@@ -86,6 +86,24 @@ def test_neck_policy_clears_caps_and_keeps_phase_volumes(phi: float) -> None:
     np.testing.assert_allclose(held, target, rtol=packing.FRACTION_TOL)
 
 
+def test_neck_policy_settles_where_pushes_and_kicks_alone_did_not(make_geometry) -> None:
+    """Seed 2 of the 24 um RVE (60 vol% spheres): without opening the necks of particles
+    kicked ``OPEN_NECKS_AFTER_KICKS`` times the policy never settled (5000 iterations)."""
+    from tests.geometry.test_builders import RVE_24UM
+
+    p, _, _ = particle_packing(make_geometry({**RVE_24UM, "seed": 2}))
+    ij, d, dist = packing.pairs(p.centres, p.radii, p.box, 0.05 * p.radii.max())
+    rm = np.minimum(p.radii[ij[:, 0]], p.radii[ij[:, 1]])
+    gap = (dist - p.radii[ij[:, 0]] - p.radii[ij[:, 1]]) / rm
+    assert not np.any((gap > -0.049) & (gap < 0.049))
+    touching = gap < 0
+    push = packing._cap_push(
+        p.centres, p.radii, p.box, ij[touching], d[touching], dist[touching], 0.05
+    )
+    assert np.abs(push).max() < 0.02 * 0.05 * p.radii.min()
+    assert not packing._crowded_crossings(p.centres, p.radii, p.box, 0.05).any()
+
+
 def test_cad_start_vertex_of_a_neck_circle() -> None:
     """The fragment of two spheres keeps a vertex on the neck circle where
     ``occ_x_direction`` says OpenCASCADE starts it (the rule the neck policy relies on)."""
