@@ -110,9 +110,9 @@ def test_shipped_composite_cathode_rve_fit_for_solving(make_bundle) -> None:
 
 
 def test_sliver_repair_refines_around_bad_cells_and_keeps_the_sizes(make_bundle, monkeypatch):
-    """With the bound raised to 0.3 (many cells below it), the repair passes leave fewer
-    below and a better worst cell, and keep the builder's interface refinement (more cells
-    than without repair, never fewer)."""
+    """With the bound raised to 0.3 (5 cells below it), the repair passes leave fewer below
+    and a better worst cell, and keep the builder's interface refinement as the size outside
+    the balls (5.8k -> 9.3k cells; 69k when the repair dropped that size field)."""
     from sse_fem.geometry import gmsh_tools
     from sse_fem.geometry.quality import quality_report
 
@@ -135,7 +135,7 @@ def test_sliver_repair_refines_around_bad_cells_and_keeps_the_sizes(make_bundle,
     assert repair["worst_before"] == pytest.approx(before["quality_min"], rel=1e-9)
     assert repair["left_below"] < repair["tetrahedra_below"]
     assert after["quality_min"] > before["quality_min"]
-    assert after["cells"] > before["cells"]
+    assert before["cells"] < after["cells"] < 2 * before["cells"]
 
 
 @pytest.mark.parametrize("dim", [2, 3])
