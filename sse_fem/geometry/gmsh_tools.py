@@ -138,7 +138,7 @@ def repair_slivers() -> dict:
     bound, the worst quality before, the passes and how many are left below (empty when
     none was below).
     """
-    from sse_fem.geometry.quality import tetrahedron_quality
+    from sse_fem.geometry.quality import cell_edges, tetrahedron_quality
 
     def worst() -> tuple[np.ndarray, np.ndarray]:
         types, _, nodes = gmsh.model.mesh.getElements(3)
@@ -166,7 +166,7 @@ def repair_slivers() -> dict:
     while q.size and passes < REPAIR_PASSES:
         passes += 1
         for cell in x:
-            longest = max(np.linalg.norm(cell[a] - cell[b]) for a in range(4) for b in range(a))
+            longest = max(np.linalg.norm(cell[a] - cell[b]) for a, b in cell_edges("tetrahedron"))
             ball = field.add("Ball")
             for axis, value in zip("XYZ", cell.mean(axis=0), strict=True):
                 field.setNumber(ball, f"{axis}Center", float(value))
